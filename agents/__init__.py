@@ -1,0 +1,1 @@
+"""Specialist agents: research agents now, coding agents later."""

@@ -1,0 +1,1 @@
+"""Subcommands of the ``techlead`` command line, one module each."""

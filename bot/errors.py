@@ -1,0 +1,183 @@
+"""The one exception tree of TechLead.
+
+Every error TechLead raises on purpose derives from :class:`TechLeadError`, so the
+dispatcher can catch one type, log it with the delivery id, and turn it into
+something a person sees (a failed check run, a comment saying what to do next)::
+
+    TechLeadError
+    ├── SettingsError              process environment is invalid (names the variable)
+    ├── RepoConfigError            .github/techlead.yml is invalid (key + line)
+    ├── WebhookError               a delivery cannot be accepted
+    │   ├── SignatureError         missing/invalid X-Hub-Signature-256        -> 401
+    │   ├── MissingHeaderError     a required X-GitHub-* header is missing    -> 400
+    │   ├── PayloadError           body is not a JSON object                   -> 400/415
+    │   └── PayloadTooLargeError   body over the size cap                      -> 413
+    ├── QueueError                 the durable store or job queue failed
+    ├── GitHubError                a GitHub API call failed (never carries a token)
+    │   ├── GitHubAuthError        401: bad credentials, expired JWT/token
+    │   ├── GitHubPermissionError  403 without rate limiting: not allowed
+    │   ├── GitHubNotFound         404
+    │   ├── GitHubValidationError  422: GitHub rejected the request body
+    │   ├── GitHubRateLimited      403/429 rate limit; carries retry_after / reset_at
+    │   └── GitHubUnavailable      5xx or connection failure after retries
+    ├── WorkspaceError             a git operation failed (never carries a token)
+    ├── PlanError                  a plan cannot be built or run
+    │   ├── CyclicPlanError        tasks depend on each other in a cycle
+    │   └── DanglingDependencyError  a task waits for a task that does not exist
+    ├── AgentError                 a research or coding agent failed
+    │   └── AgentTimeout           ... by running out of its time budget
+    ├── GateError                  a quality gate could not run
+    │   └── GateTimeout            ... by running out of its time limit
+    └── SandboxError               the local GitHub sandbox was misused (test set-up)
+
+Raise with ``raise X(...) from exc`` so the cause is kept.
+"""
+
+from __future__ import annotations
+
+
+class TechLeadError(Exception):
+    """Base of every error TechLead raises on purpose."""
+
+
+class SettingsError(TechLeadError):
+    """The process environment is invalid; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class RepoConfigError(TechLeadError):
+    """``.github/techlead.yml`` is invalid; carries the key path and line."""
+
+    def __init__(
+        self, message: str, *, key: str = "", line: int | None = None, path: str = ""
+    ) -> None:
+        where = path or ".github/techlead.yml"
+        if line is not None:
+            where = f"{where}:{line}"
+        label = f" ({key})" if key else ""
+        super().__init__(f"{where}{label}: {message}")
+        self.message = message
+        self.key = key
+        self.line = line
+        self.path = path
+
+
+class WebhookError(TechLeadError):
+    """A webhook delivery cannot be accepted; ``status`` is the HTTP answer."""
+
+    status = 400
+
+
+class SignatureError(WebhookError):
+    status = 401
+
+
+class MissingHeaderError(WebhookError):
+    status = 400
+
+
+class PayloadError(WebhookError):
+    status = 400
+
+
+class PayloadTooLargeError(WebhookError):
+    status = 413
+
+
+class QueueError(TechLeadError):
+    """The durable store or job queue failed."""
+
+
+class GitHubError(TechLeadError):
+    """A GitHub API call failed. Messages never include credentials."""
+
+    def __init__(self, message: str, *, status: int | None = None, route: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.route = route
+
+
+class GitHubAuthError(GitHubError):
+    pass
+
+
+class GitHubPermissionError(GitHubError):
+    pass
+
+
+class GitHubNotFound(GitHubError):
+    pass
+
+
+class GitHubValidationError(GitHubError):
+    pass
+
+
+class GitHubRateLimited(GitHubError):
+    """Rate limited; wait ``retry_after`` seconds or until ``reset_at`` (epoch)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        route: str = "",
+        retry_after: float | None = None,
+        reset_at: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, route=route)
+        self.retry_after = retry_after
+        self.reset_at = reset_at
+
+
+class GitHubUnavailable(GitHubError):
+    pass
+
+
+class WorkspaceError(TechLeadError):
+    """A git operation failed. Messages never include credentials."""
+
+
+class PlanError(TechLeadError):
+    """A plan cannot be built or run."""
+
+
+class CyclicPlanError(PlanError):
+    """Tasks depend on each other in a cycle; ``cycle`` lists ids, first repeated last."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__("dependency cycle: " + " → ".join(cycle))
+        self.cycle = cycle
+
+
+class DanglingDependencyError(PlanError):
+    """A task waits for a task that does not exist."""
+
+    def __init__(self, task_id: str, missing: str) -> None:
+        super().__init__(f"{task_id} waits for {missing}, which is not in the plan")
+        self.task_id = task_id
+        self.missing = missing
+
+
+class AgentError(TechLeadError):
+    """A research or coding agent failed."""
+
+
+class AgentTimeout(AgentError):
+    pass
+
+
+class GateError(TechLeadError):
+    """A quality gate could not run."""
+
+
+class GateTimeout(GateError):
+    pass
+
+
+class SandboxError(TechLeadError):
+    """The local GitHub sandbox was misused."""

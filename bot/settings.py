@@ -1,0 +1,173 @@
+"""Process settings, read once from an injected environment mapping and validated."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
+
+from bot.errors import SettingsError
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_DATA_DIR = ".techlead"
+# GitHub does not deliver payloads over 25 MB; nothing legitimate is larger.
+DEFAULT_MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
+# GitHub's guidance for content-creating requests: serialise them, about 1 s apart.
+# https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api
+DEFAULT_WRITE_INTERVAL = 1.0
+
+
+class AuthMode(enum.StrEnum):
+    APP = "app"
+    TOKEN = "token"  # noqa: S105 - a mode name, not a secret
+    NONE = "none"
+
+
+class LogFormat(enum.StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything TechLead reads from the environment. Secrets never appear in ``repr``."""
+
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    app_id: int | None = None
+    private_key: str | None = field(default=None, repr=False)
+    github_token: str | None = field(default=None, repr=False)
+    api_url: str = DEFAULT_API_URL
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    log_format: LogFormat = LogFormat.JSON
+    write_interval: float = DEFAULT_WRITE_INTERVAL
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    bot_login: str | None = None
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        if self.app_id is not None:
+            return AuthMode.APP
+        if self.github_token:
+            return AuthMode.TOKEN
+        return AuthMode.NONE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse and validate; raise :class:`SettingsError` naming the bad variable."""
+        app_id = _parse_app_id(env)
+        private_key = _read_private_key(env)
+        if app_id is not None and private_key is None:
+            raise SettingsError(
+                "TECHLEAD_PRIVATE_KEY",
+                "App mode (TECHLEAD_APP_ID is set) needs TECHLEAD_PRIVATE_KEY "
+                "or TECHLEAD_PRIVATE_KEY_PATH",
+            )
+        if private_key is not None and app_id is None:
+            raise SettingsError("TECHLEAD_APP_ID", "a private key is set but no App id")
+        return cls(
+            webhook_secrets=_parse_secrets(env.get("TECHLEAD_WEBHOOK_SECRET", "")),
+            app_id=app_id,
+            private_key=private_key,
+            github_token=env.get("TECHLEAD_GITHUB_TOKEN") or None,
+            api_url=_parse_api_url(env.get("TECHLEAD_GITHUB_API_URL", DEFAULT_API_URL)),
+            data_dir=Path(env.get("TECHLEAD_DATA_DIR") or DEFAULT_DATA_DIR),
+            log_format=_parse_enum(env, "TECHLEAD_LOG_FORMAT", LogFormat, LogFormat.JSON),
+            write_interval=_parse_float(env, "TECHLEAD_WRITE_INTERVAL", DEFAULT_WRITE_INTERVAL),
+            max_payload_bytes=int(
+                _parse_float(env, "TECHLEAD_MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES)
+            ),
+            bot_login=env.get("TECHLEAD_BOT_LOGIN") or None,
+        )
+
+    def require_webhook_secret(self) -> None:
+        if not self.webhook_secrets:
+            raise SettingsError(
+                "TECHLEAD_WEBHOOK_SECRET", "required to accept webhooks (comma-separated)"
+            )
+
+    def require_github(self) -> None:
+        if self.auth_mode is AuthMode.NONE:
+            raise SettingsError(
+                "TECHLEAD_GITHUB_TOKEN",
+                "set TECHLEAD_GITHUB_TOKEN (token mode) or TECHLEAD_APP_ID with "
+                "TECHLEAD_PRIVATE_KEY or TECHLEAD_PRIVATE_KEY_PATH (App mode)",
+            )
+
+
+def _parse_secrets(raw: str) -> tuple[str, ...]:
+    # Several secrets at once allow rotation: the new one is added, then the old removed.
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parse_app_id(env: Mapping[str, str]) -> int | None:
+    raw = env.get("TECHLEAD_APP_ID", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise SettingsError("TECHLEAD_APP_ID", f"must be a number, got {raw!r}")
+    return int(raw)
+
+
+def _read_private_key(env: Mapping[str, str]) -> str | None:
+    inline = env.get("TECHLEAD_PRIVATE_KEY", "").strip()
+    path = env.get("TECHLEAD_PRIVATE_KEY_PATH", "").strip()
+    if inline and path:
+        raise SettingsError(
+            "TECHLEAD_PRIVATE_KEY_PATH", "set either TECHLEAD_PRIVATE_KEY or this, not both"
+        )
+    if path:
+        try:
+            inline = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(
+                "TECHLEAD_PRIVATE_KEY_PATH", f"cannot read {path}: {exc.strerror}"
+            ) from exc
+        variable = "TECHLEAD_PRIVATE_KEY_PATH"
+    else:
+        variable = "TECHLEAD_PRIVATE_KEY"
+        # Keys passed through CI secrets often have their newlines escaped.
+        inline = inline.replace("\\n", "\n").strip()
+    if not inline:
+        return None
+    if "PRIVATE KEY-----" not in inline:
+        raise SettingsError(variable, "is not a PEM private key (no 'PRIVATE KEY' block)")
+    return inline
+
+
+def _parse_api_url(raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError("TECHLEAD_GITHUB_API_URL", f"must be an http(s) URL, got {raw!r}")
+    if parsed.username or parsed.password:
+        raise SettingsError("TECHLEAD_GITHUB_API_URL", "must not carry credentials")
+    return url
+
+
+def _parse_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(name, f"must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise SettingsError(name, f"must not be negative, got {raw!r}")
+    return value
+
+
+def _parse_enum(env: Mapping[str, str], name: str, kind: type[E], default: E) -> E:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        allowed = "|".join(member.value for member in kind)
+        raise SettingsError(name, f"must be one of {allowed}, got {raw!r}") from exc

@@ -1,0 +1,1 @@
+"""Quality gates: each gate is one module that turns a diff into findings."""
