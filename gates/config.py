@@ -1,0 +1,189 @@
+"""The quality-gate configuration model (``gates:`` in ``.github/techlead.yml``).
+
+Every default value lives in ``config/gates.yml`` (under the top-level ``gates:`` key);
+these models only describe and validate. Unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.defaults import config_file
+from bot.errors import RepoConfigError
+
+DEFAULTS_FILE = "gates.yml"
+SECTION = "gates"
+
+
+class GateLevel(enum.StrEnum):
+    """The five quality-gate levels, cheapest first."""
+
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+    L4 = "L4"
+    L5 = "L5"
+
+
+class Severity(enum.StrEnum):
+    """How serious a finding is; ordered (``info`` < ``low`` < ... < ``critical``)."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    # str's alphabetical comparisons would be wrong ("high" < "low"): compare by rank.
+    def __lt__(self, other: object) -> bool:
+        return self.rank < _rank(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= _rank(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > _rank(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= _rank(other)
+
+
+_SEVERITY_ORDER = list(Severity)
+
+
+def _rank(other: object) -> int:
+    if not isinstance(other, Severity):
+        raise TypeError(f"cannot compare a severity with {type(other).__name__}")
+    return other.rank
+
+
+class Confidence(enum.StrEnum):
+    """How sure a tool is about a finding (bandit, zizmor)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return list(Confidence).index(self)
+
+
+class FilterMode(enum.StrEnum):
+    """Which findings count, as reviewdog's ``-filter-mode`` defines them."""
+
+    ADDED = "added"  # only lines the pull request adds
+    DIFF_CONTEXT = "diff_context"  # any line inside a diff hunk
+    FILE = "file"  # anywhere in a file the pull request changes
+    NOFILTER = "nofilter"  # everything the tools report
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GateConfig(_Frozen):
+    """Settings every gate has.
+
+    ``fail_on``: the gate fails when a new finding is at or above this severity.
+    ``required: false`` makes the gate advisory: it completes neutral instead of failing.
+    """
+
+    enabled: bool
+    required: bool
+    fail_on: Severity
+    timeout_seconds: float = Field(gt=0, le=3600)
+    filter_mode: FilterMode
+
+
+class LintConfig(GateConfig):
+    """L1 lint: ruff check, and ruff format when ``format`` is on."""
+
+    format: bool
+
+
+class SecurityConfig(GateConfig):
+    """L5 security: bandit, secret detection, workflow audit, dependency audit."""
+
+    bandit: bool
+    # bandit test ids never reported (e.g. B101 assert, B404 "import subprocess").
+    bandit_skips: tuple[str, ...]
+    # Findings a tool is less sure about than this are dropped (bandit and zizmor).
+    min_confidence: Confidence
+    secrets: bool
+    # detect-secrets' high-entropy string plugins: more leaks caught, more noise.
+    secrets_entropy: bool
+    workflows: bool
+    dependencies: bool
+    # The vulnerability database is a network service: give up quickly without it.
+    audit_timeout_seconds: float = Field(gt=0, le=600)
+
+
+class GatesConfig(_Frozen):
+    """All quality gates. ``baseline`` is read from the base revision, never the head."""
+
+    baseline: str = Field(min_length=1)
+    lint: LintConfig
+    security: SecurityConfig
+
+    def for_level(self, level: GateLevel) -> GateConfig | None:
+        """The settings of one level, or None when no gate of that level is configured."""
+        name = LEVEL_KEYS.get(level)
+        return getattr(self, name) if name else None
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> GatesConfig:
+        """A copy with ``overrides`` deep-merged over it (mappings merge key by key)."""
+        return parse_gates_config(overrides, base=self.model_dump(mode="json"))
+
+
+# The config key of each level that has a gate; a new gate adds its key here.
+LEVEL_KEYS: dict[GateLevel, str] = {GateLevel.L1: "lint", GateLevel.L5: "security"}
+
+
+def parse_gates_config(
+    data: Mapping[str, Any] | None, *, base: Mapping[str, Any] | None = None
+) -> GatesConfig:
+    """Validate ``data`` deep-merged over ``base`` (the shipped defaults when None)."""
+    merged = _deep_merge(base if base is not None else _default_data(), data or {})
+    try:
+        return GatesConfig.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join([SECTION, *(str(part) for part in error["loc"])])
+        raise RepoConfigError(error["msg"], key=key) from exc
+
+
+def load_defaults(path: Path | None = None) -> GatesConfig:
+    """The shipped defaults from ``config/gates.yml`` (or ``path``), validated."""
+    return parse_gates_config({}, base=_default_data(path))
+
+
+def _default_data(path: Path | None = None) -> dict[str, Any]:
+    source = path or config_file(DEFAULTS_FILE)
+    document = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    section = document.get(SECTION) if isinstance(document, dict) else None
+    if not isinstance(section, dict):
+        raise RepoConfigError(f"needs a '{SECTION}:' mapping", path=str(source))
+    return section
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in override.items():
+        if value is None and key in result:
+            continue
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = _deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
