@@ -1,7 +1,8 @@
 """Loads and validates a repository's ``.github/techlead.yml`` over the shipped defaults.
 
 The schema lives here as frozen pydantic models; every default value lives in
-``config/techlead.yml`` and ``config/agents.yml`` (see :func:`bot.defaults.config_dir`).
+``config/techlead.yml``, ``config/agents.yml`` and ``config/gates.yml``
+(see :func:`bot.defaults.config_dir`).
 A repository's file is deep-merged over the defaults and validated once:
 
 * mappings merge key by key; lists and plain values replace the default;
@@ -33,13 +34,14 @@ from pydantic import model_validator as _model_validator
 from bot.defaults import config_file
 from bot.errors import GitHubNotFound, RepoConfigError
 from bot.ports import RepoFiles
+from gates.config import GatesConfig
 
 CONFIG_PATH = ".github/techlead.yml"
 # The owner-wide fallback repository, as Probot does: <owner>/.github.
 OWNER_CONFIG_REPO = ".github"
 # Nothing legitimate comes close; a cap keeps a hostile file from costing much.
 MAX_CONFIG_BYTES = 256 * 1024
-DEFAULT_FILES = ("techlead.yml", "agents.yml")
+DEFAULT_FILES = ("techlead.yml", "agents.yml", "gates.yml")
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _EXECUTOR = re.compile(r"^(builtin|llm|command:\S.*)$")
@@ -141,7 +143,7 @@ class RepoConfig(_Frozen):
 
     ``agents_replace`` records whether the repository's ``agents:`` replaced the default
     roster (true) or was merged into it by name (false). ``gates`` is the quality-gate
-    section, validated by the gates package once it provides its model.
+    section (:class:`gates.config.GatesConfig`).
     """
 
     version: Literal[1]
@@ -150,7 +152,7 @@ class RepoConfig(_Frozen):
     agents_replace: bool
     agents: tuple[AgentSpec, ...] = Field(min_length=1)
     planning: PlanningConfig
-    gates: dict[str, Any] = {}
+    gates: GatesConfig
 
     @_model_validator(mode="after")
     def _unique_agent_names(self) -> RepoConfig:

@@ -52,7 +52,7 @@ def test_editors_flag_what_the_loader_rejects(
 
 def test_the_shipped_defaults_satisfy_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     validator = jsonschema.Draft202012Validator(schema_from_cli(capsys))
-    for name in ("techlead.yml", "agents.yml"):
+    for name in ("techlead.yml", "agents.yml", "gates.yml"):
         document = yaml.safe_load(config_file(name).read_text(encoding="utf-8"))
         assert list(validator.iter_errors(document)) == [], name
 

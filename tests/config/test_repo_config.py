@@ -82,6 +82,14 @@ def test_one_value_changes_and_the_rest_stay() -> None:
     assert config.permissions.required("help") is PermissionLevel.READ
 
 
+def test_the_gates_section_merges_over_the_gate_defaults() -> None:
+    config = parse("gates:\n  lint:\n    required: false\n")
+    defaults = load_defaults().gates
+    assert config.gates.lint.required is False
+    assert config.gates.lint.fail_on == defaults.lint.fail_on
+    assert config.gates.security == defaults.security
+
+
 def test_an_agent_is_overridden_by_name_and_a_new_one_added() -> None:
     config = parse(
         """
@@ -208,6 +216,20 @@ INVALID = [
         "trigger.command",
         2,
         "must be one word starting with '/'",
+    ),
+    (
+        "gates-unknown-key",
+        "gates:\n  security:\n    bandit_skip: [B101]\n",
+        "gates.security.bandit_skip",
+        3,
+        "did you mean 'bandit_skips'?",
+    ),
+    (
+        "gates-bad-severity",
+        "gates:\n  lint:\n    fail_on: severe\n",
+        "gates.lint.fail_on",
+        3,
+        "must be one of 'info', 'low', 'medium', 'high' or 'critical', got 'severe'",
     ),
     (
         "wrong-version",
