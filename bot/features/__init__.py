@@ -1,0 +1,94 @@
+"""Composition point: every feature module's router and job kinds, plus configured plugins.
+
+A feature module (``bot/features/<name>.py``) owns a ``router = Router()`` and/or a
+``jobs = JobRegistry()``; add it to :data:`FEATURES` and the app picks it up.
+
+Plugins use the same shape from outside the package: ``TECHLEAD_PLUGINS`` (or
+``techlead serve --plugin``) names importable modules, comma-separated, each exposing
+``router`` and/or ``jobs``. They run in the same worker with the same guarantees
+(durable jobs, retries, bot filtering) as built-in features.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+from bot.context import GitHubFactory, no_github
+from bot.errors import SettingsError
+from bot.jobs import JobRegistry
+from bot.router import Router
+from bot.settings import Settings
+
+PLUGINS_VARIABLE = "TECHLEAD_PLUGINS"
+
+# Built-in feature modules, imported by name so a feature is one line here.
+FEATURES: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Composition:
+    """The app's routing table and job kinds, composed from features and plugins."""
+
+    router: Router
+    jobs: JobRegistry
+
+
+def routers() -> list[Router]:
+    return [_router_of(module) for module in _modules(FEATURES) if hasattr(module, "router")]
+
+
+def job_handlers() -> JobRegistry:
+    registries = [module.jobs for module in _modules(FEATURES) if hasattr(module, "jobs")]
+    return JobRegistry.compose(*registries)
+
+
+def github_factory(settings: Settings) -> GitHubFactory:
+    """How jobs get a GitHub client; the GitHub port plugs in here.
+
+    Until then (and whenever no credentials are set) ``ctx.github`` raises a
+    :class:`SettingsError` naming the variable to set.
+    """
+    return no_github
+
+
+def plugin_names(env: Mapping[str, str], extra: Sequence[str] = ()) -> tuple[str, ...]:
+    listed = [name.strip() for name in env.get(PLUGINS_VARIABLE, "").split(",")]
+    return tuple(dict.fromkeys(name for name in [*listed, *extra] if name))
+
+
+def compose(plugins: Sequence[str] = ()) -> Composition:
+    """Features first, then plugins in the order given."""
+    loaded = [_load_plugin(name) for name in plugins]
+    plugin_routers = [_router_of(module) for module in loaded if hasattr(module, "router")]
+    plugin_jobs = [module.jobs for module in loaded if hasattr(module, "jobs")]
+    try:
+        jobs = JobRegistry.compose(job_handlers(), *plugin_jobs)
+    except ValueError as exc:
+        raise SettingsError(PLUGINS_VARIABLE, str(exc)) from exc
+    return Composition(Router.compose(*routers(), *plugin_routers), jobs)
+
+
+def _modules(names: Sequence[str]) -> list[ModuleType]:
+    return [importlib.import_module(name) for name in names]
+
+
+def _load_plugin(name: str) -> ModuleType:
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        raise SettingsError(PLUGINS_VARIABLE, f"cannot import plugin {name!r}: {exc}") from exc
+    if not hasattr(module, "router") and not hasattr(module, "jobs"):
+        raise SettingsError(PLUGINS_VARIABLE, f"plugin {name!r} exposes neither router nor jobs")
+    if hasattr(module, "jobs") and not isinstance(module.jobs, JobRegistry):
+        raise SettingsError(PLUGINS_VARIABLE, f"{name}.jobs is not a JobRegistry")
+    return module
+
+
+def _router_of(module: ModuleType) -> Router:
+    router = module.router
+    if not isinstance(router, Router):
+        raise SettingsError(PLUGINS_VARIABLE, f"{module.__name__}.router is not a Router")
+    return router

@@ -1,0 +1,200 @@
+"""Pure verification of one webhook delivery: size, headers, signature, JSON body.
+
+No I/O here: the HTTP route reads the body and hands over bytes and headers; this
+module either returns a :class:`Delivery` or raises a :class:`WebhookError`.
+https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import (
+    MissingHeaderError,
+    PayloadError,
+    PayloadTooLargeError,
+    SignatureError,
+    WebhookError,
+)
+
+EVENT_HEADER = "x-github-event"
+DELIVERY_HEADER = "x-github-delivery"
+SIGNATURE_HEADER = "x-hub-signature-256"
+SHA1_SIGNATURE_HEADER = "x-hub-signature"
+SIGNATURE_PREFIX = "sha256="
+JSON_MEDIA_TYPE = "application/json"
+
+_EVENT_NAME = re.compile(r"[a-z0-9_]{1,64}")
+_DELIVERY_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+MSG_TOO_LARGE = "body is {size} bytes; the limit is {limit} bytes"
+MSG_BAD_LENGTH = "Content-Length is not a number"
+MSG_MISSING = "required header {header} is missing"
+MSG_MALFORMED = "header {header} is malformed"
+MSG_SHA1_ONLY = (
+    "only X-Hub-Signature (SHA-1) was sent; X-Hub-Signature-256 is required "
+    "(set a webhook secret on the GitHub App or hook)"
+)
+MSG_BAD_SIGNATURE = "X-Hub-Signature-256 does not match the body for any configured secret"
+MSG_MEDIA_TYPE = "content type must be application/json, got {got!r}"
+MSG_NOT_JSON = "body is not valid JSON"
+MSG_NOT_OBJECT = "body must be a JSON object"
+
+
+class UnsupportedMediaTypeError(PayloadError):
+    """The body is not declared as JSON (for example a form-encoded webhook)."""
+
+    status = 415
+
+
+class Rejection(enum.StrEnum):
+    """Why a delivery was refused; the ``error`` field of the JSON answer."""
+
+    TOO_LARGE = "payload_too_large"
+    MISSING_HEADER = "missing_header"
+    BAD_SIGNATURE = "bad_signature"
+    MEDIA_TYPE = "unsupported_media_type"
+    BAD_PAYLOAD = "bad_payload"
+
+
+# Most specific class first: the first isinstance match names the rejection.
+_REJECTIONS: tuple[tuple[type[WebhookError], Rejection], ...] = (
+    (PayloadTooLargeError, Rejection.TOO_LARGE),
+    (MissingHeaderError, Rejection.MISSING_HEADER),
+    (SignatureError, Rejection.BAD_SIGNATURE),
+    (UnsupportedMediaTypeError, Rejection.MEDIA_TYPE),
+    (PayloadError, Rejection.BAD_PAYLOAD),
+)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The routing facts of a payload; every field is optional in real payloads."""
+
+    action: str | None = None
+    installation_id: int | None = None
+    repo: str | None = None
+    sender_login: str | None = None
+    sender_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery: headers checked, signature valid, body a JSON object."""
+
+    delivery_id: str
+    event: str
+    body: bytes
+    payload: dict[str, Any]
+    envelope: Envelope
+
+
+def rejection(exc: WebhookError) -> Rejection:
+    for kind, code in _REJECTIONS:
+        if isinstance(exc, kind):
+            return code
+    return Rejection.BAD_PAYLOAD
+
+
+def check_declared_size(content_length: str | None, limit: int) -> None:
+    """Refuse early on the declared length, before reading a byte of the body."""
+    if content_length is None:
+        return
+    if not content_length.strip().isdigit():
+        raise PayloadError(MSG_BAD_LENGTH)
+    check_size(int(content_length), limit)
+
+
+def check_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise PayloadTooLargeError(MSG_TOO_LARGE.format(size=size, limit=limit))
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub sends for ``body``."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return SIGNATURE_PREFIX + digest
+
+
+def verify(
+    headers: Mapping[str, str], body: bytes, secrets: Sequence[str], *, max_bytes: int
+) -> Delivery:
+    """Verify one delivery or raise the :class:`WebhookError` naming what is wrong."""
+    check_size(len(body), max_bytes)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    event = _required(lowered, EVENT_HEADER, _EVENT_NAME)
+    delivery_id = _required(lowered, DELIVERY_HEADER, _DELIVERY_ID)
+    verify_signature(lowered, body, secrets)
+    _check_media_type(lowered.get("content-type", ""))
+    payload = parse_payload(body)
+    return Delivery(delivery_id, event, body, payload, envelope(payload))
+
+
+def verify_signature(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
+    """Constant-time check against every configured secret (several allow rotation)."""
+    received = headers.get(SIGNATURE_HEADER)
+    if received is None:
+        if SHA1_SIGNATURE_HEADER in headers:
+            raise SignatureError(MSG_SHA1_ONLY)
+        raise MissingHeaderError(MSG_MISSING.format(header="X-Hub-Signature-256"))
+    given = received.strip().encode("utf-8", "replace")
+    matches = [hmac.compare_digest(sign(body, secret).encode(), given) for secret in secrets]
+    if not any(matches):
+        raise SignatureError(MSG_BAD_SIGNATURE)
+
+
+def parse_payload(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError(MSG_NOT_JSON) from exc
+    if not isinstance(payload, dict):
+        raise PayloadError(MSG_NOT_OBJECT)
+    return payload
+
+
+def envelope(payload: Mapping[str, Any]) -> Envelope:
+    """Read action, installation, repository and sender leniently: any may be absent."""
+    sender = _mapping(payload.get("sender"))
+    return Envelope(
+        action=_string(payload.get("action")),
+        installation_id=_integer(_mapping(payload.get("installation")).get("id")),
+        repo=_string(_mapping(payload.get("repository")).get("full_name")),
+        sender_login=_string(sender.get("login")),
+        sender_type=_string(sender.get("type")),
+    )
+
+
+def _required(headers: Mapping[str, str], name: str, pattern: re.Pattern[str]) -> str:
+    title = "-".join("GitHub" if part == "github" else part.title() for part in name.split("-"))
+    value = headers.get(name, "").strip()
+    if not value:
+        raise MissingHeaderError(MSG_MISSING.format(header=title))
+    if not pattern.fullmatch(value):
+        raise MissingHeaderError(MSG_MALFORMED.format(header=title))
+    return value
+
+
+def _check_media_type(content_type: str) -> None:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != JSON_MEDIA_TYPE:
+        raise UnsupportedMediaTypeError(MSG_MEDIA_TYPE.format(got=media_type))
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

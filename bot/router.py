@@ -1,0 +1,184 @@
+"""Declared routing: handlers registered per event (and action) decide which jobs to run.
+
+    router = Router()
+
+    @router.register("issues", action="labeled")
+    def on_labeled(event: Event, ctx: JobContext) -> list[JobSpec]: ...
+
+A handler only decides and schedules: it returns job specs; long work runs as jobs.
+Events sent by bots (TechLead's own included) reach only handlers registered with
+``allow_bots=True``, so the bot never answers itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from bot.context import JobContext
+from bot.errors import QueueError
+from bot.intake import Envelope, envelope
+from bot.jobs import Job, JobRegistry, JobSpec
+
+ROUTE_KIND = "delivery.route"
+BOT_TYPE = "Bot"
+BOT_SUFFIX = "[bot]"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A delivery as handlers see it. Event names stay strings: GitHub adds new ones."""
+
+    name: str
+    delivery_id: str
+    payload: Mapping[str, Any]
+    trace_id: str = ""
+    action: str | None = None
+    installation_id: int | None = None
+    repo: str | None = None
+    sender_login: str | None = None
+    sender_type: str | None = None
+
+    @classmethod
+    def from_payload(
+        cls, name: str, delivery_id: str, payload: Mapping[str, Any], trace_id: str = ""
+    ) -> Event:
+        facts: Envelope = envelope(payload)
+        return cls(
+            name=name,
+            delivery_id=delivery_id,
+            payload=payload,
+            trace_id=trace_id,
+            action=facts.action,
+            installation_id=facts.installation_id,
+            repo=facts.repo,
+            sender_login=facts.sender_login,
+            sender_type=facts.sender_type,
+        )
+
+    def from_bot(self, bot_login: str | None) -> bool:
+        """True for any bot sender: ``type == "Bot"``, a ``[bot]`` login, or our own login."""
+        login = (self.sender_login or "").lower()
+        return (
+            self.sender_type == BOT_TYPE
+            or login.endswith(BOT_SUFFIX)
+            or (bool(bot_login) and login == (bot_login or "").lower())
+        )
+
+
+Handler = Callable[[Event, JobContext], "list[JobSpec] | None"]
+
+
+@dataclass(frozen=True)
+class Route:
+    event: str
+    action: str | None
+    handler: Handler
+    allow_bots: bool = False
+
+    @property
+    def name(self) -> str:
+        return getattr(self.handler, "__qualname__", repr(self.handler))
+
+    def matches(self, event: Event, bot_login: str | None) -> bool:
+        if self.event != event.name:
+            return False
+        if self.action is not None and self.action != event.action:
+            return False
+        return self.allow_bots or not event.from_bot(bot_login)
+
+
+class Router:
+    """Handlers by event name and optional action; composable across feature modules."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def register(
+        self, event: str, *, action: str | None = None, allow_bots: bool = False
+    ) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            self._routes.append(Route(event, action, handler, allow_bots))
+            return handler
+
+        return decorate
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(self._routes)
+
+    @classmethod
+    def compose(cls, *routers: Router) -> Router:
+        composed = cls()
+        for router in routers:
+            composed._routes.extend(router._routes)
+        return composed
+
+    def matching(self, event: Event, bot_login: str | None) -> list[Route]:
+        return [route for route in self._routes if route.matches(event, bot_login)]
+
+
+class DeliveryLog(Protocol):
+    """The part of the store routing needs."""
+
+    def get_delivery(self, delivery_id: str) -> Any: ...
+
+    def mark_routed(self, delivery_id: str, outcome: str, now: float) -> None: ...
+
+
+def dispatch(router: Router, event: Event, ctx: JobContext) -> list[Job]:
+    """Run every matching handler and schedule what each returns.
+
+    One failing handler does not stop the others; the routing job then fails and is
+    retried, and dedupe keys keep the already scheduled jobs from doubling.
+    """
+    scheduled: list[Job] = []
+    errors: list[BaseException] = []
+    for route in router.matching(event, ctx.settings.bot_login):
+        try:
+            specs = route.handler(event, ctx) or []
+        except Exception as exc:
+            ctx.log.exception("handler_failed", handler=route.name)
+            errors.append(exc)
+            continue
+        scheduled.extend(ctx.enqueue(_keyed(spec, event, route, i)) for i, spec in enumerate(specs))
+    if errors:
+        raise errors[0]
+    return scheduled
+
+
+def _keyed(spec: JobSpec, event: Event, route: Route, index: int) -> JobSpec:
+    """Give a spec without a dedupe key one that is stable across re-runs of routing."""
+    if spec.dedupe_key:
+        return spec
+    return replace(spec, dedupe_key=f"{spec.kind}:{event.delivery_id}:{route.name}:{index}")
+
+
+def routing_jobs(router: Router, deliveries: DeliveryLog) -> JobRegistry:
+    """The ``delivery.route`` job kind: load a stored delivery, dispatch it, record the outcome."""
+    jobs = JobRegistry()
+
+    @jobs.register(ROUTE_KIND)
+    def route_delivery(job: Job, ctx: JobContext) -> None:
+        delivery_id = job.payload["delivery_id"]
+        stored = deliveries.get_delivery(delivery_id)
+        if stored is None:
+            raise QueueError(f"delivery {delivery_id} is not in the store")
+        event = Event.from_payload(stored.event, delivery_id, stored.payload(), job.trace_id)
+        scheduled = dispatch(router, event, ctx)
+        outcome = _outcome(event, router, ctx.settings.bot_login, scheduled)
+        deliveries.mark_routed(delivery_id, outcome, ctx.now())
+        ctx.log.info("delivery_routed", outcome=outcome, jobs=[job.id for job in scheduled])
+
+    return jobs
+
+
+def _outcome(event: Event, router: Router, bot_login: str | None, scheduled: list[Job]) -> str:
+    if scheduled:
+        return f"scheduled {len(scheduled)}"
+    if router.matching(event, bot_login):
+        return "nothing to do"
+    if any(route.event == event.name for route in router.routes) and event.from_bot(bot_login):
+        return "ignored (bot)"
+    return "no handler"

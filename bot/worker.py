@@ -1,0 +1,279 @@
+"""The worker: claims jobs under a lease, runs their handlers, and applies the retry policy."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+import random
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.context import Clock, GitHubFactory, JobContext, child_spec, no_github
+from bot.errors import GitHubRateLimited, QueueError
+from bot.jobs import Job, JobKind, JobRegistry, JobSpec
+from bot.log import Redactor, bound, get_logger, job_fields, secrets_of
+from bot.metrics import Metrics
+from bot.queue import JobQueue
+from bot.settings import Settings
+
+# GitHub: a secondary rate limit without Retry-After means wait at least a minute.
+# https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
+DEFAULT_RATE_LIMIT_WAIT = 60.0
+TOKEN_MODE_INSTALLATION = 0  # pauses in token mode apply to jobs without an installation
+
+MSG_NO_HANDLER = "no handler for job kind {kind!r} (is its feature or plugin loaded?)"
+MSG_ABANDONED = "abandoned after {attempts} attempts: its worker died or its lease expired"
+
+
+class Outcome(enum.StrEnum):
+    """What became of one run of a job (the ``outcome`` label of job metrics)."""
+
+    DONE = "done"
+    RETRY = "retry"
+    DEAD = "dead"
+    RATE_LIMITED = "rate_limited"
+    LOST = "lease_lost"  # another worker took the job over: its lease had expired
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    threads: int = 2
+    lease_seconds: float = 300.0
+    heartbeat_seconds: float = 30.0
+    poll_seconds: float = 0.5
+    grace_seconds: float = 20.0
+
+
+def owner_id(token: str) -> str:
+    """``host:pid:token``; the token tells this run apart from an earlier one with the same pid."""
+    return f"{socket.gethostname()}:{os.getpid()}:{token}"
+
+
+def owner_is_dead(owner: str, me: str) -> bool:
+    """True when ``owner`` certainly ran on this host in a process that no longer exists.
+
+    Owners on other hosts are never judged: their leases simply expire.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text, _, _token = rest.partition(":")
+    my_host, _, my_rest = me.partition(":")
+    if host != my_host or not pid_text.isdigit() or owner == me:
+        return False
+    if pid_text == my_rest.partition(":")[0]:
+        return True  # same pid, other token: an earlier run (containers reuse pid 1)
+    return not _pid_alive(int(pid_text))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Worker:
+    """Runs jobs from a :class:`JobQueue` on a few threads; ``run_once`` for tests."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        registry: JobRegistry,
+        settings: Settings,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        github_factory: GitHubFactory = no_github,
+        rand: Callable[[], float] = random.random,
+        config: WorkerConfig | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.queue = queue
+        self.registry = registry
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.github_factory = github_factory
+        self.rand = rand
+        self.config = config or WorkerConfig()
+        self.owner = owner or owner_id(uuid.uuid4().hex[:12])
+        self._redactor = Redactor(secrets_of(settings))
+        self._log = get_logger(worker=self.owner)
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[int, Job] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Release jobs leased by dead processes on this host (after a crash or kill -9)."""
+        released = self.queue.release_owners(lambda owner: owner_is_dead(owner, self.owner))
+        if released:
+            self._log.warning("released_orphaned_jobs", count=released)
+        return released
+
+    def start(self) -> None:
+        self.recover()
+        targets = [self._loop] * self.config.threads + [self._heartbeat]
+        for index, target in enumerate(targets):
+            thread = threading.Thread(target=target, name=f"techlead-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._log.info("worker_started", threads=self.config.threads)
+
+    def stop(self, grace: float | None = None) -> list[Job]:
+        """Stop claiming, wait up to ``grace`` seconds, then release what still runs."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + (self.config.grace_seconds if grace is None else grace)
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0))
+        unfinished = self._release_running()
+        self._log.info("worker_stopped", released=[job.id for job in unfinished])
+        return unfinished
+
+    def alive(self) -> bool:
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+
+    def wake(self) -> None:
+        """Tell idle threads a job is ready (saves up to one poll interval)."""
+        self._wake.set()
+
+    # -- running jobs ------------------------------------------------------------
+
+    def run_once(self) -> Job | None:
+        """Claim and run one due job; returns it as stored afterwards, or None if idle."""
+        job = self.queue.claim(self.owner, self.config.lease_seconds)
+        if job is None:
+            return None
+        self.execute(job)
+        return self.queue.get(job.id)
+
+    def execute(self, job: Job) -> Outcome:
+        with self._lock:
+            self._running[job.id] = job
+        started = time.perf_counter()
+        try:
+            with bound(**job_fields(job)):
+                outcome = self._run(job)
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
+        self.metrics.observe_job(job.kind, outcome.value, time.perf_counter() - started)
+        return outcome
+
+    def _run(self, job: Job) -> Outcome:
+        kind = self.registry.get(job.kind)
+        if kind is None:
+            return self._bury(job, MSG_NO_HANDLER.format(kind=job.kind))
+        if job.attempts > kind.retry.max_attempts:
+            return self._bury(job, MSG_ABANDONED.format(attempts=job.attempts - 1))
+        try:
+            kind.handler(job, self._context(job))
+        except GitHubRateLimited as exc:
+            return self._pause(job, exc)
+        except Exception as exc:
+            return self._failed(job, kind, exc)
+        return self._settle(self.queue.complete(job.id, self.owner), Outcome.DONE)
+
+    def _context(self, job: Job) -> JobContext:
+        children = itertools.count()
+
+        def enqueue(spec: JobSpec) -> Job:
+            child = self.queue.enqueue(child_spec(job, spec, next(children)))
+            self.wake()
+            return child
+
+        return JobContext(
+            job=job,
+            settings=self.settings,
+            clock=self.clock,
+            log=get_logger(**job_fields(job)),
+            enqueue=enqueue,
+            github_factory=self.github_factory,
+            stopping=self._stopping,
+        )
+
+    def _failed(self, job: Job, kind: JobKind, exc: Exception) -> Outcome:
+        error = self._redactor.text(f"{type(exc).__name__}: {exc}")
+        if kind.retry.exhausted(job.attempts):
+            self._log.error("job_dead", error=error, trace=traceback.format_exc())
+            return self._bury(job, error)
+        delay = kind.retry.delay(job.attempts, self.rand())
+        self._log.warning("job_retry", error=error, retry_in=round(delay, 3))
+        stored = self.queue.fail(job.id, self.owner, error, self.clock.now() + delay)
+        return self._settle(stored, Outcome.RETRY)
+
+    def _bury(self, job: Job, error: str) -> Outcome:
+        self._log.error("job_dead_lettered", error=error)
+        return self._settle(self.queue.fail(job.id, self.owner, error, None), Outcome.DEAD)
+
+    def _pause(self, job: Job, exc: GitHubRateLimited) -> Outcome:
+        """Wait for the reset without spending an attempt; hold the installation too."""
+        until = rate_limit_until(exc, self.clock.now())
+        installation = job.installation_id
+        self.queue.pause_installation(
+            TOKEN_MODE_INSTALLATION if installation is None else installation, until
+        )
+        released = self.queue.release(job.id, self.owner, until, refund=True)
+        self._log.warning("job_rate_limited", until=until, route=exc.route)
+        return self._settle(released, Outcome.RATE_LIMITED)
+
+    def _settle(self, stored: bool, outcome: Outcome) -> Outcome:
+        if stored:
+            return outcome
+        self._log.warning("job_lease_lost", wanted=outcome.value)
+        return Outcome.LOST
+
+    # -- threads -----------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self._step():
+                self._wake.wait(self.config.poll_seconds)
+                self._wake.clear()
+
+    def _step(self) -> bool:
+        """Run one job if one is due; False when idle or the store failed (then back off)."""
+        try:
+            job = self.queue.claim(self.owner, self.config.lease_seconds)
+            if job is None:
+                return False
+            self.execute(job)
+        except QueueError:
+            self._log.exception("worker_store_failed")
+            return False
+        return True
+
+    def _heartbeat(self) -> None:
+        while not self._stopping.wait(self.config.heartbeat_seconds):
+            try:
+                self.queue.extend(self.owner, self.config.lease_seconds)
+            except QueueError:
+                self._log.exception("heartbeat_failed")
+
+    def _release_running(self) -> list[Job]:
+        with self._lock:
+            unfinished = list(self._running.values())
+        for job in unfinished:
+            self.queue.release(job.id, self.owner, refund=True)
+        return unfinished
+
+
+def rate_limit_until(exc: GitHubRateLimited, now: float) -> float:
+    """When to try again: the later of ``Retry-After`` and the reset time, else a minute."""
+    candidates = [exc.reset_at or 0.0]
+    if exc.retry_after is not None:
+        candidates.append(now + exc.retry_after)
+    until = max(candidates)
+    return until if until > now else now + DEFAULT_RATE_LIMIT_WAIT
