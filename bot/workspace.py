@@ -54,7 +54,7 @@ _SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _TRAILER_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 # Characters git forbids in ref names, plus whitespace; checked before a ref reaches argv.
-_BAD_REF_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(/|$)|^/|/$|\.$")
+_BAD_REF_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|^\.|\.lock(/|$)|^/|/$|\.$")
 _AUTH_HEADER_RE = re.compile(r"(Authorization:\s*\w+\s+)\S+", re.IGNORECASE)
 _URL_USERINFO_RE = re.compile(r"(\w+://)[^/@\s]+@")
 
@@ -613,8 +613,8 @@ class Workspace:
         sha = self.resolve(repo, ref)
         path = self._worktrees_dir(repo) / f"{label}-{self._new_id()}"
         with _FileLock(path.with_name(path.name + ".lock"), exclusive=True):
-            self._add_worktree(repo, path, sha)
             try:
+                self._add_worktree(repo, path, sha)
                 yield Worktree(self, repo, path, sha)
             finally:
                 self._remove_worktree(repo, path)
