@@ -1,0 +1,111 @@
+"""Maps file names to programming languages and says which files are not source."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+# Programming and markup languages counted in the language breakdown. Data and prose
+# (JSON, YAML, Markdown, plain text) are left out, as GitHub's linguist does.
+EXTENSIONS: dict[str, str] = {
+    ".py": "Python",
+    ".pyi": "Python",
+    ".js": "JavaScript",
+    ".mjs": "JavaScript",
+    ".cjs": "JavaScript",
+    ".jsx": "JavaScript",
+    ".ts": "TypeScript",
+    ".tsx": "TypeScript",
+    ".go": "Go",
+    ".rs": "Rust",
+    ".java": "Java",
+    ".kt": "Kotlin",
+    ".kts": "Kotlin",
+    ".scala": "Scala",
+    ".rb": "Ruby",
+    ".php": "PHP",
+    ".cs": "C#",
+    ".c": "C",
+    ".h": "C",
+    ".cc": "C++",
+    ".cpp": "C++",
+    ".cxx": "C++",
+    ".hpp": "C++",
+    ".swift": "Swift",
+    ".m": "Objective-C",
+    ".dart": "Dart",
+    ".ex": "Elixir",
+    ".exs": "Elixir",
+    ".erl": "Erlang",
+    ".hs": "Haskell",
+    ".lua": "Lua",
+    ".r": "R",
+    ".jl": "Julia",
+    ".sh": "Shell",
+    ".bash": "Shell",
+    ".zsh": "Shell",
+    ".ps1": "PowerShell",
+    ".sql": "SQL",
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".css": "CSS",
+    ".scss": "SCSS",
+    ".sass": "Sass",
+    ".less": "Less",
+    ".vue": "Vue",
+    ".svelte": "Svelte",
+    ".tf": "HCL",
+    ".proto": "Protocol Buffers",
+}
+
+FILENAMES: dict[str, str] = {
+    "Dockerfile": "Dockerfile",
+    "Makefile": "Makefile",
+    "GNUmakefile": "Makefile",
+}
+
+# Never read: images, archives, compiled objects, fonts, media, databases.
+BINARY_EXTENSIONS = frozenset(
+    {
+        ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".svgz", ".tiff",
+        ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".jar", ".war",
+        ".whl", ".egg", ".so", ".dll", ".dylib", ".exe", ".o", ".a", ".lib", ".class",
+        ".pyc", ".pyo", ".wasm", ".bin", ".dat", ".db", ".sqlite", ".sqlite3",
+        ".woff", ".woff2", ".ttf", ".otf", ".eot", ".pdf", ".mp3", ".mp4", ".mov",
+        ".avi", ".wav", ".ogg", ".flac", ".psd", ".ai", ".sketch", ".parquet", ".pkl",
+        ".npy", ".npz", ".h5", ".onnx", ".pt", ".lockb",
+    }
+)  # fmt: skip
+
+# Directories of third-party, generated or cached files: never researched.
+VENDORED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", "node_modules", "bower_components", "vendor", "vendors",
+        "third_party", "third-party", "thirdparty", ".venv", "venv", "virtualenv",
+        "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+        ".eggs", "site-packages", "dist", "build", "target", ".next", ".nuxt",
+        ".gradle", ".terraform", "Pods", "coverage", "htmlcov", ".idea", ".vscode",
+        ".cache", ".parcel-cache", ".techlead",
+    }
+)  # fmt: skip
+
+DOC_EXTENSIONS = frozenset({".md", ".rst", ".txt", ".adoc"})
+
+
+def language_of(path: str) -> str | None:
+    """The language a file is written in, or None for data, prose and unknown files."""
+    name = PurePosixPath(path).name
+    if name in FILENAMES:
+        return FILENAMES[name]
+    if name.startswith("Dockerfile"):
+        return "Dockerfile"
+    return EXTENSIONS.get(PurePosixPath(name).suffix.lower())
+
+
+def is_binary_name(path: str) -> bool:
+    """Whether the file name alone says the content is binary."""
+    return PurePosixPath(path).suffix.lower() in BINARY_EXTENSIONS
+
+
+def is_doc(path: str) -> bool:
+    """Whether the file is prose (its whole text is documentation)."""
+    return PurePosixPath(path).suffix.lower() in DOC_EXTENSIONS

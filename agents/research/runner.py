@@ -1,0 +1,148 @@
+"""Runs the research agents concurrently under a time budget and merges their findings.
+
+Each agent runs in its own daemon thread over one shared, read-once inventory. An agent
+that raises or outlives the budget is recorded in ``Findings.degraded`` and its part is
+left out; research as a whole never fails because of one agent. Daemon threads (rather
+than ``concurrent.futures``, whose workers are joined at exit) keep a hung agent from
+holding the process open; a well-behaved agent also stops early via
+``ResearchContext.expired()``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agents.research.analyst import ProjectAnalyst
+from agents.research.base import ResearchAgent, ResearchContext
+from agents.research.inventory import MAX_FILES, Inventory, build_inventory
+from agents.research.model import (
+    AgentTiming,
+    Contribution,
+    Degradation,
+    Findings,
+    Note,
+    ProjectProfile,
+    RelevantFile,
+)
+from agents.research.performance import PerformanceSpecialist
+from agents.research.relevance import RelevanceAgent
+from agents.research.security import SecuritySpecialist
+from agents.research.templates import DEGRADED
+
+DEFAULT_BUDGET_SECONDS = 10.0
+DEFAULT_TOP_N = 10
+MAX_NOTES = 15
+_ERROR_CHARS = 200
+
+Clock = Callable[[], float]
+
+
+def default_agents() -> tuple[ResearchAgent, ...]:
+    return (ProjectAnalyst(), RelevanceAgent(), SecuritySpecialist(), PerformanceSpecialist())
+
+
+def research(
+    root: Path,
+    query: str,
+    *,
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+    top_n: int = DEFAULT_TOP_N,
+    agents: Sequence[ResearchAgent] | None = None,
+    clock: Clock = time.monotonic,
+    max_files: int = MAX_FILES,
+) -> Findings:
+    """Research the worktree at ``root`` for an issue whose text is ``query``.
+
+    Raises :class:`bot.errors.AgentError` only when ``root`` is not a directory.
+    """
+    started = clock()
+    inventory = build_inventory(root, max_files=max_files)
+    inventory_timing = AgentTiming("inventory", round(clock() - started, 4))
+    context = ResearchContext(inventory, query, top_n)
+    outcomes = run_agents(agents or default_agents(), context, budget_seconds, clock)
+    return aggregate(inventory, outcomes, inventory_timing)
+
+
+@dataclass
+class Outcome:
+    """What became of one agent: its contribution, or why there is none."""
+
+    agent: str
+    contribution: Contribution | None = None
+    problem: str | None = None
+    seconds: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def run_agents(
+    agents: Sequence[ResearchAgent], context: ResearchContext, budget: float, clock: Clock
+) -> list[Outcome]:
+    """Start every agent at once; wait at most ``budget`` seconds for all of them."""
+    started = clock()
+    outcomes = [Outcome(agent.name) for agent in agents]
+    for agent, outcome in zip(agents, outcomes, strict=True):
+        thread = threading.Thread(
+            target=_run_one, args=(agent, context, outcome, clock), daemon=True
+        )
+        thread.start()
+    for outcome in outcomes:
+        remaining = max(0.0, budget - (clock() - started))
+        if not outcome.done.wait(remaining):
+            outcome.problem = DEGRADED["timeout"].format(budget=budget)
+            outcome.seconds = budget
+    context.stop.set()  # agents still running stop at their next check
+    return outcomes
+
+
+def _run_one(
+    agent: ResearchAgent, context: ResearchContext, outcome: Outcome, clock: Clock
+) -> None:
+    started = clock()
+    try:
+        outcome.contribution = agent.run(context)
+    except Exception as exc:  # any agent bug degrades research, never fails it
+        outcome.problem = DEGRADED["error"].format(error=_describe(exc))
+    finally:
+        outcome.seconds = round(clock() - started, 4)
+        outcome.done.set()
+
+
+def _describe(exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text[:_ERROR_CHARS]
+
+
+def aggregate(
+    inventory: Inventory, outcomes: Sequence[Outcome], inventory_timing: AgentTiming
+) -> Findings:
+    """Merge finished contributions; security and performance notes on the most
+    relevant files come first."""
+    finished = [o.contribution for o in outcomes if o.done.is_set() and o.problem is None]
+    contributions = [c for c in finished if c is not None]
+    relevant = tuple(item for c in contributions for item in c.relevant)
+    degraded = [Degradation(o.agent, o.problem) for o in outcomes if o.problem is not None]
+    if inventory.truncated:
+        degraded.insert(
+            0, Degradation("inventory", DEGRADED["truncated"].format(limit=len(inventory.files)))
+        )
+    return Findings(
+        profile=next((c.profile for c in contributions if c.profile), ProjectProfile()),
+        relevant=relevant,
+        security=_prioritise((n for c in contributions for n in c.security), relevant),
+        performance=_prioritise((n for c in contributions for n in c.performance), relevant),
+        degraded=tuple(degraded),
+        file_count=len(inventory.files),
+        timings=(inventory_timing, *(AgentTiming(o.agent, o.seconds) for o in outcomes)),
+    )
+
+
+def _prioritise(notes: Iterable[Note], relevant: Sequence[RelevantFile]) -> tuple[Note, ...]:
+    rank = {item.path: index for index, item in enumerate(relevant)}
+    ordered = sorted(
+        notes, key=lambda note: (rank.get(note.path, len(rank)), note.path, note.line, note.kind)
+    )
+    return tuple(ordered[:MAX_NOTES])
