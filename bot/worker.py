@@ -142,6 +142,13 @@ class Worker:
         self._log.info("worker_stopped", released=[job.id for job in unfinished])
         return unfinished
 
+    def join(self, timeout: float) -> bool:
+        """Wait for every thread to end (after :meth:`stop`); False if some still run."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0))
+        return not any(thread.is_alive() for thread in self._threads)
+
     def alive(self) -> bool:
         return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 

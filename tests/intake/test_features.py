@@ -1,0 +1,73 @@
+"""Composition of features and plugins (TECHLEAD_PLUGINS), with errors naming the variable."""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+
+import pytest
+
+from bot.errors import SettingsError
+from bot.features import compose, plugin_names
+from bot.jobs import JobRegistry
+from bot.router import Router
+
+PLUGIN = "tests.intake.effects_plugin"
+
+
+def test_plugin_names_come_from_the_environment_and_the_command_line() -> None:
+    env = {"TECHLEAD_PLUGINS": f" {PLUGIN}, other.mod ,,"}
+    assert plugin_names(env, ["extra", PLUGIN]) == (PLUGIN, "other.mod", "extra")
+    assert plugin_names({}) == ()
+
+
+def test_a_plugin_adds_its_routes_and_job_kinds() -> None:
+    composed = compose([PLUGIN])
+    assert [route.event for route in composed.router.routes] == ["issues"]
+    assert composed.jobs.kinds() == ["effects.append"]
+
+
+def test_without_plugins_the_composition_is_the_features_only() -> None:
+    composed = compose()
+    assert composed.router.routes == ()
+    assert composed.jobs.kinds() == []
+
+
+@pytest.fixture
+def fake_module() -> ModuleType:
+    module = ModuleType("tests.intake.fake_plugin")
+    sys.modules[module.__name__] = module
+    yield module
+    del sys.modules[module.__name__]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({}, "exposes neither router nor jobs"),
+        ({"router": "not a router"}, "router is not a Router"),
+        ({"jobs": {}}, "jobs is not a JobRegistry"),
+    ],
+    ids=["empty", "bad-router", "bad-jobs"],
+)
+def test_malformed_plugins_are_refused(
+    fake_module: ModuleType, attributes: dict[str, object], message: str
+) -> None:
+    for name, value in attributes.items():
+        setattr(fake_module, name, value)
+    with pytest.raises(SettingsError, match=message) as info:
+        compose([fake_module.__name__])
+    assert info.value.variable == "TECHLEAD_PLUGINS"
+
+
+def test_a_missing_plugin_is_refused() -> None:
+    with pytest.raises(SettingsError, match=r"cannot import plugin 'no\.such\.plugin'"):
+        compose(["no.such.plugin"])
+
+
+def test_a_job_kind_registered_twice_is_refused(fake_module: ModuleType) -> None:
+    fake_module.router = Router()
+    fake_module.jobs = JobRegistry()
+    fake_module.jobs.register("effects.append")(lambda job, ctx: None)
+    with pytest.raises(SettingsError, match="registered twice"):
+        compose([PLUGIN, fake_module.__name__])
