@@ -1,0 +1,169 @@
+"""Runs the enabled gates side by side, each under its time limit, and judges them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import GateError, GateTimeout
+from gates import templates
+from gates.config import GateConfig, GateLevel, GatesConfig
+from gates.fingerprint import load_baseline
+from gates.model import Conclusion, GateResult, Scan
+from gates.registry import Gate, available
+from gates.revision import GateInput
+from gates.tools import CancelToken, GateCancelled, ToolRunner, ToolTimeout
+from gates.verdict import errored, judge, redacted
+
+# A gate stuck in its own code (not in a tool) gets this long past its limit to notice.
+GRACE_SECONDS = 2.0
+_POLL_SECONDS = 0.05
+
+
+@dataclass
+class _Job:
+    """One gate running in its own thread."""
+
+    level: GateLevel
+    gate: Gate
+    config: GateConfig
+    tools: ToolRunner
+    started: float
+    outcome: Scan | BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.config.timeout_seconds
+
+
+def run_gates(
+    inp: GateInput,
+    config: GatesConfig,
+    *,
+    levels: Iterable[GateLevel] | None = None,
+    cancel: CancelToken | None = None,
+    gates: Mapping[GateLevel, Gate] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[GateResult]:
+    """Run every enabled gate (or only ``levels``) on ``inp``; results ordered by level.
+
+    Never raises for a gate's sake: a crash, a time-out or a cancellation becomes that
+    gate's result. ``cancel`` stops all of them (a newer push superseded this head).
+    """
+    cancel = cancel or CancelToken()
+    chosen = set(levels) if levels is not None else None
+    registry = gates if gates is not None else available()
+    baseline, notes = _baseline(inp, config)
+    jobs = [
+        _start(level, gate, settings, inp, cancel, clock)
+        for level, gate in sorted(registry.items())
+        if (chosen is None or level in chosen)
+        and (settings := config.for_level(level)) is not None
+        and settings.enabled
+    ]
+    _wait(jobs, cancel, clock)
+    results = [_result(job, inp, baseline, notes, clock) for job in jobs]
+    secrets = frozenset().union(*(_secrets(job) for job in jobs))
+    return [redacted(result, secrets) for result in results]
+
+
+def _start(
+    level: GateLevel,
+    gate: Gate,
+    config: GateConfig,
+    inp: GateInput,
+    cancel: CancelToken,
+    clock: Callable[[], float],
+) -> _Job:
+    started = clock()
+    tools = ToolRunner(
+        deadline=started + config.timeout_seconds, cancel=cancel, env=inp.env, clock=clock
+    )
+    job = _Job(level, gate, config, tools, started)
+
+    def work() -> None:
+        try:
+            job.outcome = gate.scan(inp, config, tools)
+        except BaseException as exc:
+            job.outcome = exc
+        finally:
+            job.done.set()
+
+    # Daemon: a gate stuck in its own code must not keep the process alive.
+    threading.Thread(target=work, name=f"gate-{level}", daemon=True).start()
+    return job
+
+
+def _wait(jobs: list[_Job], cancel: CancelToken, clock: Callable[[], float]) -> None:
+    pending = list(jobs)
+    while pending:
+        pending[0].done.wait(_POLL_SECONDS)
+        now = clock()
+        for job in list(pending):
+            if job.done.is_set():
+                pending.remove(job)
+            elif cancel.cancelled:
+                job.tools.stop(cancel.reason or "cancelled")
+            elif now >= job.deadline:
+                job.tools.stop(_timed_out(job))
+            if not job.done.is_set() and now >= job.deadline + GRACE_SECONDS and job in pending:
+                pending.remove(job)  # abandoned: its result says it timed out
+
+
+def _result(
+    job: _Job,
+    inp: GateInput,
+    baseline: frozenset[str],
+    notes: list[str],
+    clock: Callable[[], float],
+) -> GateResult:
+    duration = clock() - job.started
+    outcome = job.outcome
+    if isinstance(outcome, Scan):
+        return judge(
+            job.level,
+            outcome,
+            inp,
+            job.config,
+            baseline=baseline,
+            notes=notes,
+            duration=duration,
+        )
+    conclusion, reason = _failure(job, outcome)
+    return errored(job.level, job.config, conclusion, reason, duration)
+
+
+def _failure(job: _Job, outcome: BaseException | None) -> tuple[Conclusion, str]:
+    if outcome is None:
+        return Conclusion.FAILURE, _timed_out(job)
+    if isinstance(outcome, GateCancelled):
+        return Conclusion.CANCELLED, templates.GATE_CANCELLED.format(reason=outcome)
+    if isinstance(outcome, GateTimeout) and not isinstance(outcome, ToolTimeout):
+        return Conclusion.FAILURE, _timed_out(job)
+    if isinstance(outcome, GateError):
+        return Conclusion.FAILURE, templates.GATE_CRASHED.format(error=outcome)
+    error = f"{type(outcome).__name__}: {outcome}"
+    return Conclusion.FAILURE, templates.GATE_CRASHED.format(error=error)
+
+
+def _timed_out(job: _Job) -> str:
+    return templates.GATE_TIMED_OUT.format(seconds=job.config.timeout_seconds)
+
+
+def _secrets(job: _Job) -> frozenset[str]:
+    return job.outcome.secrets if isinstance(job.outcome, Scan) else frozenset()
+
+
+def _baseline(inp: GateInput, config: GatesConfig) -> tuple[frozenset[str], list[str]]:
+    """Accepted fingerprints from the BASE revision: a change cannot accept its own."""
+    if inp.base is None:
+        return frozenset(), []
+    try:
+        return load_baseline(Path(inp.base) / config.baseline), []
+    except ValueError as exc:
+        note = templates.BASELINE_UNREADABLE.format(path=config.baseline, reason=exc)
+        return frozenset(), [note]

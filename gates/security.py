@@ -1,0 +1,209 @@
+"""L5 · Security: bandit, leaked secrets, workflow audit and dependency audit of a change."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gates import dependencies, secrets, templates, workflows
+from gates.config import Confidence, GateConfig, GateLevel, SecurityConfig, Severity
+from gates.diff import ChangedFile
+from gates.files import read_lines, relative
+from gates.model import Finding, Scan
+from gates.redact import redact
+from gates.revision import GateInput
+from gates.tools import ToolFailed, ToolRunner, tool_command
+
+LEVEL = GateLevel.L5
+TITLE = "Security"
+BANDIT = "bandit"
+PYTHON_SUFFIXES = (".py",)
+# bandit's hard-coded password checks quote the password in their message.
+_QUOTES_SECRET = {"B105", "B106", "B107"}
+_QUOTED = re.compile(r"'([^']*)'")
+_BANDIT_LEVELS = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
+_CONFIDENCE = {"LOW": Confidence.LOW, "MEDIUM": Confidence.MEDIUM, "HIGH": Confidence.HIGH}
+
+
+@dataclass
+class _Parts:
+    """What the parts of the gate found, merged into one Scan."""
+
+    head: list[Finding] = field(default_factory=list)
+    base: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+
+    def scan(self, not_applicable: str | None) -> Scan:
+        return Scan(
+            head=tuple(self.head),
+            base=tuple(self.base),
+            not_applicable=not_applicable,
+            notes=tuple(self.notes),
+            incomplete=tuple(self.incomplete),
+            secrets=frozenset(self.secrets),
+        )
+
+
+def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
+    settings = config if isinstance(config, SecurityConfig) else None
+    if settings is None:
+        raise ToolFailed("the security gate needs its security settings")
+    present = inp.changes.present()
+    python = [f for f in present if f.path.endswith(PYTHON_SUFFIXES)]
+    flows = workflows.changed_workflows(present) if settings.workflows else []
+    deps = dependencies.dependency_files(present) if settings.dependencies else []
+    jobs: dict[str, Callable[[], _Parts]] = {}
+    if settings.bandit and python:
+        jobs["bandit"] = lambda: _bandit(tools, inp, python, settings)
+    if settings.secrets:
+        jobs["secrets"] = lambda: _secrets(inp, settings.secrets_entropy)
+    if flows:
+        jobs["zizmor"] = lambda: _workflows(tools, inp, flows, settings.min_confidence)
+    if deps:
+        jobs["pip-audit"] = lambda: _dependencies(tools, inp, deps, settings)
+    parts = _run_parallel(jobs)
+    applicable = bool(python or flows or deps)
+    return parts.scan(None if applicable else templates.NOTHING_FOR_SECURITY)
+
+
+def _run_parallel(jobs: Mapping[str, Callable[[], _Parts]]) -> _Parts:
+    """The parts run side by side (each is mostly a subprocess); the first error wins."""
+    merged = _Parts()
+    if not jobs:
+        return merged
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="security") as pool:
+        futures: list[Future[_Parts]] = [pool.submit(job) for job in jobs.values()]
+        for future in futures:
+            part = future.result()
+            merged.head += part.head
+            merged.base += part.base
+            merged.notes += part.notes
+            merged.incomplete += part.incomplete
+            merged.secrets |= part.secrets
+    return merged
+
+
+# ---------------------------------------------------------------------------- bandit
+
+
+def _bandit(
+    tools: ToolRunner, inp: GateInput, files: Sequence[ChangedFile], config: SecurityConfig
+) -> _Parts:
+    """One bandit run over the head files and the base versions of the same files."""
+    old = {f.old_path: f.path for f in files if f.old_path}
+    base_paths = [
+        str(inp.base / path) for path in old if inp.base is not None and (inp.base / path).is_file()
+    ]
+    skips = ["-s", ",".join(config.bandit_skips)] if config.bandit_skips else []
+    argv = [*tool_command(BANDIT), "-f", "json", "-q", *skips, *(f.path for f in files)]
+    output = tools.run([*argv, *base_paths], cwd=inp.head, ok_codes=(0, 1))
+    try:
+        report = json.loads(output.stdout)
+    except json.JSONDecodeError as exc:
+        raise ToolFailed(f"bandit printed something that is not JSON: {exc}") from exc
+    parts = _Parts()
+    for item in report.get("results", []):
+        if _CONFIDENCE.get(item.get("issue_confidence", ""), Confidence.HIGH).rank < (
+            config.min_confidence.rank
+        ):
+            continue
+        finding, secret = _bandit_finding(item)
+        parts.secrets.update(secret)
+        _place(finding, inp.head, inp.base, old, parts)
+    for error in report.get("errors", []):
+        path = relative(str(error.get("filename", "")), inp.head)
+        if not Path(path).is_absolute():
+            parts.incomplete.append(
+                templates.BANDIT_UNPARSABLE.format(path=path, reason=error.get("reason", ""))
+            )
+    return parts
+
+
+def _place(
+    finding: Finding, head: Path, base: Path | None, old: Mapping[str, str], parts: _Parts
+) -> None:
+    if base is not None and Path(finding.path).is_absolute():
+        path = relative(finding.path, base)
+        parts.base.append(replace(finding, path=old.get(path, path)))
+    else:
+        parts.head.append(replace(finding, path=relative(finding.path, head)))
+
+
+def _bandit_finding(item: Mapping[str, Any]) -> tuple[Finding, list[str]]:
+    message = str(item.get("issue_text", ""))
+    quoted: list[str] = []
+    if item.get("test_id") in _QUOTES_SECRET:
+        quoted = _QUOTED.findall(message)
+        message = _QUOTED.sub(lambda m: f"'{redact(m.group(1))}'", message)
+    lines = item.get("line_range") or [item["line_number"]]
+    start, end = int(item["line_number"]), int(max(lines))
+    same_line = start == end
+    finding = Finding(
+        path=str(item["filename"]),
+        start_line=start,
+        end_line=max(start, end),
+        severity=_BANDIT_LEVELS.get(str(item.get("issue_severity")), Severity.LOW),
+        rule=str(item.get("test_id", "bandit")),
+        message=message,
+        tool=BANDIT,
+        start_column=int(item["col_offset"]) + 1 if same_line and "col_offset" in item else None,
+        end_column=_end_column(item) if same_line else None,
+        url=str(item.get("more_info") or ""),
+    )
+    return finding, quoted
+
+
+def _end_column(item: Mapping[str, Any]) -> int | None:
+    value = item.get("end_col_offset")
+    return int(value) + 1 if isinstance(value, int) else None
+
+
+# ---------------------------------------------------------------------------- secrets
+
+
+def _secrets(inp: GateInput, entropy: bool) -> _Parts:
+    """Secrets on added lines; the base versions are scanned only where some were found."""
+    hits = secrets.scan_patch(inp.diff, entropy=entropy)
+    parts = _Parts(head=[hit.finding() for hit in hits], secrets={hit.value for hit in hits})
+    if inp.base is None:
+        return parts
+    for path in sorted({hit.path for hit in hits}):
+        changed = inp.changes.get(path)
+        if changed is None or changed.old_path is None:
+            continue
+        lines = read_lines(inp.base / changed.old_path)
+        old_hits = secrets.scan_file(path, lines, entropy=entropy)
+        parts.base += [hit.finding() for hit in old_hits]
+        parts.secrets |= {hit.value for hit in old_hits}
+    return parts
+
+
+# ---------------------------------------------------------------------------- workflows
+
+
+def _workflows(
+    tools: ToolRunner, inp: GateInput, files: Sequence[ChangedFile], confidence: Confidence
+) -> _Parts:
+    head, base = workflows.audit(tools, inp.head, inp.base, files, confidence)
+    return _Parts(head=head, base=base)
+
+
+# ---------------------------------------------------------------------------- dependencies
+
+
+def _dependencies(
+    tools: ToolRunner, inp: GateInput, files: Sequence[ChangedFile], config: SecurityConfig
+) -> _Parts:
+    pins, loose = dependencies.added_pins(inp.head, files)
+    result = dependencies.audit(tools, pins, config.audit_timeout_seconds)
+    notes = list(result.notes)
+    if loose:
+        notes.append(templates.AUDIT_UNPINNED.format(names=", ".join(sorted(set(loose)))))
+    return _Parts(head=result.findings, notes=notes, incomplete=result.incomplete)
