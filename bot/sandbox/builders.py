@@ -1,0 +1,742 @@
+"""Builds GitHub's JSON objects from sandbox records, complete and schema-valid.
+
+Every resource module (and the webhook payloads) renders objects through these
+functions, so a shape is fixed in one place. ``Urls`` carries the server's address:
+API URLs look like GitHub Enterprise's (``http://HOST/api/v3/...``), web URLs like
+``http://HOST/owner/repo``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sandbox.clock import iso
+from bot.sandbox.gitstore import CommitInfo, Person, TreeEntry
+from bot.sandbox.state import (
+    App,
+    CheckRun,
+    CheckSuite,
+    Comment,
+    CommitStatus,
+    Installation,
+    Issue,
+    Label,
+    Reaction,
+    Repo,
+    Role,
+    State,
+    User,
+)
+
+REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+# Legacy "permission" names of roles (GET .../collaborators/{u}/permission).
+LEGACY_PERMISSION = {
+    Role.ADMIN: "admin",
+    Role.MAINTAIN: "write",
+    Role.WRITE: "write",
+    Role.TRIAGE: "read",
+    Role.READ: "read",
+    Role.NONE: "none",
+}
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where the sandbox is reachable: ``api`` ends in /api/v3, ``web`` is the host root."""
+
+    api: str
+    web: str
+
+    @classmethod
+    def for_host(cls, root: str) -> Urls:
+        root = root.rstrip("/")
+        return cls(api=f"{root}/api/v3", web=root)
+
+
+def node_id(kind: str, ident: int | str) -> str:
+    return base64.b64encode(f"{kind}:{ident}".encode()).decode().rstrip("=")
+
+
+def _opt_iso(epoch: float | None) -> str | None:
+    return None if epoch is None else iso(epoch)
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+def simple_user(urls: Urls, user: User) -> dict[str, Any]:
+    api = f"{urls.api}/users/{user.login}"
+    return {
+        "login": user.login,
+        "id": user.id,
+        "node_id": node_id("User", user.id),
+        "avatar_url": f"{urls.web}/avatars/u/{user.id}",
+        "gravatar_id": "",
+        "url": api,
+        "html_url": f"{urls.web}/{user.login}",
+        "followers_url": f"{api}/followers",
+        "following_url": f"{api}/following{{/other_user}}",
+        "gists_url": f"{api}/gists{{/gist_id}}",
+        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{api}/subscriptions",
+        "organizations_url": f"{api}/orgs",
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events{{/privacy}}",
+        "received_events_url": f"{api}/received_events",
+        "type": user.type,
+        "site_admin": user.site_admin,
+        "user_view_type": "public",
+    }
+
+
+def public_user(urls: Urls, state: State, user: User) -> dict[str, Any]:
+    repos = [r for r in state.repos.values() if r.owner_id == user.id]
+    return simple_user(urls, user) | {
+        "name": user.name,
+        "company": None,
+        "blog": "",
+        "location": None,
+        "email": user.email,
+        "hireable": None,
+        "bio": None,
+        "twitter_username": None,
+        "public_repos": sum(1 for r in repos if not r.private),
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.created_at),
+    }
+
+
+def private_user(urls: Urls, state: State, user: User) -> dict[str, Any]:
+    repos = [r for r in state.repos.values() if r.owner_id == user.id]
+    private = sum(1 for r in repos if r.private)
+    return public_user(urls, state, user) | {
+        "private_gists": 0,
+        "total_private_repos": private,
+        "owned_private_repos": private,
+        "disk_usage": 0,
+        "collaborators": 0,
+        "two_factor_authentication": True,
+        "user_view_type": "private",
+    }
+
+
+def nullable_user(urls: Urls, state: State, user_id: int | None) -> dict[str, Any] | None:
+    if user_id is None or user_id not in state.users:
+        return None
+    return simple_user(urls, state.users[user_id])
+
+
+# --- apps -------------------------------------------------------------------------------
+
+
+def integration(urls: Urls, state: State, app: App) -> dict[str, Any]:
+    return {
+        "id": app.id,
+        "slug": app.slug,
+        "node_id": node_id("App", app.id),
+        "client_id": app.client_id,
+        "owner": simple_user(urls, state.users[app.owner_id]),
+        "name": app.name,
+        "description": app.description,
+        "external_url": f"{urls.web}/apps/{app.slug}",
+        "html_url": f"{urls.web}/apps/{app.slug}",
+        "created_at": iso(app.created_at),
+        "updated_at": iso(app.created_at),
+        "permissions": dict(app.permissions),
+        "events": list(app.events),
+        "installations_count": sum(1 for i in state.installations.values() if i.app_id == app.id),
+    }
+
+
+def installation(urls: Urls, state: State, inst: Installation) -> dict[str, Any]:
+    app = state.apps[inst.app_id]
+    account = state.users[inst.account_id]
+    # GET /app/installations describes the account as "allOf" user *and* enterprise
+    # (a quirk of the published description), so the enterprise fields come along.
+    enterprise_fields = {
+        "name": account.name or account.login,
+        "slug": account.login.lower(),
+        "created_at": iso(account.created_at),
+        "updated_at": iso(account.created_at),
+    }
+    return {
+        "id": inst.id,
+        "account": simple_user(urls, account) | enterprise_fields,
+        "repository_selection": "all" if inst.repository_ids is None else "selected",
+        "access_tokens_url": f"{urls.api}/app/installations/{inst.id}/access_tokens",
+        "repositories_url": f"{urls.api}/installation/repositories",
+        "html_url": f"{urls.web}/settings/installations/{inst.id}",
+        "app_id": app.id,
+        "app_slug": app.slug,
+        "client_id": app.client_id,
+        "target_id": account.id,
+        "target_type": account.type if account.type != "Bot" else "User",
+        "permissions": dict(inst.permissions),
+        "events": list(inst.events),
+        "created_at": iso(inst.created_at),
+        "updated_at": iso(inst.updated_at),
+        "single_file_name": None,
+        "has_multiple_single_files": False,
+        "single_file_paths": [],
+        "suspended_by": None,
+        "suspended_at": _opt_iso(inst.suspended_at),
+    }
+
+
+# --- repositories -----------------------------------------------------------------------
+
+
+def repository(urls: Urls, state: State, repo: Repo) -> dict[str, Any]:
+    """The full repository object (a superset of minimal-repository and repository)."""
+    owner = state.users[repo.owner_id]
+    full = f"{owner.login}/{repo.name}"
+    api = f"{urls.api}/repos/{full}"
+    open_issues = sum(1 for i in repo.issues.values() if i.state == "open")
+    return {
+        "id": repo.id,
+        "node_id": node_id("Repository", repo.id),
+        "name": repo.name,
+        "full_name": full,
+        "owner": simple_user(urls, owner),
+        "private": repo.private,
+        "html_url": f"{urls.web}/{full}",
+        "description": repo.description,
+        "fork": False,
+        "url": api,
+        "archive_url": f"{api}/{{archive_format}}{{/ref}}",
+        "assignees_url": f"{api}/assignees{{/user}}",
+        "blobs_url": f"{api}/git/blobs{{/sha}}",
+        "branches_url": f"{api}/branches{{/branch}}",
+        "collaborators_url": f"{api}/collaborators{{/collaborator}}",
+        "comments_url": f"{api}/comments{{/number}}",
+        "commits_url": f"{api}/commits{{/sha}}",
+        "compare_url": f"{api}/compare/{{base}}...{{head}}",
+        "contents_url": f"{api}/contents/{{+path}}",
+        "contributors_url": f"{api}/contributors",
+        "deployments_url": f"{api}/deployments",
+        "downloads_url": f"{api}/downloads",
+        "events_url": f"{api}/events",
+        "forks_url": f"{api}/forks",
+        "git_commits_url": f"{api}/git/commits{{/sha}}",
+        "git_refs_url": f"{api}/git/refs{{/sha}}",
+        "git_tags_url": f"{api}/git/tags{{/sha}}",
+        "git_url": f"{urls.web}/{full}.git",
+        "issue_comment_url": f"{api}/issues/comments{{/number}}",
+        "issue_events_url": f"{api}/issues/events{{/number}}",
+        "issues_url": f"{api}/issues{{/number}}",
+        "keys_url": f"{api}/keys{{/key_id}}",
+        "labels_url": f"{api}/labels{{/name}}",
+        "languages_url": f"{api}/languages",
+        "merges_url": f"{api}/merges",
+        "milestones_url": f"{api}/milestones{{/number}}",
+        "notifications_url": f"{api}/notifications{{?since,all,participating}}",
+        "pulls_url": f"{api}/pulls{{/number}}",
+        "releases_url": f"{api}/releases{{/id}}",
+        "ssh_url": f"git@sandbox:{full}.git",
+        "stargazers_url": f"{api}/stargazers",
+        "statuses_url": f"{api}/statuses/{{sha}}",
+        "subscribers_url": f"{api}/subscribers",
+        "subscription_url": f"{api}/subscription",
+        "tags_url": f"{api}/tags",
+        "teams_url": f"{api}/teams",
+        "trees_url": f"{api}/git/trees{{/sha}}",
+        "clone_url": f"{urls.web}/{full}.git",
+        "mirror_url": None,
+        "hooks_url": f"{api}/hooks",
+        "svn_url": f"{urls.web}/{full}",
+        "homepage": None,
+        "language": None,
+        "forks_count": 0,
+        "forks": 0,
+        "stargazers_count": 0,
+        "watchers_count": 0,
+        "watchers": 0,
+        "size": 0,
+        "default_branch": repo.default_branch,
+        "open_issues_count": open_issues,
+        "open_issues": open_issues,
+        "is_template": False,
+        "topics": [],
+        "has_issues": True,
+        "has_projects": False,
+        "has_wiki": False,
+        "has_pages": False,
+        "has_downloads": True,
+        "has_discussions": False,
+        "archived": False,
+        "disabled": False,
+        "visibility": "private" if repo.private else "public",
+        "pushed_at": iso(repo.pushed_at),
+        "created_at": iso(repo.created_at),
+        "updated_at": iso(repo.updated_at),
+        "allow_rebase_merge": True,
+        "allow_squash_merge": True,
+        "allow_merge_commit": True,
+        "allow_auto_merge": False,
+        "delete_branch_on_merge": False,
+        "license": None,
+        "network_count": 0,
+        "subscribers_count": 0,
+    }
+
+
+def repo_api(urls: Urls, state: State, repo: Repo) -> str:
+    return f"{urls.api}/repos/{state.full_name(repo)}"
+
+
+def repo_web(urls: Urls, state: State, repo: Repo) -> str:
+    return f"{urls.web}/{state.full_name(repo)}"
+
+
+# --- issues, comments, labels, reactions -------------------------------------------------
+
+
+def label(urls: Urls, state: State, repo: Repo, item: Label) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "node_id": node_id("Label", item.id),
+        "url": f"{repo_api(urls, state, repo)}/labels/{item.name}",
+        "name": item.name,
+        "description": item.description,
+        "color": item.color,
+        "default": item.default,
+    }
+
+
+def reaction(urls: Urls, state: State, item: Reaction) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "node_id": node_id("Reaction", item.id),
+        "user": nullable_user(urls, state, item.user_id),
+        "content": item.content,
+        "created_at": iso(item.created_at),
+    }
+
+
+def reaction_rollup(url: str, reactions: list[Reaction]) -> dict[str, Any]:
+    counts = {content: 0 for content in REACTION_CONTENTS}
+    for item in reactions:
+        counts[item.content] += 1
+    return {"url": f"{url}/reactions", "total_count": len(reactions), **counts}
+
+
+def author_association(state: State, repo: Repo, user_id: int) -> str:
+    if user_id == repo.owner_id:
+        return "OWNER"
+    if user_id in repo.collaborators:
+        return "COLLABORATOR"
+    return "NONE"
+
+
+def issue(urls: Urls, state: State, repo: Repo, item: Issue) -> dict[str, Any]:
+    api = f"{repo_api(urls, state, repo)}/issues/{item.number}"
+    labels = [
+        label(urls, state, repo, repo.labels[name.lower()])
+        for name in item.label_names
+        if name.lower() in repo.labels
+    ]
+    assignees = [simple_user(urls, state.users[uid]) for uid in item.assignee_ids]
+    comments = sum(1 for c in repo.comments.values() if c.issue_number == item.number)
+    body: dict[str, Any] = {
+        "id": item.id,
+        "node_id": node_id("Issue", item.id),
+        "url": api,
+        "repository_url": repo_api(urls, state, repo),
+        "labels_url": f"{api}/labels{{/name}}",
+        "comments_url": f"{api}/comments",
+        "events_url": f"{api}/events",
+        "html_url": f"{repo_web(urls, state, repo)}/issues/{item.number}",
+        "number": item.number,
+        "state": item.state,
+        "title": item.title,
+        "body": item.body,
+        "user": nullable_user(urls, state, item.user_id),
+        "labels": labels,
+        "assignee": assignees[0] if assignees else None,
+        "assignees": assignees,
+        "milestone": None,
+        "locked": item.locked,
+        "active_lock_reason": None,
+        "comments": comments,
+        "closed_at": _opt_iso(item.closed_at),
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "closed_by": nullable_user(urls, state, item.closed_by_id),
+        "author_association": author_association(state, repo, item.user_id),
+        "reactions": reaction_rollup(api, item.reactions),
+        "timeline_url": f"{api}/timeline",
+        "performed_via_github_app": _via_app(urls, state, item.app_id),
+    }
+    if item.state_reason is not None:
+        # The description allows no null here, though GitHub sends one for open issues.
+        body["state_reason"] = item.state_reason
+    if item.pull_request is not None:
+        body["pull_request"] = dict(item.pull_request)
+    return body
+
+
+def comment(urls: Urls, state: State, repo: Repo, item: Comment) -> dict[str, Any]:
+    api = f"{repo_api(urls, state, repo)}/issues/comments/{item.id}"
+    issue_html = f"{repo_web(urls, state, repo)}/issues/{item.issue_number}"
+    return {
+        "id": item.id,
+        "node_id": node_id("IssueComment", item.id),
+        "url": api,
+        "html_url": f"{issue_html}#issuecomment-{item.id}",
+        "issue_url": f"{repo_api(urls, state, repo)}/issues/{item.issue_number}",
+        "body": item.body,
+        "user": nullable_user(urls, state, item.user_id),
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "author_association": author_association(state, repo, item.user_id),
+        "reactions": reaction_rollup(api, item.reactions),
+        "performed_via_github_app": _via_app(urls, state, item.app_id),
+    }
+
+
+def _via_app(urls: Urls, state: State, app_id: int | None) -> dict[str, Any] | None:
+    if app_id is None or app_id not in state.apps:
+        return None
+    return integration(urls, state, state.apps[app_id])
+
+
+# --- collaborators ----------------------------------------------------------------------
+
+
+def role_permissions(role: Role) -> dict[str, bool]:
+    return {
+        "admin": role.at_least(Role.ADMIN),
+        "maintain": role.at_least(Role.MAINTAIN),
+        "push": role.at_least(Role.WRITE),
+        "triage": role.at_least(Role.TRIAGE),
+        "pull": role.at_least(Role.READ),
+    }
+
+
+def collaborator(urls: Urls, user: User, role: Role) -> dict[str, Any]:
+    return simple_user(urls, user) | {
+        "permissions": role_permissions(role),
+        "role_name": role.value,
+    }
+
+
+def collaborator_permission(urls: Urls, user: User, role: Role) -> dict[str, Any]:
+    return {
+        "permission": LEGACY_PERMISSION[role],
+        "role_name": role.value,
+        "user": collaborator(urls, user, role),
+    }
+
+
+# --- git data ---------------------------------------------------------------------------
+
+
+def git_person(person: Person) -> dict[str, Any]:
+    return {"name": person.name, "email": person.email, "date": iso(person.epoch)}
+
+
+def _verification() -> dict[str, Any]:
+    return {
+        "verified": False,
+        "reason": "unsigned",
+        "signature": None,
+        "payload": None,
+        "verified_at": None,
+    }
+
+
+def git_commit(urls: Urls, state: State, repo: Repo, info: CommitInfo) -> dict[str, Any]:
+    api = repo_api(urls, state, repo)
+    return {
+        "sha": info.sha,
+        "node_id": node_id("Commit", info.sha),
+        "url": f"{api}/git/commits/{info.sha}",
+        "html_url": f"{repo_web(urls, state, repo)}/commit/{info.sha}",
+        "author": git_person(info.author),
+        "committer": git_person(info.committer),
+        "tree": {"sha": info.tree, "url": f"{api}/git/trees/{info.tree}"},
+        "message": info.message,
+        "parents": [
+            {
+                "sha": parent,
+                "url": f"{api}/git/commits/{parent}",
+                "html_url": f"{repo_web(urls, state, repo)}/commit/{parent}",
+            }
+            for parent in info.parents
+        ],
+        "verification": _verification(),
+    }
+
+
+def _account_for(urls: Urls, state: State, person: Person) -> dict[str, Any] | None:
+    wanted = person.email.lower()
+    for user in state.users.values():
+        if user.email and user.email.lower() == wanted:
+            return simple_user(urls, user)
+    return None
+
+
+def commit(
+    urls: Urls,
+    state: State,
+    repo: Repo,
+    info: CommitInfo,
+    files: list[tuple[str, int, int, str]] | None = None,
+) -> dict[str, Any]:
+    """The "commit" object of GET /repos/{o}/{r}/commits/{ref}."""
+    api = repo_api(urls, state, repo)
+    web = repo_web(urls, state, repo)
+    body: dict[str, Any] = {
+        "url": f"{api}/commits/{info.sha}",
+        "sha": info.sha,
+        "node_id": node_id("Commit", info.sha),
+        "html_url": f"{web}/commit/{info.sha}",
+        "comments_url": f"{api}/commits/{info.sha}/comments",
+        "commit": {
+            "url": f"{api}/git/commits/{info.sha}",
+            "author": git_person(info.author),
+            "committer": git_person(info.committer),
+            "message": info.message,
+            "comment_count": 0,
+            "tree": {"sha": info.tree, "url": f"{api}/git/trees/{info.tree}"},
+            "verification": _verification(),
+        },
+        "author": _account_for(urls, state, info.author),
+        "committer": _account_for(urls, state, info.committer),
+        "parents": [
+            {"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{web}/commit/{p}"}
+            for p in info.parents
+        ],
+    }
+    if files is not None:
+        body["files"] = [_commit_file(api, web, info.sha, f) for f in files]
+        added = sum(f[1] for f in files)
+        deleted = sum(f[2] for f in files)
+        body["stats"] = {"additions": added, "deletions": deleted, "total": added + deleted}
+    return body
+
+
+_FILE_STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied"}
+
+
+def _commit_file(api: str, web: str, sha: str, item: tuple[str, int, int, str]) -> dict[str, Any]:
+    path, added, deleted, letter = item
+    return {
+        "sha": None,
+        "filename": path,
+        "status": _FILE_STATUS.get(letter, "changed"),
+        "additions": added,
+        "deletions": deleted,
+        "changes": added + deleted,
+        "blob_url": f"{web}/blob/{sha}/{path}",
+        "raw_url": f"{web}/raw/{sha}/{path}",
+        "contents_url": f"{api}/contents/{path}?ref={sha}",
+    }
+
+
+def simple_commit(info: CommitInfo) -> dict[str, Any]:
+    return {
+        "id": info.sha,
+        "tree_id": info.tree,
+        "message": info.message,
+        "timestamp": iso(info.committer.epoch),
+        "author": {"name": info.author.name, "email": info.author.email},
+        "committer": {"name": info.committer.name, "email": info.committer.email},
+    }
+
+
+def git_ref(
+    urls: Urls, state: State, repo: Repo, refname: str, sha: str, kind: str
+) -> dict[str, Any]:
+    api = repo_api(urls, state, repo)
+    plural = {"commit": "commits", "tag": "tags", "tree": "trees", "blob": "blobs"}[kind]
+    return {
+        "ref": refname,
+        "node_id": node_id("Ref", f"{repo.id}:{refname}"),
+        "url": f"{api}/git/{refname}",
+        "object": {"type": kind, "sha": sha, "url": f"{api}/git/{plural}/{sha}"},
+    }
+
+
+def git_tree(
+    urls: Urls, state: State, repo: Repo, sha: str, entries: list[TreeEntry]
+) -> dict[str, Any]:
+    api = repo_api(urls, state, repo)
+    items = []
+    for entry in entries:
+        item: dict[str, Any] = {
+            "path": entry.path,
+            "mode": entry.mode,
+            "type": entry.kind,
+            "sha": entry.sha,
+        }
+        if entry.kind == "blob":
+            item["size"] = entry.size or 0
+            item["url"] = f"{api}/git/blobs/{entry.sha}"
+        elif entry.kind == "tree":
+            item["url"] = f"{api}/git/trees/{entry.sha}"
+        items.append(item)
+    return {"sha": sha, "url": f"{api}/git/trees/{sha}", "tree": items, "truncated": False}
+
+
+def blob(urls: Urls, state: State, repo: Repo, sha: str, content: bytes) -> dict[str, Any]:
+    return {
+        "sha": sha,
+        "node_id": node_id("Blob", sha),
+        "url": f"{repo_api(urls, state, repo)}/git/blobs/{sha}",
+        "size": len(content),
+        "content": _b64_lines(content),
+        "encoding": "base64",
+    }
+
+
+def short_blob(urls: Urls, state: State, repo: Repo, sha: str) -> dict[str, Any]:
+    return {"url": f"{repo_api(urls, state, repo)}/git/blobs/{sha}", "sha": sha}
+
+
+def _b64_lines(content: bytes) -> str:
+    """Base64 in 60-character lines ending in newlines, as GitHub returns it."""
+    encoded = base64.b64encode(content).decode()
+    return "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
+
+
+# --- contents ---------------------------------------------------------------------------
+
+
+def content_entry(
+    urls: Urls, state: State, repo: Repo, ref: str, entry: TreeEntry
+) -> dict[str, Any]:
+    """A file or directory entry of the contents API (without ``content``)."""
+    api = repo_api(urls, state, repo)
+    web = repo_web(urls, state, repo)
+    kind = {"blob": "file", "tree": "dir", "commit": "submodule"}[entry.kind]
+    if entry.mode == "120000":
+        kind = "symlink"
+    plural = "trees" if entry.kind == "tree" else "blobs"
+    git_url = f"{api}/git/{plural}/{entry.sha}"
+    html = f"{web}/{'tree' if kind == 'dir' else 'blob'}/{ref}/{entry.path}"
+    return {
+        "type": kind,
+        "size": entry.size or 0,
+        "name": entry.path.rsplit("/", 1)[-1],
+        "path": entry.path,
+        "sha": entry.sha,
+        "url": f"{api}/contents/{entry.path}?ref={ref}",
+        "git_url": git_url,
+        "html_url": html,
+        "download_url": f"{web}/raw/{ref}/{entry.path}" if kind == "file" else None,
+        "_links": {"self": f"{api}/contents/{entry.path}?ref={ref}", "git": git_url, "html": html},
+    }
+
+
+def content_file(
+    urls: Urls, state: State, repo: Repo, ref: str, entry: TreeEntry, content: bytes
+) -> dict[str, Any]:
+    return content_entry(urls, state, repo, ref, entry) | {
+        "content": _b64_lines(content),
+        "encoding": "base64",
+    }
+
+
+def git_blob_sha(content: bytes) -> str:
+    """The SHA git gives a blob with this content (without writing it)."""
+    header = f"blob {len(content)}\0".encode()
+    return hashlib.sha1(header + content, usedforsecurity=False).hexdigest()
+
+
+# --- statuses and checks ----------------------------------------------------------------
+
+
+def commit_status(urls: Urls, state: State, repo: Repo, item: CommitStatus) -> dict[str, Any]:
+    creator = nullable_user(urls, state, item.creator_id)
+    return {
+        "url": f"{repo_api(urls, state, repo)}/statuses/{item.sha}",
+        "avatar_url": creator["avatar_url"] if creator else None,
+        "id": item.id,
+        "node_id": node_id("StatusContext", item.id),
+        "state": item.state,
+        "description": item.description,
+        "target_url": item.target_url,
+        "context": item.context,
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "creator": creator,
+    }
+
+
+def check_suite(urls: Urls, state: State, repo: Repo, suite: CheckSuite) -> dict[str, Any]:
+    api = repo_api(urls, state, repo)
+    runs = [r for r in repo.check_runs.values() if r.suite_id == suite.id]
+    return {
+        "id": suite.id,
+        "node_id": node_id("CheckSuite", suite.id),
+        "head_branch": suite.head_branch,
+        "head_sha": suite.head_sha,
+        "status": suite.status,
+        "conclusion": suite.conclusion,
+        "url": f"{api}/check-suites/{suite.id}",
+        "before": None,
+        "after": suite.head_sha,
+        "pull_requests": [],
+        "app": integration(urls, state, state.apps[suite.app_id]),
+        "repository": repository(urls, state, repo),
+        "created_at": iso(suite.created_at),
+        "updated_at": iso(suite.updated_at),
+        "head_commit": simple_commit(repo.git.commit_info(suite.head_sha)),
+        "latest_check_runs_count": len(runs),
+        "check_runs_url": f"{api}/check-suites/{suite.id}/check-runs",
+        "rerequestable": True,
+        "runs_rerequestable": True,
+    }
+
+
+def check_run(urls: Urls, state: State, repo: Repo, run: CheckRun) -> dict[str, Any]:
+    api = repo_api(urls, state, repo)
+    url = f"{api}/check-runs/{run.id}"
+    return {
+        "id": run.id,
+        "node_id": node_id("CheckRun", run.id),
+        "head_sha": run.head_sha,
+        "external_id": run.external_id or "",
+        "url": url,
+        "html_url": f"{repo_web(urls, state, repo)}/runs/{run.id}",
+        "details_url": run.details_url or f"{urls.web}/apps/{state.apps[run.app_id].slug}",
+        "status": run.status,
+        "conclusion": run.conclusion,
+        "started_at": _opt_iso(run.started_at),
+        "completed_at": _opt_iso(run.completed_at),
+        "output": {
+            "title": run.output.get("title"),
+            "summary": run.output.get("summary"),
+            "text": run.output.get("text"),
+            "annotations_count": len(run.annotations),
+            "annotations_url": f"{url}/annotations",
+        },
+        "name": run.name,
+        "check_suite": {"id": run.suite_id},
+        "app": integration(urls, state, state.apps[run.app_id]),
+        "pull_requests": [],
+    }
+
+
+def check_annotation(
+    urls: Urls, state: State, repo: Repo, run: CheckRun, item: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "path": item["path"],
+        "blob_href": f"{repo_web(urls, state, repo)}/blob/{run.head_sha}/{item['path']}",
+        "start_line": item["start_line"],
+        "end_line": item["end_line"],
+        "start_column": item.get("start_column"),
+        "end_column": item.get("end_column"),
+        "annotation_level": item.get("annotation_level"),
+        "title": item.get("title"),
+        "message": item.get("message"),
+        "raw_details": item.get("raw_details"),
+    }

@@ -1,0 +1,7 @@
+"""checks (routes being added)."""
+
+from __future__ import annotations
+
+from bot.sandbox.routing import Router
+
+router = Router()

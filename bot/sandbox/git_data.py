@@ -1,0 +1,7 @@
+"""git_data (routes being added)."""
+
+from __future__ import annotations
+
+from bot.sandbox.routing import Router
+
+router = Router()
