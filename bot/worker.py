@@ -38,6 +38,7 @@ class Outcome(enum.StrEnum):
     RETRY = "retry"
     DEAD = "dead"
     RATE_LIMITED = "rate_limited"
+    RELEASED = "released"  # given back unfinished because the worker is shutting down
     LOST = "lease_lost"  # another worker took the job over: its lease had expired
 
 
@@ -176,7 +177,10 @@ class Worker:
         finally:
             with self._lock:
                 self._running.pop(job.id, None)
-        self.metrics.observe_job(job.kind, outcome.value, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.metrics.observe_job(job.kind, outcome.value, elapsed)
+        with bound(**job_fields(job)):
+            self._log.info("job_finished", outcome=outcome.value, seconds=round(elapsed, 4))
         return outcome
 
     def _run(self, job: Job) -> Outcome:
@@ -190,6 +194,8 @@ class Worker:
         except GitHubRateLimited as exc:
             return self._pause(job, exc)
         except Exception as exc:
+            if self._stopping.is_set():
+                return self._interrupted(job, exc)
             return self._failed(job, kind, exc)
         return self._settle(self.queue.complete(job.id, self.owner), Outcome.DONE)
 
@@ -220,6 +226,12 @@ class Worker:
         self._log.warning("job_retry", error=error, retry_in=round(delay, 3))
         stored = self.queue.fail(job.id, self.owner, error, self.clock.now() + delay)
         return self._settle(stored, Outcome.RETRY)
+
+    def _interrupted(self, job: Job, exc: Exception) -> Outcome:
+        """A job failing while we shut down (``ctx.stopping``) is released, not charged."""
+        self._log.info("job_interrupted", error=self._redactor.text(str(exc)))
+        released = self.queue.release(job.id, self.owner, refund=True)
+        return self._settle(released, Outcome.RELEASED)
 
     def _bury(self, job: Job, error: str) -> Outcome:
         self._log.error("job_dead_lettered", error=error)

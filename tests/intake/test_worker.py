@@ -12,7 +12,7 @@ from bot.cli import main
 from bot.context import JobContext
 from bot.errors import GitHubRateLimited, SettingsError
 from bot.jobs import Job, JobRegistry, JobSpec, JobState, RetryPolicy
-from bot.worker import Outcome, WorkerConfig, owner_is_dead, rate_limit_until
+from bot.worker import WorkerConfig, owner_is_dead, rate_limit_until
 from tests.intake.conftest import T0, FakeClock, FixedRandom, ServicesFactory, drain
 
 
@@ -361,6 +361,27 @@ def test_graceful_stop_lets_a_quick_job_finish(make_services: ServicesFactory) -
     assert services.queue.get(job.id).state is JobState.DONE  # type: ignore[union-attr]
 
 
+def test_a_job_aborting_because_of_shutdown_is_released_not_charged(
+    make_services: ServicesFactory,
+) -> None:
+    jobs = JobRegistry()
+    started = threading.Event()
+
+    @jobs.register("cooperative", max_attempts=1)
+    def cooperative(job: Job, ctx: JobContext) -> None:
+        started.set()
+        ctx.stopping.wait(10)
+        raise InterruptedError("shutting down, will resume")
+
+    services = make_services(jobs=jobs, worker_config=WorkerConfig(threads=1, poll_seconds=0.01))
+    job = services.queue.enqueue(JobSpec("cooperative"))
+    services.worker.start()
+    assert started.wait(10)
+    assert services.worker.stop(grace=5) == []
+    after = services.queue.get(job.id)
+    assert after is not None and (after.state, after.attempts) == (JobState.PENDING, 0)
+
+
 @pytest.mark.parametrize(
     ("owner", "me", "dead"),
     [
@@ -374,13 +395,3 @@ def test_graceful_stop_lets_a_quick_job_finish(make_services: ServicesFactory) -
 )
 def test_owner_liveness(owner: str, me: str, dead: bool) -> None:
     assert owner_is_dead(owner, me) is dead
-
-
-def test_outcomes_are_metric_labels() -> None:
-    assert {outcome.value for outcome in Outcome} == {
-        "done",
-        "retry",
-        "dead",
-        "rate_limited",
-        "lease_lost",
-    }

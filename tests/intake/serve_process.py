@@ -1,0 +1,112 @@
+"""Runs ``techlead serve`` as a real subprocess for crash and shutdown tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.intake.conftest import SECRET, signed_headers
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@dataclass
+class ServeProcess:
+    """One ``python -m bot serve`` on a free port, with its log in ``data_dir``."""
+
+    data_dir: Path
+    plugins: str = "tests.intake.effects_plugin"
+    extra_args: list[str] = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(REPO),
+            "TECHLEAD_DATA_DIR": str(self.data_dir),
+            "TECHLEAD_WEBHOOK_SECRET": SECRET,
+            "TECHLEAD_PLUGINS": self.plugins,
+        }
+
+    def start(self) -> ServeProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "bot", "serve", "--port", str(self.port)]
+        with (self.data_dir / "serve.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, *self.extra_args], cwd=REPO, env=self.env(), stdout=log, stderr=log
+            )
+        wait_for(self.healthy, START_TIMEOUT, "techlead serve to answer /healthz")
+        return self
+
+    def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"serve exited early: {self.log()}")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def post(self, body: bytes, event: str, delivery_id: str) -> httpx.Response:
+        headers = signed_headers(body, event, delivery_id)
+        return httpx.post(f"{self.url}/webhook", content=body, headers=headers, timeout=10)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def terminate(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
+    def log(self) -> str:
+        path = self.data_dir / "serve.log"
+        return path.read_text() if path.exists() else ""
+
+    def jobs(self) -> list[dict[str, object]]:
+        """The queue as ``techlead jobs list --json`` prints it."""
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "jobs", "list", "--json"],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [json.loads(line) for line in done.stdout.splitlines()]
