@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ _BUG_PREFIXES = ("F", "B", "E9")
 _CHECK_ARGS = ("check", "--output-format", "json", "--no-cache", "--force-exclude")
 _FORMAT_ARGS = ("format", "--diff", "--no-cache", "--force-exclude")
 _UNPARSABLE = "Failed to parse"
+_DIFF_LINE_TYPES = ("+", "-", " ")
 
 
 def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
@@ -37,11 +38,15 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     if not files:
         return Scan(not_applicable=templates.NO_PYTHON_FILES)
     paths = [f.path for f in files]
-    head = ruff_check(tools, inp.head, paths)
-    if isinstance(config, LintConfig) and config.format:
-        head += ruff_format(tools, inp.head, paths)
-    base = _base_findings(tools, inp, files, {f.path for f in head if f.rule != FORMAT_RULE})
-    return Scan(head=tuple(head), base=tuple(base))
+    check = ruff_check(tools, inp.head, paths)
+    formatting = ruff_format(tools, inp.head, paths) if _formats(config) else []
+    base = _base_findings(tools, inp, files, {f.path for f in check}, ruff_check)
+    base += _base_findings(tools, inp, files, {f.path for f in formatting}, ruff_format)
+    return Scan(head=(*check, *formatting), base=tuple(base))
+
+
+def _formats(config: GateConfig) -> bool:
+    return isinstance(config, LintConfig) and config.format
 
 
 def ruff_check(tools: ToolRunner, root: Path, paths: Sequence[str]) -> list[Finding]:
@@ -163,7 +168,9 @@ def _only_unparsable(stderr: str) -> bool:
 
 def _format_findings(path: str, hunk: Iterable[Any]) -> list[Finding]:
     findings, block, before = [], [], None
-    for line in [*hunk, None]:
+    # ruff ends its diff with an empty line, which is neither context nor change.
+    lines = [line for line in hunk if line.line_type in _DIFF_LINE_TYPES]
+    for line in [*lines, None]:
         if line is not None and not line.is_context:
             block.append(line)
             continue
@@ -199,9 +206,13 @@ def _format_block(path: str, block: list[Any], before: Any, after: Any) -> Findi
 
 
 def _base_findings(
-    tools: ToolRunner, inp: GateInput, files: Sequence[ChangedFile], flagged: set[str]
+    tools: ToolRunner,
+    inp: GateInput,
+    files: Sequence[ChangedFile],
+    flagged: set[str],
+    tool: Callable[[ToolRunner, Path, Sequence[str]], list[Finding]],
 ) -> list[Finding]:
-    """ruff check on the base version of files that have findings at head."""
+    """The same tool on the base version of the files that have findings at head."""
     if inp.base is None:
         return []
     base = inp.base
@@ -209,7 +220,7 @@ def _base_findings(
     present = [path for path in old if (base / path).is_file()]
     if not present:
         return []
-    return [_renamed(finding, old) for finding in ruff_check(tools, base, present)]
+    return [_renamed(finding, old) for finding in tool(tools, base, present)]
 
 
 def _renamed(finding: Finding, head_paths: Mapping[str, str]) -> Finding:

@@ -356,3 +356,85 @@ def _fit_text(text: str, limit: int) -> str:
         return text
     note = templates.CUT_TEXT.format(limit=limit)
     return text[: limit - len(note)] + note
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def to_text(results: Sequence[GateResult]) -> str:
+    """What ``techlead gates`` prints: one line per gate, then its new findings."""
+    lines: list[str] = []
+    for result in results:
+        lines.append(
+            templates.CLI_GATE_LINE.format(
+                name=result.name,
+                conclusion=result.conclusion,
+                title=_safe(title(result)),
+                seconds=result.duration_seconds,
+            )
+        )
+        lines += [_text_finding(f) for f in result.new]
+        if result.preexisting:
+            lines.append(templates.CLI_PREEXISTING.format(count=len(result.preexisting)))
+        lines += [templates.CLI_NOTE.format(note=_safe(note)) for note in result.notes]
+    return "\n".join(lines or [templates.CLI_NO_GATES])
+
+
+def _text_finding(finding: Finding) -> str:
+    return templates.CLI_FINDING.format(
+        path=finding.path,
+        line=finding.start_line,
+        column=finding.start_column or 1,
+        severity=finding.severity,
+        rule=finding.rule,
+        message=_safe(finding.message).replace("\n", " "),
+        tool=finding.tool,
+    )
+
+
+def to_json(results: Sequence[GateResult]) -> dict[str, Any]:
+    """Machine-readable results; each finding carries its fingerprint (for baselines)."""
+    return {
+        "results": [
+            {
+                "level": result.level.value,
+                "name": result.name,
+                "conclusion": result.conclusion.value,
+                "required": result.required,
+                "title": _safe(title(result)),
+                "reason": _safe(result.reason),
+                "notes": [_safe(note) for note in result.notes],
+                "new": [_finding_json(f) for f in result.new],
+                "preexisting": [_finding_json(f) for f in result.preexisting],
+                "outside_diff": result.outside_diff,
+                "suppressed": result.suppressed,
+                "duration_seconds": round(result.duration_seconds, 3),
+            }
+            for result in results
+        ]
+    }
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "path": finding.path,
+        "start_line": finding.start_line,
+        "end_line": finding.end_line,
+        "start_column": finding.start_column,
+        "end_column": finding.end_column,
+        "severity": finding.severity.value,
+        "rule": finding.rule,
+        "tool": finding.tool,
+        "message": _safe(finding.message),
+        "url": finding.url,
+        "fingerprint": finding.fingerprint,
+    }
+    if finding.fix is not None:
+        body["fix"] = {
+            "start_line": finding.fix.start_line,
+            "end_line": finding.fix.end_line,
+            "replacement": _safe(finding.fix.replacement),
+            "description": finding.fix.description,
+            "safe": finding.fix.safe,
+        }
+    return body

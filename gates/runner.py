@@ -33,6 +33,7 @@ class _Job:
     tools: ToolRunner
     started: float
     outcome: Scan | BaseException | None = None
+    abandon_at: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -48,11 +49,14 @@ def run_gates(
     cancel: CancelToken | None = None,
     gates: Mapping[GateLevel, Gate] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    grace: float = GRACE_SECONDS,
 ) -> list[GateResult]:
     """Run every enabled gate (or only ``levels``) on ``inp``; results ordered by level.
 
     Never raises for a gate's sake: a crash, a time-out or a cancellation becomes that
     gate's result. ``cancel`` stops all of them (a newer push superseded this head).
+    ``gates`` replaces the registry; ``grace`` is how long a gate stuck in its own code
+    (not in a tool, which is killed at the limit) may overrun before it is abandoned.
     """
     cancel = cancel or CancelToken()
     chosen = set(levels) if levels is not None else None
@@ -65,7 +69,7 @@ def run_gates(
         and (settings := config.for_level(level)) is not None
         and settings.enabled
     ]
-    _wait(jobs, cancel, clock)
+    _wait(jobs, cancel, clock, grace)
     results = [_result(job, inp, baseline, notes, clock) for job in jobs]
     secrets = frozenset().union(*(_secrets(job) for job in jobs))
     return [redacted(result, secrets) for result in results]
@@ -98,7 +102,8 @@ def _start(
     return job
 
 
-def _wait(jobs: list[_Job], cancel: CancelToken, clock: Callable[[], float]) -> None:
+def _wait(jobs: list[_Job], cancel: CancelToken, clock: Callable[[], float], grace: float) -> None:
+    """Until every gate finished, or was stopped and given ``grace`` to notice."""
     pending = list(jobs)
     while pending:
         pending[0].done.wait(_POLL_SECONDS)
@@ -106,12 +111,12 @@ def _wait(jobs: list[_Job], cancel: CancelToken, clock: Callable[[], float]) -> 
         for job in list(pending):
             if job.done.is_set():
                 pending.remove(job)
-            elif cancel.cancelled:
-                job.tools.stop(cancel.reason or "cancelled")
-            elif now >= job.deadline:
-                job.tools.stop(_timed_out(job))
-            if not job.done.is_set() and now >= job.deadline + GRACE_SECONDS and job in pending:
-                pending.remove(job)  # abandoned: its result says it timed out
+            elif job.abandon_at is not None:
+                if now >= job.abandon_at:
+                    pending.remove(job)  # stuck in its own code: its result says why
+            elif cancel.cancelled or now >= job.deadline:
+                job.tools.stop(cancel.reason if cancel.cancelled else _timed_out(job))
+                job.abandon_at = now + grace
 
 
 def _result(
@@ -138,6 +143,9 @@ def _result(
 
 
 def _failure(job: _Job, outcome: BaseException | None) -> tuple[Conclusion, str]:
+    if outcome is None and job.tools.cancel.cancelled:
+        reason = job.tools.cancel.reason or "cancelled"
+        return Conclusion.CANCELLED, templates.GATE_CANCELLED.format(reason=reason)
     if outcome is None:
         return Conclusion.FAILURE, _timed_out(job)
     if isinstance(outcome, GateCancelled):

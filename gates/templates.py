@@ -112,3 +112,11 @@ COMMENT_HEAD_SHA = "Head commit: `{sha}`"
 COMMENT_TABLE_HEAD = "| Gate | Result | New | Pre-existing |\n|---|---|---:|---:|"
 COMMENT_CUT = "\n\n_…cut: GitHub limits comments to {limit:,} characters._"
 STATUS_NOT_APPLICABLE = "{reason}"
+
+# ---------------------------------------------------------------------------- command line
+
+CLI_GATE_LINE = "{name}: {conclusion}: {title} ({seconds:.1f} s)"
+CLI_FINDING = "  {path}:{line}:{column} {severity} {rule} {message} [{tool}]"
+CLI_PREEXISTING = "  {count} pre-existing finding(s) in the changed files (not failed)"
+CLI_NOTE = "  note: {note}"
+CLI_NO_GATES = "no gate to run (all disabled or not selected)"
