@@ -1,0 +1,87 @@
+"""``techlead plan``: research a local repository and plan an issue written in a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agents.research import Findings, research
+from bot.errors import PlanError
+from bot.plan.checklist import render
+from bot.plan.model import IssueInput, Plan
+from bot.plan.planner import make_plan
+from bot.plan.waves import plan_waves, wave_name
+from bot.repo_config import CONFIG_PATH, RepoConfig, load_defaults, parse_repo_config
+
+HELP = "research a repository and plan an issue locally"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("issue", type=Path, help="Markdown file: '# Title' line, then the body")
+    parser.add_argument("--repo", type=Path, default=Path("."), help="repository to research")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument("--number", type=int, default=None, help="the issue's number")
+    parser.add_argument("--label", action="append", default=[], help="an issue label (repeatable)")
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    issue = read_issue(args.issue, number=args.number, labels=tuple(args.label))
+    config = _repo_config(args.repo)
+    findings = research(
+        args.repo, issue.text, budget_seconds=config.planning.research_budget_seconds
+    )
+    plan = make_plan(issue, findings, config.agents, config.planning)
+    if args.json:
+        print(json.dumps(plan_json(plan, findings), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render(plan, findings, command=config.trigger.command))
+    return 0
+
+
+def read_issue(
+    path: Path, *, number: int | None = None, labels: tuple[str, ...] = ()
+) -> IssueInput:
+    """The first line ``# Title`` is the title; the rest of the file is the body."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"cannot read {path}: {exc.strerror}") from exc
+    first, _, body = text.lstrip("\ufeff").partition("\n")
+    title = first.lstrip("#").strip()
+    if not title:
+        raise PlanError(f"{path}: the first line must be the issue title, like '# Add a cart'")
+    return IssueInput(title=title, body=body.strip("\n"), number=number, labels=labels)
+
+
+def _repo_config(repo: Path) -> RepoConfig:
+    path = repo / CONFIG_PATH
+    if path.is_file():
+        return parse_repo_config(path.read_text(encoding="utf-8"), path=CONFIG_PATH)
+    return load_defaults()
+
+
+def plan_json(plan: Plan, findings: Findings) -> dict[str, Any]:
+    """The ``--json`` shape: version, tasks, waves and findings."""
+    waves = plan_waves(plan)
+    wave_names = {task_id: wave_name(i) for i, wave in enumerate(waves) for task_id in wave}
+    return {
+        "version": plan.version,
+        "tasks": [
+            {
+                "id": task.id,
+                "title": task.title,
+                "agent": task.agent,
+                "priority": task.priority.value,
+                "status": task.status.value,
+                "depends_on": list(task.depends_on),
+                "wave": wave_names[task.id],
+            }
+            for task in plan.tasks
+        ],
+        "waves": [list(wave) for wave in waves],
+        "findings": findings.to_dict(),
+    }

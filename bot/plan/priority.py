@@ -1,0 +1,94 @@
+"""Decides a task's priority from its own markers, the issue's labels, then its words.
+
+Order of precedence: an explicit marker on the task ("(high)", "[P0]", "priority:
+low", "urgent", a trailing "!"), then the issue's priority label ("priority/high",
+"P1"), then words in the task (security, crash, data loss -> high; docs, typo -> low),
+else medium. P0 and P1 mean high, P2 medium, P3 and below low.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.plan.model import Priority
+
+_NAMED = {
+    "high": Priority.HIGH,
+    "medium": Priority.MEDIUM,
+    "low": Priority.LOW,
+    "critical": Priority.HIGH,
+    "urgent": Priority.HIGH,
+    "normal": Priority.MEDIUM,
+}
+_LEVEL = r"(?:high|medium|low|critical|urgent|normal|p[0-4])"
+_MARKERS = (
+    re.compile(rf"[(\[]\s*(?:priority\s*[:=]?\s*)?({_LEVEL})\s*[)\]]", re.IGNORECASE),
+    re.compile(rf"\bpriority\s*[:=]\s*({_LEVEL})\b", re.IGNORECASE),
+    re.compile(r"(?<![\w-])(P[0-4])\b"),
+    re.compile(r"\b(urgent|asap|blocker|critical)\b", re.IGNORECASE),
+)
+_BANG = re.compile(r"\s*!+\s*$|^\s*!+\s|\s!!+(?=\s)")
+_LABEL = re.compile(
+    rf"^(?:priority\s*[:/=\-]\s*|prio\s*[:/=\-]\s*)?({_LEVEL})(?:\s*[-_ ]\s*priority)?$",
+    re.IGNORECASE,
+)
+_HIGH_WORDS = re.compile(
+    r"\b(?:security|vulnerabilit(?:y|ies)|cve|exploit|crash(?:es|ing)?|data\s+loss|"
+    r"outage|corrupt(?:s|ion|ed)?|leak(?:s|ing)?)\b",
+    re.IGNORECASE,
+)
+_LOW_WORDS = re.compile(
+    r"\b(?:docs?|documentation|typos?|readme|wording|cosmetic|nit|spelling|comments?)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class PriorityDecision:
+    priority: Priority
+    reason: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+def level(word: str) -> Priority:
+    word = word.lower()
+    if word.startswith("p") and word[1:].isdigit():
+        number = int(word[1:])
+        return Priority.HIGH if number <= 1 else Priority.MEDIUM if number == 2 else Priority.LOW
+    return _NAMED.get(word, Priority.HIGH)
+
+
+def decide_priority(title: str, text: str, labels: Sequence[str]) -> PriorityDecision:
+    """``title`` is the task's first line (markers there are removed from the title);
+    ``text`` is everything written about the task."""
+    marker = _marker(title)
+    if marker:
+        return marker
+    for label in labels:
+        match = _LABEL.match(label.strip())
+        if match:
+            return PriorityDecision(level(match.group(1)), f"issue label {label!r}")
+    high = _HIGH_WORDS.search(text)
+    if high:
+        return PriorityDecision(Priority.HIGH, f"mentions {high.group(0).lower()!r}")
+    low = _LOW_WORDS.search(text)
+    if low:
+        return PriorityDecision(Priority.LOW, f"mentions {low.group(0).lower()!r}")
+    return PriorityDecision(Priority.MEDIUM, "no priority given")
+
+
+def _marker(title: str) -> PriorityDecision | None:
+    for index, pattern in enumerate(_MARKERS):
+        match = pattern.search(title)
+        if match:
+            # Bracketed and "priority:" markers are noise in a title; words like "urgent" stay.
+            spans = ((match.start(), match.end()),) if index < 3 else ()
+            return PriorityDecision(
+                level(match.group(1)), f"marked {match.group(0).strip()!r}", spans
+            )
+    bang = _BANG.search(title)
+    if bang:
+        return PriorityDecision(Priority.HIGH, "marked '!'", ((bang.start(), bang.end()),))
+    return None
