@@ -25,6 +25,7 @@ from bot.sandbox import (
     checks,
     collaborators,
     comments,
+    commits,
     contents,
     git_data,
     issues,
@@ -53,6 +54,7 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     reactions,
     contents,
     git_data,
+    commits,
     statuses,
     checks,
 )

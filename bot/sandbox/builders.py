@@ -354,6 +354,7 @@ def issue(urls: Urls, state: State, repo: Repo, item: Issue) -> dict[str, Any]:
         "html_url": f"{repo_web(urls, state, repo)}/issues/{item.number}",
         "number": item.number,
         "state": item.state,
+        "state_reason": item.state_reason,
         "title": item.title,
         "body": item.body,
         "user": nullable_user(urls, state, item.user_id),
@@ -373,9 +374,6 @@ def issue(urls: Urls, state: State, repo: Repo, item: Issue) -> dict[str, Any]:
         "timeline_url": f"{api}/timeline",
         "performed_via_github_app": _via_app(urls, state, item.app_id),
     }
-    if item.state_reason is not None:
-        # The description allows no null here, though GitHub sends one for open issues.
-        body["state_reason"] = item.state_reason
     if item.pull_request is not None:
         body["pull_request"] = dict(item.pull_request)
     return body
