@@ -12,8 +12,8 @@ from agents.research.manifests import FRAMEWORKS, TOOLS, ManifestFacts, is_manif
 from agents.research.model import ApiSpec, ApiSpecKind, Contribution, LanguageShare, ProjectProfile
 
 _SPEC_SUFFIXES = (".yml", ".yaml", ".json")
-_OPENAPI_KEY = re.compile(r"""^\s*["']?openapi["']?\s*:\s*["']?3""", re.MULTILINE)
-_SWAGGER_KEY = re.compile(r"""^\s*["']?swagger["']?\s*:\s*["']?2""", re.MULTILINE)
+_OPENAPI_KEY = re.compile(r"""(?:^|[{,])\s*["']?openapi["']?\s*:\s*["']?3""", re.MULTILINE)
+_SWAGGER_KEY = re.compile(r"""(?:^|[{,])\s*["']?swagger["']?\s*:\s*["']?2""", re.MULTILINE)
 _JSON_SCHEMA = re.compile(r'"\$schema"\s*:\s*"[^"]*json-schema\.org')
 _SPEC_PROBE = 2048
 # Language -> the test runner and command used when no manifest names one.

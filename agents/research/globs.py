@@ -17,13 +17,16 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
 
     A pattern with a slash before its end is anchored at the root; one without a slash
     matches at any depth. A pattern ending in ``/`` matches only what lies below that
-    directory; any other pattern also matches everything below a matching directory.
+    directory; a pattern whose last segment is plain (``docs``) also matches everything
+    below such a directory, while a wildcard segment does not reach deeper: ``docs/*``
+    matches ``docs/a.md`` but not ``docs/deep/a.md``, as GitHub documents for CODEOWNERS.
     """
     directory_only = pattern.endswith("/")
     body = pattern.strip("/")
     anchored = pattern.startswith("/") or "/" in body
     prefix = "" if anchored or body.startswith("**/") else "(?:.*/)?"
-    tail = "/.*" if directory_only else "(?:/.*)?"
+    plain_last = not re.search(r"[*?\[]", body.rsplit("/", 1)[-1])
+    tail = "/.*" if directory_only else "(?:/.*)?" if plain_last else ""
     return re.compile(f"^{prefix}{_translate(body)}{tail}$", re.DOTALL)
 
 

@@ -31,7 +31,8 @@ TOOLS: dict[str, str] = {
     "poetry": "poetry", "hatch": "hatch", "setuptools": "setuptools", "coverage": "coverage",
     "eslint": "eslint", "prettier": "prettier", "typescript": "typescript", "jest": "jest",
     "vitest": "vitest", "mocha": "mocha", "webpack": "webpack", "vite": "vite",
-    "@playwright/test": "playwright", "cypress": "cypress",
+    "@playwright/test": "playwright", "cypress": "cypress", "docker": "docker",
+    "github-actions": "github-actions",
 }  # fmt: skip
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

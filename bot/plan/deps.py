@@ -55,6 +55,10 @@ _COMPLETION = re.compile(
     re.IGNORECASE,
 )
 _WORD_AFTER = re.compile(r"\s*[A-Za-z]")
+# Words that may follow a bare number without making it a quantity ("after 2 and then").
+_JOINING_WORD = re.compile(
+    r"\s+(?:and|then|once|when|before|so|since|because|first|too|but|or|is|are)\b", re.IGNORECASE
+)
 _MAX_RANGE = 50
 V = TypeVar("V")
 
@@ -83,7 +87,8 @@ def find_dependencies(text: str) -> DependencyRefs:
         completion = _COMPLETION.match(text, end)
         refs = list(_SINGLE_REF.finditer(match.group("refs")))
         bare = any(_is_bare(ref) for ref in refs)
-        if bare and completion is None and _WORD_AFTER.match(text, end):
+        joined = _JOINING_WORD.match(text, end)
+        if bare and completion is None and not joined and _WORD_AFTER.match(text, end):
             continue  # "after 3 seconds", "needs 2 reviewers": not a reference
         end = completion.end() if completion else end
         if match.group("open") and text[end:].lstrip().startswith(")"):

@@ -80,15 +80,20 @@ def decide_priority(title: str, text: str, labels: Sequence[str]) -> PriorityDec
 
 
 def _marker(title: str) -> PriorityDecision | None:
+    """The first marker (in the order of _MARKERS, then "!") decides; every bracketed,
+    "priority:", P-level and "!" marker is removed from the title. Words like "urgent"
+    stay in the title."""
+    decision: tuple[Priority, str] | None = None
+    spans: list[tuple[int, int]] = []
     for index, pattern in enumerate(_MARKERS):
-        match = pattern.search(title)
-        if match:
-            # Bracketed and "priority:" markers are noise in a title; words like "urgent" stay.
-            spans = ((match.start(), match.end()),) if index < 3 else ()
-            return PriorityDecision(
-                level(match.group(1)), f"marked {match.group(0).strip()!r}", spans
-            )
-    bang = _BANG.search(title)
-    if bang:
-        return PriorityDecision(Priority.HIGH, "marked '!'", ((bang.start(), bang.end()),))
-    return None
+        for match in pattern.finditer(title):
+            if decision is None:
+                decision = (level(match.group(1)), f"marked {match.group(0).strip()!r}")
+            if index < 3:
+                spans.append((match.start(), match.end()))
+    for match in _BANG.finditer(title):
+        decision = decision or (Priority.HIGH, "marked '!'")
+        spans.append((match.start(), match.end()))
+    if decision is None:
+        return None
+    return PriorityDecision(decision[0], decision[1], tuple(sorted(spans)))
