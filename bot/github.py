@@ -520,7 +520,7 @@ class GitHubClient:
             payload = {
                 "iat": issued - JWT_BACKDATE,
                 "exp": issued + JWT_LIFETIME,
-                "iss": self.settings.app_id,
+                "iss": str(self.settings.app_id),
             }
             signed = self._sign(payload)
             value = signed.decode() if isinstance(signed, bytes) else signed
@@ -562,7 +562,8 @@ class GitHubClient:
     ) -> Response:
         """Send one API call with retries, pacing, ETags and counting; decode the JSON."""
         url = expand(route, params or {})
-        name = f"{verb} {route}"
+        # Counted under GitHub's own path template (as in its OpenAPI description).
+        name = f"{verb} {route.replace('{+', '{')}"
         self._check_budget(identity, name)
         with self._pacer.slot(identity, verb):
             for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -758,7 +759,7 @@ class GitHubApi:
             return base64.b64decode(found["content"]).decode("utf-8", errors="replace")
         # Files over 1 MB come without content; the blob API has them.
         blob = self._call(
-            repo, "GET", "/repos/{owner}/{repo}/git/blobs/{sha}", {"sha": found["sha"]}
+            repo, "GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}", {"file_sha": found["sha"]}
         ).data
         return base64.b64decode(blob["content"]).decode("utf-8", errors="replace")
 
@@ -777,7 +778,7 @@ class GitHubApi:
 
     def get_issue(self, repo: str, number: int) -> IssueInfo:
         data = self._call(
-            repo, "GET", "/repos/{owner}/{repo}/issues/{number}", {"number": number}
+            repo, "GET", "/repos/{owner}/{repo}/issues/{issue_number}", {"issue_number": number}
         ).data
         return _issue(data)
 
@@ -785,7 +786,9 @@ class GitHubApi:
         return [
             _comment(item)
             for item in self._pages(
-                repo, "/repos/{owner}/{repo}/issues/{number}/comments", {"number": number}
+                repo,
+                "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+                {"issue_number": number},
             )
         ]
 
@@ -805,8 +808,8 @@ class GitHubApi:
         data = self._call(
             repo,
             "POST",
-            "/repos/{owner}/{repo}/issues/{number}/comments",
-            {"number": number},
+            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+            {"issue_number": number},
             body={"body": _clip(body, MAX_BODY_CHARS)},
         ).data
         return _comment(data)
@@ -834,8 +837,8 @@ class GitHubApi:
         self._call(
             repo,
             "POST",
-            "/repos/{owner}/{repo}/issues/{number}/reactions",
-            {"number": number},
+            "/repos/{owner}/{repo}/issues/{issue_number}/reactions",
+            {"issue_number": number},
             body={"content": content},
         )
 
@@ -843,8 +846,8 @@ class GitHubApi:
         self._call(
             repo,
             "POST",
-            "/repos/{owner}/{repo}/issues/{number}/labels",
-            {"number": number},
+            "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+            {"issue_number": number},
             body={"labels": list(labels)},
         )
 
@@ -853,15 +856,15 @@ class GitHubApi:
             self._call(
                 repo,
                 "DELETE",
-                "/repos/{owner}/{repo}/issues/{number}/labels/{name}",
-                {"number": number, "name": label},
+                "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+                {"issue_number": number, "name": label},
             )
 
     # -- pull requests
 
     def get_pull(self, repo: str, number: int) -> PullInfo:
         data = self._call(
-            repo, "GET", "/repos/{owner}/{repo}/pulls/{number}", {"number": number}
+            repo, "GET", "/repos/{owner}/{repo}/pulls/{pull_number}", {"pull_number": number}
         ).data
         return _pull(data)
 
@@ -874,7 +877,7 @@ class GitHubApi:
                 previous_filename=item.get("previous_filename"),
             )
             for item in self._pages(
-                repo, "/repos/{owner}/{repo}/pulls/{number}/files", {"number": number}
+                repo, "/repos/{owner}/{repo}/pulls/{pull_number}/files", {"pull_number": number}
             )
         ]
 

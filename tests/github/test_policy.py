@@ -18,7 +18,7 @@ from bot.errors import (
 from bot.github import REDACTOR, Wait, backoff, expand, next_step
 
 NOW = 1_700_000_000.0
-ROUTE = "POST /repos/{owner}/{repo}/issues/{number}/comments"
+ROUTE = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
 
 
 def step(
