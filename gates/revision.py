@@ -102,7 +102,7 @@ def local_input(
     (uncommitted and untracked files included), else a commit exported to a temp dir.
     """
     repo = Path(git(repo, "rev-parse", "--show-toplevel").strip())
-    base_sha = resolve(repo, base) if base else default_base(repo)
+    base_sha = _base_commit(repo, base) if base else default_base(repo, worktree=head is None)
     head_sha = resolve(repo, head) if head else ""
     text = diff_text(repo, base_sha, head_sha or None)
     patch = parse_diff(text)
@@ -165,8 +165,16 @@ def _try_resolve(repo: Path, ref: str) -> str | None:
         return None
 
 
-def default_base(repo: Path) -> str:
-    """The merge-base with the default branch; else HEAD~1; else the empty tree."""
+def _base_commit(repo: Path, ref: str) -> str:
+    return EMPTY_TREE if ref == EMPTY_TREE else resolve(repo, ref)
+
+
+def default_base(repo: Path, *, worktree: bool = False) -> str:
+    """The merge-base with the default branch when HEAD is past it.
+
+    Otherwise HEAD itself when checking an uncommitted working tree, else HEAD~1 (the
+    last commit), else the empty tree (a repository with a single commit, or none).
+    """
     head = _try_resolve(repo, "HEAD")
     if head is None:
         return EMPTY_TREE
@@ -176,6 +184,9 @@ def default_base(repo: Path) -> str:
         merge_base = git(repo, "merge-base", candidate, "HEAD", ok=(0, 1)).strip()
         if merge_base and merge_base != head:
             return merge_base
+        break
+    if worktree and git(repo, "status", "--porcelain", "--untracked-files=normal").strip():
+        return head
     return _try_resolve(repo, "HEAD~1") or EMPTY_TREE
 
 

@@ -143,6 +143,8 @@ class ToolRunner:
         finally:
             with self._lock:
                 self._running.discard(proc)
+        # Killed by stop() while we were reading: say why, not "exit -9".
+        self._check_stopped()
         if proc.returncode not in ok_codes:
             raise ToolFailed(failure_message(tool_name(argv), proc.returncode, stderr))
         return ToolOutput(proc.returncode, stdout, stderr)
@@ -158,10 +160,13 @@ class ToolRunner:
     def remaining(self) -> float:
         return self.deadline - self.clock()
 
-    def _check(self) -> None:
+    def _check_stopped(self) -> None:
         self.cancel.raise_if_cancelled()
         if self._stopped:
             raise GateTimeout(self._stopped)
+
+    def _check(self) -> None:
+        self._check_stopped()
         if self.remaining() <= 0:
             raise GateTimeout("ran out of time")
 

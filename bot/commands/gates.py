@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     repo = Path(args.repo)
     if not repo.is_dir():
         raise GateError(f"{repo} is not a directory")
-    base = resolve(repo, args.base) if args.base else default_base(repo)
+    base = resolve(repo, args.base) if args.base else default_base(repo, worktree=not args.head)
     config = _config(repo, base)
     with local_input(repo, base=base, head=args.head, baseline=config.baseline, env=env) as inp:
         results = run_gates(inp, config, levels=args.only)
