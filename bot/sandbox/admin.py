@@ -13,7 +13,7 @@ Every endpoint takes and returns JSON objects (204 when there is nothing to say;
 - POST /_sandbox/repos {owner, name, source?, files?, private?, default_branch?, description?}
   -> {id, full_name, default_branch, git_path, head_sha}
 - PUT /_sandbox/repos/{owner}/{name}/roles/{login} {role}
-- PUT /_sandbox/rate_limits/{key} {limit, remaining?} -> rate-limit headers
+- PUT /_sandbox/rate_limits/{key} {limit, remaining?, reset_in?} -> rate-limit headers
 - POST /_sandbox/faults {kind: error|secondary_limit|latency, path, method?, count?,
   status?, retry_after?, seconds?} -> {id};  GET /_sandbox/faults;  DELETE /_sandbox/faults
 - POST /_sandbox/clock/advance {seconds} -> {now}

@@ -40,6 +40,14 @@ _MAX_ERRORS = 10
 # setting issue labels take a bare array too ("You can also pass an array of labels
 # directly", says the operation's own text); clients such as PyGithub send that form.
 _BARE_ARRAY_BODIES = {"issues/add-labels": "labels", "issues/set-labels": "labels"}
+# Older paths GitHub still serves for a documented operation (clients such as PyGithub
+# call them): (method, old template) -> (documented template, renamed parameters).
+_ALIASES = {
+    ("GET", "/repos/{owner}/{repo}/statuses/{sha}"): (
+        "/repos/{owner}/{repo}/commits/{ref}/statuses",
+        {"sha": "ref"},
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,7 @@ class Spec:
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         _allow_null_in_nullable_enums(document)
+        _drop_array_discriminators(document, document)
         self.document = document
         self._registry: Registry[Any] = Registry().with_resource(
             _SPEC_URI, DRAFT4.create_resource(document)
@@ -137,6 +146,17 @@ class Spec:
             if found:
                 params = {name: unquote(value) for name, value in found.groupdict().items()}
                 return Match(op, params)
+        return self._match_alias(method, path)
+
+    def _match_alias(self, method: str, path: str) -> Match | None:
+        for (verb, template), (target, renames) in _ALIASES.items():
+            found = _compile(template).fullmatch(path) if verb == method else None
+            if found:
+                params = {
+                    renames.get(name, name): unquote(value)
+                    for name, value in found.groupdict().items()
+                }
+                return Match(self.by_key[(method, target)], params)
         return None
 
     # --- request validation ---------------------------------------------------------
@@ -196,20 +216,28 @@ class Spec:
     # --- response validation --------------------------------------------------------
 
     def response_problems(self, op: Operation, status: int, body: Any) -> list[str]:
-        """What is wrong with a response body for ``status`` (empty when it conforms)."""
+        """What is wrong with a response body for ``status`` (empty when it conforms).
+
+        Error answers (4xx/5xx) are checked against GitHub's error shapes (basic-error,
+        or validation-error when they carry ``errors``): several operations describe
+        their errors as a ``oneOf`` that any error body matches twice.
+        """
+        if status >= 400:
+            if body is None:
+                return []
+            shape = "validation-error" if "errors" in body else "basic-error"
+            return self._problems(f"/components/schemas/{shape}", body)
         key = str(status) if str(status) in op.responses else "default"
         if key not in op.responses:
-            if status >= 400:
-                # GitHub answers 401/403/404/5xx on any endpoint, documented or not.
-                return []
             return [f"status {status} is not documented for {op.operation_id}"]
         pointer = op.responses[key]
         if pointer is None:
-            if body is None or status >= 400:  # GitHub's error bodies are not always described
-                return []
-            return ["a body was sent where none is documented"]
+            return [] if body is None else ["a body was sent where none is documented"]
         if body is None:
             return [] if status == 304 else ["no body was sent"]
+        return self._problems(pointer, body)
+
+    def _problems(self, pointer: str, body: Any) -> list[str]:
         return [_where(error) for error in self._errors_for(pointer, body, write=False)[:20]]
 
     # --- internals -------------------------------------------------------------------
@@ -288,6 +316,35 @@ class Spec:
 
 
 _INVALID = object()
+
+
+def _drop_array_discriminators(node: Any, document: Mapping[str, Any]) -> None:
+    """Remove discriminators over alternatives that include an array.
+
+    GET .../contents/{path} is "a directory (array) or a file (object)" with a
+    discriminator on ``type``; an array has no property to discriminate on, so plain
+    ``oneOf`` matching is the only reading that accepts a real directory listing.
+    """
+    if isinstance(node, dict):
+        branches = node.get("oneOf") or node.get("anyOf") or []
+        if "discriminator" in node and any(
+            _resolve(document, b).get("type") == "array" for b in branches
+        ):
+            del node["discriminator"]
+        for value in node.values():
+            _drop_array_discriminators(value, document)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_array_discriminators(value, document)
+
+
+def _resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
 
 
 def _allow_null_in_nullable_enums(node: Any) -> None:

@@ -232,7 +232,7 @@ def create_tree(ctx: Ctx) -> Reply:
     if base and git.object_type(base) not in ("tree", "commit"):
         raise ApiError(422, "base_tree is not a valid tree oid")
     with tempfile.TemporaryDirectory() as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_WORK_TREE": scratch}
         if base:
             git.git("read-tree", base, env=env)
         for entry in ctx.body["tree"]:

@@ -412,6 +412,10 @@ class _Backend:
             log.warning("git http-backend exited %s: %s", self.process.returncode, errors[-500:])
 
     async def streaming_response(self) -> Response:
+        # The whole request must be in before the response starts: a StreamingResponse
+        # listens for disconnects on the same ASGI receive channel and would swallow
+        # the rest of the body. Both services read all input before answering in bulk.
+        await self.feeder
         status, headers = await self.head()
         return StreamingResponse(self.body(), status, dict(headers))
 

@@ -208,7 +208,8 @@ class GitRepo:
     ) -> str:
         """A new commit on top of ``parent`` writing (or, with None, deleting) one file."""
         with tempfile.TemporaryDirectory() as scratch:
-            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            # update-index refuses to run without a work tree, even on index-only changes.
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_WORK_TREE": scratch}
             if parent:
                 self.git("read-tree", parent, env=env)
             if content is None:

@@ -77,14 +77,23 @@ class RateLimiter:
             budget = self._current(key)
             return Budget(budget.limit, budget.used, budget.reset_at)
 
-    def configure(self, key: str, limit: int, *, remaining: int | None = None) -> Budget:
-        """Set a caller's hourly limit (and optionally what is left of the current hour)."""
+    def configure(
+        self,
+        key: str,
+        limit: int,
+        *,
+        remaining: int | None = None,
+        reset_in: float | None = None,
+    ) -> Budget:
+        """Set a caller's hourly limit, optionally what is left and when the window resets."""
         with self._lock:
             self._limits[key] = limit
             budget = self._current(key)
             budget.limit = limit
             if remaining is not None:
                 budget.used = max(0, limit - remaining)
+            if reset_in is not None:
+                budget.reset_at = self._clock.now() + reset_in
             return Budget(budget.limit, budget.used, budget.reset_at)
 
     def reset(self) -> None:

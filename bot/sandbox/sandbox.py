@@ -402,9 +402,20 @@ class Sandbox:
 
     # --- limits, faults, webhook target, reset ------------------------------------------
 
-    def set_rate_limit(self, key: str, limit: int, *, remaining: int | None = None) -> None:
-        """Budget of ``installation:ID``, ``user:ID``, ``app:ID`` or ``anonymous``."""
-        self.limiter.configure(key, limit, remaining=remaining)
+    def set_rate_limit(
+        self,
+        key: str,
+        limit: int,
+        *,
+        remaining: int | None = None,
+        reset_in: float | None = None,
+    ) -> None:
+        """Budget of ``installation:ID``, ``user:ID``, ``app:ID`` or ``anonymous``.
+
+        ``remaining`` sets what is left of the current window and ``reset_in`` (seconds)
+        when it ends; afterwards the budget is full again for a fresh hour.
+        """
+        self.limiter.configure(key, limit, remaining=remaining, reset_in=reset_in)
 
     def set_webhook(self, url: str | None, secret: str | None) -> None:
         with self.state.lock:

@@ -74,7 +74,7 @@ def test_more_than_50_annotations_in_one_request_is_rejected(world: World) -> No
 @pytest.mark.parametrize("field", ["summary", "text"])
 def test_output_over_65535_characters_is_rejected(world: World, field: str) -> None:
     repo = world.app_gh.get_repo(world.repo.full_name)
-    output = {"title": "t", "summary": "s", field: "x" * 65536}
+    output: dict[str, Any] = {"title": "t", "summary": "s", field: "x" * 65536}
     with pytest.raises(github.GithubException) as caught:
         repo.create_check_run("lint", world.repo.head_sha or "", output=output)
     assert caught.value.status == 422
@@ -83,7 +83,10 @@ def test_output_over_65535_characters_is_rejected(world: World, field: str) -> N
 
 def test_output_over_65535_bytes_is_rejected(world: World) -> None:
     repo = world.app_gh.get_repo(world.repo.full_name)
-    output = {"title": "t", "summary": "é" * 40000}  # 40,000 characters, 80,000 bytes
+    output: dict[str, Any] = {
+        "title": "t",
+        "summary": "é" * 40000,
+    }  # 40,000 characters, 80,000 bytes
     with pytest.raises(github.GithubException) as caught:
         repo.create_check_run("lint", world.repo.head_sha or "", output=output)
     assert caught.value.status == 422
