@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.github import GitHubApi, GitHubClient
+from bot.github import GitHubClient
+from bot.ports import GitHubPort
 from bot.sandbox import Sandbox
 from bot.settings import Settings
 from tests.conftest import World
@@ -35,7 +36,8 @@ class Rig:
     sleeper: Sleeper
 
     @property
-    def port(self) -> GitHubApi:
+    def port(self) -> GitHubPort:
+        # Typed as the Protocol so mypy checks the implementation conforms to it.
         return self.client.port()
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import socket
+import threading
 
 import jwt
 import pytest
@@ -175,6 +176,42 @@ def test_writes_are_paced_per_installation(world: World) -> None:
         "two",
         "three",
     ]
+
+
+def test_concurrent_writes_are_serialised(world: World) -> None:
+    clock = StepClock(world.sandbox.clock.now())
+    written: list[float] = []
+    client = GitHubClient(
+        token_settings(world, write_interval=1.0),
+        clock=clock,
+        sleep=Sleeper(clock),
+        on_request=lambda route, status: (
+            written.append(clock.now()) if route.startswith("POST") else None
+        ),
+    )
+    port = client.port()
+    repo = world.repo.full_name
+    number = int(world.user_gh.get_repo(repo).create_issue("busy").number)
+    threads = [
+        threading.Thread(target=port.create_comment, args=(repo, number, f"comment {i}"))
+        for i in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(c.body for c in port.list_comments(repo, number)) == [
+        f"comment {i}" for i in range(6)
+    ]
+    assert [b - a for a, b in itertools.pairwise(sorted(written))] == [1.0] * 5
+
+
+def test_long_bodies_are_clipped_to_githubs_limit(app_rig: Rig) -> None:
+    number = app_rig.issue()
+    comment = app_rig.port.create_comment(app_rig.repo, number, MARKER + "x" * 70_000)
+    stored = app_rig.port.get_comment(app_rig.repo, comment.id).body
+    assert len(stored) == 65_536
+    assert stored.startswith(MARKER) and stored.endswith("(truncated)")
 
 
 def test_app_mode_end_to_end_with_token_refresh(app_rig: Rig) -> None:
