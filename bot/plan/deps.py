@@ -57,7 +57,7 @@ _COMPLETION = re.compile(
 _WORD_AFTER = re.compile(r"\s*[A-Za-z]")
 # Words that may follow a bare number without making it a quantity ("after 2 and then").
 _JOINING_WORD = re.compile(
-    r"\s+(?:and|then|once|when|before|so|since|because|first|too|but|or|is|are)\b", re.IGNORECASE
+    r"\s+(?:and|then|once|when|before|so|since|because|first|too|but|or)\b", re.IGNORECASE
 )
 _MAX_RANGE = 50
 V = TypeVar("V")

@@ -38,7 +38,9 @@ from bot.plan.model import (
 from bot.plan.parse import Item, parse_issue
 from bot.plan.priority import decide_priority
 
-_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
+_EMPTY_BRACKETS = re.compile(r"\(\s*[,;:&]*\s*\)|\[\s*[,;:&]*\s*\]")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,;:.)\]])")
+_STRAY_SEPARATOR = re.compile(r"[,;:&]+(?=[)\]])|(?<=[,;])[,;]+")
 _EDGE_PUNCTUATION = " \t,;:-|\u2013\u2014"  # also en and em dashes
 
 
@@ -176,8 +178,26 @@ def clean_title(text: str, spans: Sequence[tuple[int, int]]) -> str:
             kept.append(text[position:start])
             position = end
     kept.append(text[position:])
-    title = _EMPTY_BRACKETS.sub("", "".join(kept))
+    title = _EMPTY_BRACKETS.sub("", _balance_parentheses("".join(kept)))
+    title = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(title.split()))
+    title = _EMPTY_BRACKETS.sub("", _STRAY_SEPARATOR.sub("", title))
     return " ".join(title.split()).strip(_EDGE_PUNCTUATION)
+
+
+def _balance_parentheses(text: str) -> str:
+    """Drop parentheses left unmatched once a marker inside them was cut out."""
+    unmatched: set[int] = set()
+    opened: list[int] = []
+    for index, char in enumerate(text):
+        if char == "(":
+            opened.append(index)
+        elif char == ")":
+            if opened:
+                opened.pop()
+            else:
+                unmatched.add(index)
+    unmatched.update(opened)
+    return "".join(char for index, char in enumerate(text) if index not in unmatched)
 
 
 def _resolve(drafts: Sequence[_Draft]) -> tuple[Task, ...]:

@@ -43,6 +43,7 @@ from bot.plan.planner import Planner, PlanningLike, make_plan
 _NOT_WORD = re.compile(r"[\W_]+")
 COMPARED_FIELDS = (
     "title",
+    "status",
     "agent",
     "priority",
     "depends_on",
