@@ -451,8 +451,24 @@ def record_ref_updates(
     for update in updates:
         payload = _push_payload(state, repo, update, pusher)
         state.emit("push", None, payload, repo=repo, sender=pusher)
+        _emit_create_or_delete(state, repo, update, pusher)
     for listener in list(_service(sandbox).listeners):
         listener(state, repo, updates, pusher)
+
+
+def _emit_create_or_delete(state: State, repo: Repo, update: RefUpdate, pusher: User) -> None:
+    """GitHub also sends ``create``/``delete`` when a push adds or removes a branch or tag."""
+    if not (update.created or update.deleted):
+        return
+    kind, _, short = update.ref.removeprefix("refs/").partition("/")
+    body: dict[str, Any] = {
+        "ref": short,
+        "ref_type": "tag" if kind == "tags" else "branch",
+        "pusher_type": "user",
+    }
+    if update.created:
+        body |= {"master_branch": repo.default_branch, "description": repo.description}
+    state.emit("create" if update.created else "delete", None, body, repo=repo, sender=pusher)
 
 
 def _push_payload(
