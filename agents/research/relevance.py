@@ -24,13 +24,14 @@ from agents.research.tokens import words
 BM25_CHARS = 32 * 1024
 PATH_WEIGHT = 3
 NAME_WEIGHT = 2
+# Both patterns start with literal text so the regex engine can skip ahead quickly; a
+# keyword inside a longer word ("undef x") or "//" in a URL only adds harmless terms.
 _DEFINITION = re.compile(
-    r"\b(?:def|class|function|func|fn|interface|struct|type|enum|trait|module|impl)"
+    r"(?:def|class|function|func|fn|interface|struct|type|enum|trait|module|impl)"
     r"\s+\*?([A-Za-z_$][\w$]*)"
 )
 _COMMENT = re.compile(
-    r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|/\*(.*?)\*/|(?:^|[ \t])(?:#|//)[ \t]?([^\n]*)',
-    re.DOTALL | re.MULTILINE,
+    r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|/\*(.*?)\*/|(?:#|//)[ \t]?([^\n]*)', re.DOTALL
 )
 
 

@@ -45,9 +45,12 @@ class Scanner:
     def scan(self, path: str, text: str) -> list[Note]:
         lines = _Lines(text)
         notes: list[Note] = []
+        lowered = lines.lowered
         for rule, regex in zip(self.rules, self._compiled, strict=True):
-            if any(trigger in lines.lowered for trigger in rule.triggers):
-                notes.extend(_rule_notes(rule, regex, path, lines))
+            for trigger in rule.triggers:
+                if trigger in lowered:
+                    notes.extend(_rule_notes(rule, regex, path, lines))
+                    break
         notes.sort(key=lambda note: note.line)
         return notes
 

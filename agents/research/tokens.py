@@ -17,14 +17,32 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+# Raw word -> search term ("" for a dropped word). Words repeat a lot across files, so
+# remembering them halves tokenising time; the cache is bounded and safe to share
+# between threads (at worst a word is normalised twice).
+_TERMS: dict[str, str] = {}
+_MAX_TERMS = 200_000
+
+
 def words(text: str) -> list[str]:
     """Lower-case search terms of ``text``: split identifiers, drop stopwords, fold plurals."""
+    terms = _TERMS
+    if len(terms) > _MAX_TERMS:
+        terms.clear()
     result = []
     for raw in _WORD.findall(text):
-        word = raw.lower()
-        if len(word) < 2 or word in STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        result.append(word)
+        term = terms.get(raw)
+        if term is None:
+            term = terms[raw] = _term(raw)
+        if term:
+            result.append(term)
     return result
+
+
+def _term(raw: str) -> str:
+    word = raw.lower()
+    if len(word) < 2 or word in STOPWORDS:
+        return ""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
