@@ -361,6 +361,7 @@ class _Backend:
         self.process = process
         self.feeder = feeder
         self.stderr = asyncio.ensure_future(self._drain_stderr())
+        self._finished = False
 
     @classmethod
     async def start(cls, env: dict[str, str], body: AsyncIterator[bytes]) -> _Backend:
@@ -397,6 +398,9 @@ class _Backend:
             await self.finish()
 
     async def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
         if self.process.returncode is None and self.process.stdout is not None:
             with contextlib.suppress(ProcessLookupError):
                 if self.process.stdout.at_eof():
