@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -111,10 +112,24 @@ class Remotes:
         return self.urls[repo]
 
 
+def copy_upstream(template: Upstream, root: Path, name: str) -> Upstream:
+    """A private copy of a prepared upstream (copying beats re-running git init/commit)."""
+    copy = Upstream(root / f"{name}.git", root / f"{name}-scratch")
+    shutil.copytree(template.bare, copy.bare)
+    shutil.copytree(template.scratch, copy.scratch)
+    git(copy.scratch, "remote", "set-url", "origin", str(copy.bare))
+    return copy
+
+
+@pytest.fixture(scope="session")
+def upstream_template(tmp_path_factory: pytest.TempPathFactory) -> Upstream:
+    return make_upstream(tmp_path_factory.mktemp("upstream-template"), "template")
+
+
 @pytest.fixture
-def upstream(tmp_path: Path) -> Upstream:
+def upstream(tmp_path: Path, upstream_template: Upstream) -> Upstream:
     (tmp_path / "remotes").mkdir()
-    return make_upstream(tmp_path / "remotes", "octo-app")
+    return copy_upstream(upstream_template, tmp_path / "remotes", "octo-app")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.workspace import Workspace
-from tests.workspace.conftest import FakeClock, Remotes, Upstream, WorkspaceFactory, make_upstream
+from tests.workspace.conftest import FakeClock, Remotes, Upstream, WorkspaceFactory, copy_upstream
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,9 +53,12 @@ def test_cleanup_removes_worktrees_of_dead_processes_but_not_live_ones(
 
 
 @pytest.fixture
-def three_repos(tmp_path: Path, remotes: Remotes, upstream: Upstream) -> list[str]:
+def three_repos(
+    tmp_path: Path, remotes: Remotes, upstream: Upstream, upstream_template: Upstream
+) -> list[str]:
     for name in ("beta", "gamma"):
-        remotes.urls[f"octo/{name}"] = make_upstream(tmp_path / "remotes", name).url
+        copy = copy_upstream(upstream_template, tmp_path / "remotes", name)
+        remotes.urls[f"octo/{name}"] = copy.url
     return ["octo/app", "octo/beta", "octo/gamma"]
 
 
