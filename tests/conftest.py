@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import github
 import pytest
@@ -89,11 +90,17 @@ def app_key() -> tuple[str, str]:
 
 
 @pytest.fixture
-def github_for(sandbox_api_url: str) -> Callable[[str], github.Github]:
-    def make(token: str) -> github.Github:
-        return make_github(github.Auth.Token(token), sandbox_api_url)
+def github_for(sandbox_api_url: str) -> Iterator[Callable[[str], github.Github]]:
+    made: list[github.Github] = []
 
-    return make
+    def make(token: str) -> github.Github:
+        client = make_github(github.Auth.Token(token), sandbox_api_url)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
 
 
 def unique(prefix: str) -> str:
@@ -115,13 +122,22 @@ class World:
     user_gh: github.Github
     app_gh: github.Github
     integration: github.GithubIntegration
+    extra_clients: list[github.Github] = field(default_factory=list)
 
     def app_auth(self) -> github.Auth.AppAuth:
         return github.Auth.AppAuth(self.app.id, self.private_key)
 
     def installation_client(self, installation_id: int) -> github.Github:
         auth = self.app_auth().get_installation_auth(installation_id)
-        return make_github(auth, self.api_url)
+        client = make_github(auth, self.api_url)
+        self.extra_clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close every client's connection pool (open sockets would warn at exit)."""
+        for client in [self.user_gh, self.app_gh, *self.extra_clients]:
+            client.close()
+        self.integration.close()
 
 
 def build_world(
@@ -164,5 +180,23 @@ def build_world(
 
 
 @pytest.fixture
-def world(sandbox: Sandbox, sandbox_api_url: str, app_key: tuple[str, str]) -> World:
-    return build_world(sandbox, sandbox_api_url, app_key)
+def world(sandbox: Sandbox, sandbox_api_url: str, app_key: tuple[str, str]) -> Iterator[World]:
+    made = build_world(sandbox, sandbox_api_url, app_key)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def world_factory(
+    sandbox: Sandbox, sandbox_api_url: str, app_key: tuple[str, str]
+) -> Iterator[Callable[..., World]]:
+    """``world_factory(permissions=..., files=..., source=..., private=...)``: more worlds."""
+    made: list[World] = []
+
+    def make(**options: Any) -> World:
+        made.append(build_world(sandbox, sandbox_api_url, app_key, **options))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()

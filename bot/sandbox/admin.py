@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.errors import SandboxError
+from bot.sandbox import builders
 from bot.sandbox.faults import Fault
 from bot.sandbox.sandbox import Sandbox
 
@@ -164,10 +165,16 @@ def _advance(sb: Sandbox, _: dict[str, Any], body: dict[str, Any]) -> Any:
 
 def _events(sb: Sandbox, _: dict[str, Any], __: dict[str, Any]) -> Any:
     urls = sb.urls
-    return [
-        {"seq": e.seq, "event": e.name, "action": e.action, "payload": e.body(urls)}
-        for e in sb.events
-    ]
+    with sb.state.lock:
+        return [
+            {
+                "seq": e.seq,
+                "event": e.name,
+                "action": e.action,
+                "payload": builders.event_payload(urls, sb.state, e),
+            }
+            for e in sb.state.events
+        ]
 
 
 def _violations(sb: Sandbox, _: dict[str, Any], __: dict[str, Any]) -> Any:

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from bot.errors import SandboxError
 from bot.sandbox import (
     apps,
+    branches,
     checks,
     collaborators,
     comments,
@@ -30,6 +31,7 @@ from bot.sandbox import (
     git_data,
     issues,
     labels,
+    rate_limit,
     reactions,
     repos,
     statuses,
@@ -46,7 +48,9 @@ if TYPE_CHECKING:
 RESOURCE_MODULES: tuple[ModuleType, ...] = (
     users,
     apps,
+    rate_limit,
     repos,
+    branches,
     collaborators,
     issues,
     comments,

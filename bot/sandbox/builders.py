@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.clock import iso
 from bot.sandbox.gitstore import CommitInfo, Person, TreeEntry
@@ -21,6 +21,7 @@ from bot.sandbox.state import (
     CheckSuite,
     Comment,
     CommitStatus,
+    Event,
     Installation,
     Issue,
     Label,
@@ -30,6 +31,11 @@ from bot.sandbox.state import (
     State,
     User,
 )
+
+if TYPE_CHECKING:
+    from bot.sandbox.diffs import FileDiff
+    from bot.sandbox.pulls import PullRequest, PullStats
+    from bot.sandbox.reviews import Review, ReviewComment
 
 REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 # Legacy "permission" names of roles (GET .../collaborators/{u}/permission).
@@ -738,3 +744,261 @@ def check_annotation(
         "message": item.get("message"),
         "raw_details": item.get("raw_details"),
     }
+
+
+# --- webhook payloads -------------------------------------------------------------------
+
+
+def event_payload(
+    urls: Urls, state: State, event: Event, installation: Installation | None = None
+) -> dict[str, Any]:
+    """The full webhook body of ``event``: action, its own part, repository, sender.
+
+    ``installation`` is the receiving App's installation (webhooks to an App carry it).
+    """
+    body: dict[str, Any] = {"action": event.action} if event.action else {}
+    body |= event.body(urls)
+    repo = state.repos.get(event.repo_id) if event.repo_id is not None else None
+    if repo is not None:
+        body["repository"] = repository(urls, state, repo)
+    if event.sender_id is not None and event.sender_id in state.users:
+        body["sender"] = simple_user(urls, state.users[event.sender_id])
+    if installation is not None:
+        body["installation"] = {
+            "id": installation.id,
+            "node_id": node_id("Installation", installation.id),
+        }
+    return body
+
+
+# --- pull requests, reviews and review comments -----------------------------------------
+
+
+def _link(href: str) -> dict[str, str]:
+    return {"href": href}
+
+
+def _pull_urls(urls: Urls, state: State, repo: Repo, number: int) -> dict[str, str]:
+    api = repo_api(urls, state, repo)
+    web = f"{repo_web(urls, state, repo)}/pull/{number}"
+    return {
+        "api": f"{api}/pulls/{number}",
+        "web": web,
+        "issue": f"{api}/issues/{number}",
+        "diff": f"{web}.diff",
+        "patch": f"{web}.patch",
+    }
+
+
+def pull_issue_link(urls: Urls, state: State, repo: Repo, number: int) -> dict[str, Any]:
+    """The ``pull_request`` member of an issue that is a pull request (``merged_at`` None)."""
+    found = _pull_urls(urls, state, repo, number)
+    return {
+        "url": found["api"],
+        "html_url": found["web"],
+        "diff_url": found["diff"],
+        "patch_url": found["patch"],
+        "merged_at": None,
+    }
+
+
+def _pull_branch(urls: Urls, state: State, repo: Repo, ref: str, sha: str) -> dict[str, Any]:
+    owner = state.users[repo.owner_id]
+    return {
+        "label": f"{owner.login}:{ref}",
+        "ref": ref,
+        "sha": sha,
+        "user": simple_user(urls, owner),
+        "repo": repository(urls, state, repo),
+    }
+
+
+def pull_request_simple(
+    urls: Urls, state: State, repo: Repo, item: Issue, pr: PullRequest, base_sha: str
+) -> dict[str, Any]:
+    """A pull request as lists show it (``pull-request-simple``)."""
+    found = _pull_urls(urls, state, repo, item.number)
+    api = repo_api(urls, state, repo)
+    as_issue = issue(urls, state, repo, item)
+    reviewers = [simple_user(urls, state.users[uid]) for uid in pr.requested_reviewer_ids]
+    return {
+        "url": found["api"],
+        "id": pr.id,
+        "node_id": node_id("PullRequest", pr.id),
+        "html_url": found["web"],
+        "diff_url": found["diff"],
+        "patch_url": found["patch"],
+        "issue_url": found["issue"],
+        "commits_url": f"{found['api']}/commits",
+        "review_comments_url": f"{found['api']}/comments",
+        "review_comment_url": f"{api}/pulls/comments{{/number}}",
+        "comments_url": f"{found['issue']}/comments",
+        "statuses_url": f"{api}/statuses/{pr.head_sha}",
+        "number": item.number,
+        "state": item.state,
+        "locked": item.locked,
+        "title": item.title,
+        "user": as_issue["user"],
+        "body": item.body,
+        "labels": as_issue["labels"],
+        "milestone": None,
+        "active_lock_reason": None,
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "closed_at": _opt_iso(item.closed_at),
+        "merged_at": _opt_iso(pr.merged_at),
+        "merge_commit_sha": pr.merge_commit_sha,
+        "assignee": as_issue["assignee"],
+        "assignees": as_issue["assignees"],
+        "requested_reviewers": reviewers,
+        "requested_teams": [],
+        "head": _pull_branch(urls, state, repo, pr.head_ref, pr.head_sha),
+        "base": _pull_branch(urls, state, repo, pr.base_ref, base_sha),
+        "_links": {
+            "self": _link(found["api"]),
+            "html": _link(found["web"]),
+            "issue": _link(found["issue"]),
+            "comments": _link(f"{found['issue']}/comments"),
+            "review_comments": _link(f"{found['api']}/comments"),
+            "review_comment": _link(f"{api}/pulls/comments{{/number}}"),
+            "commits": _link(f"{found['api']}/commits"),
+            "statuses": _link(f"{api}/statuses/{pr.head_sha}"),
+        },
+        "author_association": as_issue["author_association"],
+        "auto_merge": None,
+        "draft": pr.draft,
+    }
+
+
+def pull_request(
+    urls: Urls, state: State, repo: Repo, item: Issue, pr: PullRequest, stats: PullStats
+) -> dict[str, Any]:
+    """The full pull request (GET /pulls/{n}, webhook payloads)."""
+    comments = sum(1 for c in repo.comments.values() if c.issue_number == item.number)
+    return pull_request_simple(urls, state, repo, item, pr, stats.base_sha) | {
+        "merged": pr.merged_at is not None,
+        "mergeable": stats.mergeable,
+        "rebaseable": stats.mergeable,
+        "mergeable_state": stats.mergeable_state,
+        "merged_by": nullable_user(urls, state, pr.merged_by_id),
+        "comments": comments,
+        "review_comments": stats.review_comments,
+        "maintainer_can_modify": pr.maintainer_can_modify,
+        "commits": stats.commits,
+        "additions": stats.additions,
+        "deletions": stats.deletions,
+        "changed_files": stats.changed_files,
+    }
+
+
+def diff_entry(
+    urls: Urls, state: State, repo: Repo, head_sha: str, item: FileDiff
+) -> dict[str, Any]:
+    """One file of GET /pulls/{n}/files or a comparison; ``patch`` left out when too large."""
+    api = repo_api(urls, state, repo)
+    web = repo_web(urls, state, repo)
+    entry = repo.git.entry_at(head_sha, item.path) if item.status != "removed" else None
+    body: dict[str, Any] = {
+        "sha": entry.sha if entry else None,
+        "filename": item.path,
+        "status": item.status,
+        "additions": item.additions,
+        "deletions": item.deletions,
+        "changes": item.changes,
+        "blob_url": f"{web}/blob/{head_sha}/{item.path}",
+        "raw_url": f"{web}/raw/{head_sha}/{item.path}",
+        "contents_url": f"{api}/contents/{item.path}?ref={head_sha}",
+    }
+    if item.patch is not None:
+        body["patch"] = item.patch
+    if item.previous_path is not None:
+        body["previous_filename"] = item.previous_path
+    return body
+
+
+def commit_comparison(
+    urls: Urls,
+    state: State,
+    repo: Repo,
+    spec: tuple[str, str, str],
+    commits: list[dict[str, Any]],
+    files: list[dict[str, Any]],
+    counts: tuple[str, int, int],
+) -> dict[str, Any]:
+    """GET /compare/{basehead}: ``spec`` is (basehead text, base sha, merge-base sha)."""
+    basehead, base_sha, merge_base = spec
+    status, ahead, behind = counts
+    api = repo_api(urls, state, repo)
+    web = repo_web(urls, state, repo)
+    return {
+        "url": f"{api}/compare/{basehead}",
+        "html_url": f"{web}/compare/{basehead}",
+        "permalink_url": f"{web}/compare/{base_sha[:7]}...{merge_base[:7]}",
+        "diff_url": f"{web}/compare/{basehead}.diff",
+        "patch_url": f"{web}/compare/{basehead}.patch",
+        "base_commit": commit(urls, state, repo, repo.git.commit_info(base_sha)),
+        "merge_base_commit": commit(urls, state, repo, repo.git.commit_info(merge_base)),
+        "status": status,
+        "ahead_by": ahead,
+        "behind_by": behind,
+        "total_commits": ahead,
+        "commits": commits,
+        "files": files,
+    }
+
+
+def pull_review(urls: Urls, state: State, repo: Repo, item: Review) -> dict[str, Any]:
+    pull_api = f"{repo_api(urls, state, repo)}/pulls/{item.number}"
+    html = f"{repo_web(urls, state, repo)}/pull/{item.number}#pullrequestreview-{item.id}"
+    body: dict[str, Any] = {
+        "id": item.id,
+        "node_id": node_id("PullRequestReview", item.id),
+        "user": nullable_user(urls, state, item.user_id),
+        "body": item.body,
+        "state": item.state,
+        "html_url": html,
+        "pull_request_url": pull_api,
+        "_links": {"html": _link(html), "pull_request": _link(pull_api)},
+        "commit_id": item.commit_id,
+        "author_association": author_association(state, repo, item.user_id),
+    }
+    if item.submitted_at is not None:
+        body["submitted_at"] = iso(item.submitted_at)
+    return body
+
+
+def review_comment(urls: Urls, state: State, repo: Repo, item: ReviewComment) -> dict[str, Any]:
+    api = f"{repo_api(urls, state, repo)}/pulls/comments/{item.id}"
+    pull_api = f"{repo_api(urls, state, repo)}/pulls/{item.number}"
+    html = f"{repo_web(urls, state, repo)}/pull/{item.number}#discussion_r{item.id}"
+    body: dict[str, Any] = {
+        "url": api,
+        "pull_request_review_id": item.review_id,
+        "id": item.id,
+        "node_id": node_id("PullRequestReviewComment", item.id),
+        "diff_hunk": item.diff_hunk,
+        "path": item.path,
+        "position": item.position,
+        "original_position": item.original_position,
+        "commit_id": item.commit_id,
+        "original_commit_id": item.original_commit_id,
+        "user": nullable_user(urls, state, item.user_id),
+        "body": item.body,
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "html_url": html,
+        "pull_request_url": pull_api,
+        "author_association": author_association(state, repo, item.user_id),
+        "_links": {"self": _link(api), "html": _link(html), "pull_request": _link(pull_api)},
+        "start_line": item.start_line,
+        "original_start_line": item.original_start_line,
+        "start_side": item.start_side,
+        "line": item.line,
+        "original_line": item.original_line,
+        "side": item.side,
+        "subject_type": item.subject_type,
+        "reactions": reaction_rollup(api, item.reactions),
+    }
+    if item.in_reply_to_id is not None:
+        body["in_reply_to_id"] = item.in_reply_to_id
+    return body

@@ -124,7 +124,7 @@ class Sandbox:
         self._violations = Violations()
         self.modules = tuple(RESOURCE_MODULES if modules is None else modules)
         # Shared objects resource modules offer each other (e.g. a webhook sender).
-        self.services: dict[str, Any] = {}
+        self.services: dict[str, Any] = {"limiter": self.limiter, "faults": self.faults}
         self.base_url: str | None = None
         self.dispatcher = Dispatcher(
             self.state,

@@ -12,7 +12,7 @@ import pytest
 
 from bot.sandbox import ManualClock, Sandbox
 from bot.sandbox.keys import generate_key_pair
-from tests.conftest import World, build_world, unique
+from tests.conftest import World, unique
 
 pytestmark = pytest.mark.sandbox
 
@@ -146,11 +146,10 @@ def test_token_narrowed_to_fewer_permissions(world: World, sandbox: Sandbox) -> 
 
 def test_user_without_access_to_private_repo_sees_not_found(
     sandbox: Sandbox,
-    sandbox_api_url: str,
-    app_key: tuple[str, str],
+    world_factory: Callable[..., World],
     github_for: Callable[[str], github.Github],
 ) -> None:
-    world = build_world(sandbox, sandbox_api_url, app_key, private=True)
+    world = world_factory(private=True)
     stranger = sandbox.create_user(unique("stranger"))
     with pytest.raises(github.UnknownObjectException):
         github_for(stranger.token).get_repo(world.repo.full_name).id  # noqa: B018

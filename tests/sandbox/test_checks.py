@@ -9,7 +9,7 @@ import github
 import pytest
 
 from bot.sandbox import Sandbox
-from tests.conftest import World, build_world
+from tests.conftest import World
 
 pytestmark = pytest.mark.sandbox
 
@@ -104,11 +104,9 @@ def test_user_token_cannot_create_check_runs(world: World) -> None:
 
 
 def test_installation_without_checks_write_cannot_create_check_runs(
-    sandbox: Sandbox, sandbox_api_url: str, app_key: tuple[str, str]
+    world_factory: Callable[..., World],
 ) -> None:
-    world = build_world(
-        sandbox, sandbox_api_url, app_key, permissions={"issues": "write", "checks": "read"}
-    )
+    world = world_factory(permissions={"issues": "write", "checks": "read"})
     repo = world.app_gh.get_repo(world.repo.full_name)
     with pytest.raises(github.GithubException) as caught:
         repo.create_check_run("lint", world.repo.head_sha or "")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import github
 import pytest
 
 from bot.sandbox import Sandbox
-from tests.conftest import World, build_world
+from tests.conftest import World
 
 pytestmark = pytest.mark.sandbox
 
@@ -23,12 +24,12 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def test_repository_from_a_local_directory(
-    sandbox: Sandbox, sandbox_api_url: str, app_key: tuple[str, str], tmp_path: Path
+    world_factory: Callable[..., World], tmp_path: Path
 ) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text("print('hi')\n")
     (tmp_path / "README.md").write_text("# Hello\n")
-    world = build_world(sandbox, sandbox_api_url, app_key, source=tmp_path)
+    world = world_factory(source=tmp_path)
     repo = world.app_gh.get_repo(world.repo.full_name)
 
     readme = repo.get_contents("README.md")
@@ -174,10 +175,8 @@ def test_commit_statuses_and_combined_state(world: World) -> None:
     assert caught.value.status == 422
 
 
-def test_status_needs_statuses_permission(
-    sandbox: Sandbox, sandbox_api_url: str, app_key: tuple[str, str]
-) -> None:
-    world = build_world(sandbox, sandbox_api_url, app_key, permissions={"contents": "read"})
+def test_status_needs_statuses_permission(world_factory: Callable[..., World]) -> None:
+    world = world_factory(permissions={"contents": "read"})
     commit = world.app_gh.get_repo(world.repo.full_name).get_commit(world.repo.head_sha or "")
     with pytest.raises(github.GithubException) as caught:
         commit.create_status("success", context="ci")
