@@ -34,6 +34,7 @@ class _Job:
     started: float
     outcome: Scan | BaseException | None = None
     abandon_at: float | None = None
+    finished: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -126,7 +127,7 @@ def _result(
     notes: list[str],
     clock: Callable[[], float],
 ) -> GateResult:
-    duration = clock() - job.started
+    duration = (job.finished if job.done.is_set() and job.finished else clock()) - job.started
     outcome = job.outcome
     if isinstance(outcome, Scan):
         return judge(

@@ -96,47 +96,58 @@ def _run_parallel(jobs: Mapping[str, Callable[[], _Parts]]) -> _Parts:
 def _bandit(
     tools: ToolRunner, inp: GateInput, files: Sequence[ChangedFile], config: SecurityConfig
 ) -> _Parts:
-    """One bandit run over the head files and the base versions of the same files."""
+    """bandit on the head files and, side by side, on their base versions."""
     old = {f.old_path: f.path for f in files if f.old_path}
-    base_paths = [
-        str(inp.base / path) for path in old if inp.base is not None and (inp.base / path).is_file()
-    ]
+    base = inp.base
+    base_paths = [path for path in old if base is not None and (base / path).is_file()]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bandit") as pool:
+        head_run = pool.submit(_bandit_report, tools, inp.head, [f.path for f in files], config)
+        base_run = (
+            pool.submit(_bandit_report, tools, base, base_paths, config)
+            if base is not None and base_paths
+            else None
+        )
+        head_report = head_run.result()
+        base_report = base_run.result() if base_run is not None else {}
+    parts = _Parts()
+    for item in _confident(head_report, config):
+        finding, secret = _bandit_finding(item, inp.head)
+        parts.head.append(finding)
+        parts.secrets.update(secret)
+    for item in _confident(base_report, config):
+        finding, secret = _bandit_finding(item, base or inp.head)
+        parts.base.append(replace(finding, path=old.get(finding.path, finding.path)))
+        parts.secrets.update(secret)
+    for error in head_report.get("errors", []):
+        path = relative(str(error.get("filename", "")), inp.head)
+        reason = error.get("reason", "")
+        parts.incomplete.append(templates.BANDIT_UNPARSABLE.format(path=path, reason=reason))
+    return parts
+
+
+def _bandit_report(
+    tools: ToolRunner, root: Path, paths: Sequence[str], config: SecurityConfig
+) -> dict[str, Any]:
     skips = ["-s", ",".join(config.bandit_skips)] if config.bandit_skips else []
-    argv = [*tool_command(BANDIT), "-f", "json", "-q", *skips, *(f.path for f in files)]
-    output = tools.run([*argv, *base_paths], cwd=inp.head, ok_codes=(0, 1))
+    argv = [*tool_command(BANDIT), "-f", "json", "-q", *skips, *paths]
+    output = tools.run(argv, cwd=root, ok_codes=(0, 1))
     try:
         report = json.loads(output.stdout)
     except json.JSONDecodeError as exc:
         raise ToolFailed(f"bandit printed something that is not JSON: {exc}") from exc
-    parts = _Parts()
-    for item in report.get("results", []):
-        if _CONFIDENCE.get(item.get("issue_confidence", ""), Confidence.HIGH).rank < (
-            config.min_confidence.rank
-        ):
-            continue
-        finding, secret = _bandit_finding(item)
-        parts.secrets.update(secret)
-        _place(finding, inp.head, inp.base, old, parts)
-    for error in report.get("errors", []):
-        path = relative(str(error.get("filename", "")), inp.head)
-        if not Path(path).is_absolute():
-            parts.incomplete.append(
-                templates.BANDIT_UNPARSABLE.format(path=path, reason=error.get("reason", ""))
-            )
-    return parts
+    return report if isinstance(report, dict) else {}
 
 
-def _place(
-    finding: Finding, head: Path, base: Path | None, old: Mapping[str, str], parts: _Parts
-) -> None:
-    if base is not None and Path(finding.path).is_absolute():
-        path = relative(finding.path, base)
-        parts.base.append(replace(finding, path=old.get(path, path)))
-    else:
-        parts.head.append(replace(finding, path=relative(finding.path, head)))
+def _confident(report: Mapping[str, Any], config: SecurityConfig) -> list[Mapping[str, Any]]:
+    threshold = config.min_confidence.rank
+    return [
+        item
+        for item in report.get("results", [])
+        if _CONFIDENCE.get(item.get("issue_confidence", ""), Confidence.HIGH).rank >= threshold
+    ]
 
 
-def _bandit_finding(item: Mapping[str, Any]) -> tuple[Finding, list[str]]:
+def _bandit_finding(item: Mapping[str, Any], root: Path) -> tuple[Finding, list[str]]:
     message = str(item.get("issue_text", ""))
     quoted: list[str] = []
     if item.get("test_id") in _QUOTES_SECRET:
@@ -146,7 +157,7 @@ def _bandit_finding(item: Mapping[str, Any]) -> tuple[Finding, list[str]]:
     start, end = int(item["line_number"]), int(max(lines))
     same_line = start == end
     finding = Finding(
-        path=str(item["filename"]),
+        path=relative(str(item["filename"]), root),
         start_line=start,
         end_line=max(start, end),
         severity=_BANDIT_LEVELS.get(str(item.get("issue_severity")), Severity.LOW),
