@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bot.errors import WorkspaceError
@@ -132,3 +134,33 @@ def test_a_push_refused_by_the_remote_names_the_reason(
         workspace.push_branch("octo/app", "techlead/T1", commits[1], expected=None)
     assert not isinstance(caught.value, LeaseMismatch)
     assert "techlead/T1" not in upstream.branches()
+
+
+def test_parallel_tasks_each_get_a_worktree_and_push_their_own_branch(
+    workspace: Workspace, upstream: Upstream
+) -> None:
+    main = workspace.fetch("octo/app", ["main"])["main"]
+    pushed: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def task(number: int) -> None:
+        try:
+            with workspace.worktree("octo/app", main, label=f"T{number}") as tree:
+                (tree.path / f"task{number}.txt").write_text(f"{number}\n")
+                sha = tree.commit_all(f"task {number}", author=AUTHOR)
+                assert sha is not None
+                tree.push(f"techlead/T{number}", expected=None)
+                pushed[f"techlead/T{number}"] = sha
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=task, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert {k: v for k, v in upstream.branches().items() if k != "main"} == pushed
+    assert len(set(pushed.values())) == 6
+    assert not list(workspace.root.glob("worktrees/*/*/*"))
