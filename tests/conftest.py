@@ -157,7 +157,7 @@ def build_world(
     repo = sandbox.create_repo(
         user.login,
         unique("project"),
-        files=files if files is not None or source else {"README.md": "# Project\n"},
+        files={"README.md": "# Project\n"} if files is None and source is None else files,
         source=source,
         private=private,
     )

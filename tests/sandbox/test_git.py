@@ -181,3 +181,15 @@ def test_status_needs_statuses_permission(world_factory: Callable[..., World]) -
     with pytest.raises(github.GithubException) as caught:
         commit.create_status("success", context="ci")
     assert caught.value.status == 403
+
+
+def test_first_file_in_an_empty_repository(world_factory: Callable[..., World]) -> None:
+    world = world_factory(files={})
+    assert world.repo.head_sha is None
+    repo = world.app_gh.get_repo(world.repo.full_name)
+    with pytest.raises(github.GithubException) as caught:
+        repo.get_contents("README.md")
+    assert caught.value.status == 404
+    repo.create_file("README.md", "First commit", "# Empty no more\n")
+    assert _git(world.repo.git_path, "log", "--format=%s", "main") == "First commit"
+    assert [b.name for b in repo.get_branches()] == ["main"]
