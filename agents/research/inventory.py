@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.research.languages import VENDORED_DIRS, is_binary_name, language_of
+from agents.research.templates import NOT_A_DIRECTORY
 from bot.errors import AgentError
 
 # Larger files are almost always generated or data; they are counted, never read.
@@ -61,7 +62,7 @@ class Inventory:
 def build_inventory(root: Path, *, max_files: int = MAX_FILES) -> Inventory:
     """Walk ``root`` (symlinks are not followed) skipping vendored and cache directories."""
     if not root.is_dir():
-        raise AgentError(f"research: {root} is not a directory")
+        raise AgentError(NOT_A_DIRECTORY.format(root=root))
     files: list[SourceFile] = []
     skipped_large = 0
     truncated = False
@@ -89,7 +90,11 @@ def _walk(root: Path, prefix: str) -> Iterator[tuple[str, int]]:
             if entry.name not in VENDORED_DIRS:
                 yield from _walk(root, relative + "/")
         elif entry.is_file(follow_symlinks=False):
-            yield relative, entry.stat(follow_symlinks=False).st_size
+            try:
+                size = entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue  # vanished or unreadable: nothing to research
+            yield relative, size
 
 
 def _read(root: Path, path: str, size: int) -> SourceFile:

@@ -28,6 +28,8 @@ PERFORMANCE = {
     "cached": "memoised function: a hot path worth keeping fast",
 }
 
+NOT_A_DIRECTORY = "research: {root} is not a directory"
+
 DEGRADED = {
     "timeout": "did not finish within its {budget:g} s budget",
     "error": "failed: {error}",

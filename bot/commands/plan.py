@@ -11,6 +11,7 @@ from typing import Any
 
 from agents.research import Findings, research
 from bot.errors import PlanError
+from bot.plan import templates
 from bot.plan.checklist import render
 from bot.plan.model import IssueInput, Plan
 from bot.plan.planner import make_plan
@@ -49,11 +50,11 @@ def read_issue(
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PlanError(f"cannot read {path}: {exc.strerror}") from exc
+        raise PlanError(templates.ISSUE_UNREADABLE.format(path=path, problem=exc.strerror)) from exc
     first, _, body = text.lstrip("\ufeff").partition("\n")
     title = first.lstrip("#").strip()
     if not title:
-        raise PlanError(f"{path}: the first line must be the issue title, like '# Add a cart'")
+        raise PlanError(templates.ISSUE_NO_TITLE.format(path=path))
     return IssueInput(title=title, body=body.strip("\n"), number=number, labels=labels)
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.errors import CyclicPlanError, DanglingDependencyError, PlanError
+from bot.plan import templates
 from bot.plan.model import Category, Plan
 
 _TRIGGER = (
@@ -190,7 +191,7 @@ def validate(plan: Plan) -> None:
     ids = plan.ids()
     duplicates = sorted({task_id for task_id in ids if ids.count(task_id) > 1})
     if duplicates:
-        raise PlanError(f"task ids appear twice: {', '.join(duplicates)}")
+        raise PlanError(templates.DUPLICATE_IDS.format(ids=", ".join(duplicates)))
     known = set(ids)
     for task in plan.tasks:
         for dependency in task.depends_on:

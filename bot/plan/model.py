@@ -175,6 +175,10 @@ class Plan:
         )
         return replace(self, tasks=tasks)
 
+    def cancel(self, reason: CancelReason, actor: str | None = None) -> Plan:
+        """A copy in the cancelled state, saying why (and who, when a person did it)."""
+        return replace(self, state=PlanState.CANCELLED, cancel_reason=reason, cancelled_by=actor)
+
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = _adapter().dump_python(self, mode="json")
         return result

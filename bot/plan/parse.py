@@ -1,9 +1,10 @@
 """Reads an issue body into plan items: its task list, else its sections.
 
 An explicit task list is honoured item by item: checkboxes (``- [ ]``, ``- [x]``,
-``* [ ]``) when there are any, else numbered items (``1.`` / ``1)``) outside sections
-that describe a bug report (steps to reproduce, expected and actual behaviour). Lines
-indented under an item belong to it. Without a list, each ``##`` section that is not
+``* [ ]``) when there are any, else numbered items (``1.`` / ``1)``). Items under a
+background heading (context, steps to reproduce, expected behaviour, acceptance
+criteria...) are left out, except checkboxes when there are no others. Lines indented
+under an item belong to it. Without a list, each ``##`` section that is not
 background (context, motivation, screenshots...) becomes an item. Code blocks and HTML
 comments (issue templates leave many) are ignored.
 
@@ -34,8 +35,6 @@ _BACKGROUND = re.compile(
     r"non-goals|questions)\b",
     re.IGNORECASE,
 )
-# Numbered lists under these headings are bug-report steps, not tasks.
-_REPRO = re.compile(r"reproduc|steps|expected|actual|current behaviou?r", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -76,18 +75,22 @@ def parse_issue(body: str) -> ParsedIssue:
     lines = _visible_lines(body)
     checkboxes = _list_items(lines, _CHECKBOX)
     if checkboxes:
-        return ParsedIssue(PlanSource.TASK_LIST, _finish(checkboxes))
-    numbered = [
-        draft
-        for draft in _list_items(lines, _NUMBERED)
-        if not (draft.section and _REPRO.search(draft.section))
-    ]
+        # Acceptance criteria are often checkboxes too; they are tasks only when
+        # nothing else is.
+        return ParsedIssue(
+            PlanSource.TASK_LIST, _finish(_outside_background(checkboxes) or checkboxes)
+        )
+    numbered = _outside_background(_list_items(lines, _NUMBERED))
     if numbered:
         return ParsedIssue(PlanSource.TASK_LIST, _finish(numbered))
     sections = _sections(lines)
     if sections:
         return ParsedIssue(PlanSource.SECTIONS, sections)
     return ParsedIssue(PlanSource.FALLBACK, ())
+
+
+def _outside_background(drafts: list[_Draft]) -> list[_Draft]:
+    return [d for d in drafts if not (d.section and _BACKGROUND.match(d.section))]
 
 
 def _visible_lines(body: str) -> list[_Line | None]:

@@ -148,7 +148,10 @@ def _draft(
     priority = decide_priority(item.text, f"{item.text}\n{item.details}", issue.labels)
     title = clean_title(item.text, (*in_title.spans, *priority.spans)) or item.text
     chosen = assign(title, item.details, roster, findings.relevant_paths())
-    reasoning = [chosen.reason, f"priority {priority.priority.value}: {priority.reason}"]
+    reasoning = [
+        chosen.reason,
+        templates.REASON_PRIORITY.format(priority=priority.priority.value, why=priority.reason),
+    ]
     if item.checked:
         reasoning.append(templates.REASON_CHECKED)
     task = Task(
@@ -208,7 +211,10 @@ def _resolve(drafts: Sequence[_Draft]) -> tuple[Task, ...]:
     tasks = []
     for draft in drafts:
         if explicit:
-            waits = [by_number.get(number, f"item {number}") for number in draft.refs.items]
+            waits = [
+                by_number.get(number, templates.MISSING_ITEM.format(number=number))
+                for number in draft.refs.items
+            ]
             waits += draft.refs.tasks
             note = templates.REASON_EXPLICIT_ORDER if waits else None
         else:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.plan import templates
 from bot.plan.model import Priority
 
 _NAMED = {
@@ -69,14 +70,20 @@ def decide_priority(title: str, text: str, labels: Sequence[str]) -> PriorityDec
     for label in labels:
         match = _LABEL.match(label.strip())
         if match:
-            return PriorityDecision(level(match.group(1)), f"issue label {label!r}")
+            return PriorityDecision(
+                level(match.group(1)), templates.PRIORITY_LABEL.format(label=label)
+            )
     high = _HIGH_WORDS.search(text)
     if high:
-        return PriorityDecision(Priority.HIGH, f"mentions {high.group(0).lower()!r}")
+        return PriorityDecision(
+            Priority.HIGH, templates.PRIORITY_WORD.format(word=high.group(0).lower())
+        )
     low = _LOW_WORDS.search(text)
     if low:
-        return PriorityDecision(Priority.LOW, f"mentions {low.group(0).lower()!r}")
-    return PriorityDecision(Priority.MEDIUM, "no priority given")
+        return PriorityDecision(
+            Priority.LOW, templates.PRIORITY_WORD.format(word=low.group(0).lower())
+        )
+    return PriorityDecision(Priority.MEDIUM, templates.PRIORITY_NONE)
 
 
 def _marker(title: str) -> PriorityDecision | None:
@@ -88,11 +95,14 @@ def _marker(title: str) -> PriorityDecision | None:
     for index, pattern in enumerate(_MARKERS):
         for match in pattern.finditer(title):
             if decision is None:
-                decision = (level(match.group(1)), f"marked {match.group(0).strip()!r}")
+                decision = (
+                    level(match.group(1)),
+                    templates.PRIORITY_MARKER.format(marker=match.group(0).strip()),
+                )
             if index < 3:
                 spans.append((match.start(), match.end()))
     for match in _BANG.finditer(title):
-        decision = decision or (Priority.HIGH, "marked '!'")
+        decision = decision or (Priority.HIGH, templates.PRIORITY_BANG)
         spans.append((match.start(), match.end()))
     if decision is None:
         return None

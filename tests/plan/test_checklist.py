@@ -137,7 +137,7 @@ def test_approval_control_only_while_awaiting(state: PlanState, present: str, ab
 def test_cancelled_plans_say_why_and_offer_no_controls(
     reason: CancelReason, actor: str | None, text: str
 ) -> None:
-    plan = replace(_plan(), state=PlanState.CANCELLED, cancel_reason=reason, cancelled_by=actor)
+    plan = _plan().cancel(reason, actor)
     body = render(plan)
     assert "· cancelled · v1" in body and text in body
     assert "techlead:control" not in body

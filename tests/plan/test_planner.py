@@ -316,3 +316,19 @@ def test_plans_are_deterministic_and_round_trip() -> None:
 )
 def test_clean_title(text: str, spans: list, title: str) -> None:
     assert clean_title(text, spans) == title
+
+
+def test_acceptance_criteria_are_not_tasks_when_there_is_a_task_list() -> None:
+    body = (
+        "## Tasks\n- [ ] Implement the cart service\n- [ ] Build the cart page\n\n"
+        "## Acceptance criteria\n- [ ] Totals are right\n\n## Background\n1. Users asked\n"
+    )
+    assert [t.title for t in plan_of(body).tasks] == [
+        "Implement the cart service",
+        "Build the cart page",
+    ]
+
+
+def test_checkboxes_under_a_background_heading_count_when_they_are_all_there_is() -> None:
+    body = "## Acceptance criteria\n- [ ] Totals are right\n- [ ] Coupons apply\n"
+    assert [t.title for t in plan_of(body).tasks] == ["Totals are right", "Coupons apply"]
