@@ -244,7 +244,7 @@ def _relevant_lines(findings: Findings) -> list[str]:
         return []
     rows = [
         templates.RESEARCH_RELEVANT_ROW.format(
-            path=_code(item.path, 160),
+            path=_code(item.path, 160).replace("|", "\\|"),
             score=item.score,
             owners=_inline(" ".join(item.owners), 120).replace("|", "\\|") or "",
         )

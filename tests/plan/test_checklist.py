@@ -152,6 +152,17 @@ def test_text_from_the_issue_cannot_fake_controls_or_break_the_state() -> None:
     assert parse_state(body) == plan
 
 
+def test_odd_paths_in_findings_cannot_break_the_layout() -> None:
+    findings = Findings(
+        relevant=(RelevantFile("a|b`c-->.py", 1.0, ("@x|y",)),),
+        security=(Note(NoteKind.SQL, "x<!--.py", 3, "raw SQL"),),
+    )
+    body = render(_plan(), findings)
+    assert "| `a\\|b'c--&gt;.py` | 1.00 | @x\\|y |" in body
+    assert "- `x&lt;!--.py:3`: raw SQL" in body
+    assert parse_state(body) == _plan()
+
+
 def test_parse_ticks_reads_the_control_boxes() -> None:
     body = _tick(_tick(render(_plan()), "approve"), "retry T2")
     ticks = parse_ticks(body)
