@@ -46,7 +46,7 @@ def get_installation(ctx: Ctx) -> dict[str, Any]:
 def create_access_token(ctx: Ctx) -> Reply:
     installation = _own_installation(ctx)
     if installation.suspended_at is not None:
-        raise ApiError(403, "This installation has been suspended")
+        raise ApiError(403, Msg.INSTALLATION_SUSPENDED)
     repo_ids = _requested_repos(ctx, installation)
     token = auth.mint_installation_token(
         ctx.state, installation, ctx.field("permissions"), repo_ids
@@ -73,11 +73,7 @@ def _requested_repos(ctx: Ctx, installation: Installation) -> frozenset[int] | N
     for name in names or []:
         repo = ctx.state.repo_by_name(account, name)
         if repo is None:
-            raise ApiError(
-                422,
-                "There is at least one repository that does not exist or is not accessible "
-                "to the parent installation.",
-            )
+            raise ApiError(422, Msg.REPOS_NOT_ACCESSIBLE)
         wanted.add(repo.id)
     return frozenset(wanted)
 

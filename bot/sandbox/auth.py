@@ -229,17 +229,11 @@ def mint_installation_token(
     if permissions:  # absent or {} means every permission of the installation
         for name, level in permissions.items():
             if name not in granted or (level == "write" and granted[name] != "write"):
-                raise ApiError(
-                    422, "The permissions requested are not granted to this installation."
-                )
+                raise ApiError(422, Msg.PERMISSIONS_NOT_GRANTED)
         granted = dict(permissions) | {"metadata": "read"}
     reachable = token_scope(state, installation)
     if repository_ids is not None and not repository_ids <= reachable:
-        raise ApiError(
-            422,
-            "There is at least one repository that does not exist or is not accessible "
-            "to the parent installation.",
-        )
+        raise ApiError(422, Msg.REPOS_NOT_ACCESSIBLE)
     now = state.now()
     selected = repository_ids
     if selected is None and installation.repository_ids is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox import builders
-from bot.sandbox.protocol import ApiError, Reply
+from bot.sandbox.protocol import ApiError, Msg, Reply
 from bot.sandbox.routing import Ctx, Router
 
 router = Router()
@@ -35,7 +35,7 @@ def get_branch(ctx: Ctx) -> dict[str, Any]:
     name = ctx.params["branch"]
     sha = ctx.repo.git.ref_sha(f"refs/heads/{name}")
     if sha is None:
-        raise ApiError(404, "Branch not found")
+        raise ApiError(404, Msg.BRANCH_NOT_FOUND)
     info = ctx.repo.git.commit_info(sha)
     api = builders.repo_api(ctx.urls, ctx.state, ctx.repo)
     return _short(ctx, name, sha) | {

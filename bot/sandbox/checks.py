@@ -83,7 +83,7 @@ def _check_output(output: dict[str, Any]) -> None:
                 "CheckRun",
                 name,
                 "custom",
-                message=f"{name} exceeds a maximum bytesize of {MAX_OUTPUT_BYTES}",
+                message=Msg.OUTPUT_TOO_BIG.format(name=name, limit=MAX_OUTPUT_BYTES),
             )
     for index, item in enumerate(output.get("annotations") or []):
         columns = "start_column" in item or "end_column" in item
@@ -92,8 +92,7 @@ def _check_output(output: dict[str, Any]) -> None:
                 "CheckRun",
                 f"annotations[{index}]",
                 "custom",
-                message="start_column and end_column may only be set when start_line equals "
-                "end_line",
+                message=Msg.ANNOTATION_COLUMNS,
             )
 
 
@@ -126,7 +125,7 @@ def _apply_status(ctx: Ctx, run: CheckRun) -> str | None:
             "CheckRun",
             "conclusion",
             "missing_field",
-            message="conclusion is required when status is completed",
+            message=Msg.CONCLUSION_REQUIRED,
         )
     was_completed = run.status == "completed"
     if conclusion:
@@ -253,7 +252,7 @@ def _resolve_ref(ctx: Ctx) -> str:
     sha = ctx.repo.git.resolve(ctx.params["ref"])
     if sha is None:
         raise validation_failed(
-            "Commit", "ref", "invalid", message=f"No commit found for SHA: {ctx.params['ref']}"
+            "Commit", "ref", "invalid", message=Msg.NO_COMMIT_FOR_SHA.format(sha=ctx.params["ref"])
         )
     return sha
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox import builders
-from bot.sandbox.protocol import Reply, not_found, validation_failed
+from bot.sandbox.protocol import Msg, Reply, not_found, validation_failed
 from bot.sandbox.routing import Ctx, Router, no_content
 from bot.sandbox.state import ROLE_FROM_PERMISSION, Role, User
 
@@ -53,7 +53,7 @@ def add_collaborator(ctx: Ctx) -> Reply:
             "Repository",
             "collaborator",
             "custom",
-            message="Repository owner cannot be a collaborator",
+            message=Msg.OWNER_NOT_COLLABORATOR,
         )
     ctx.repo.collaborators[user.id] = ROLE_FROM_PERMISSION[permission]
     ctx.emit("member", "added", lambda urls: {"member": builders.simple_user(urls, user)})

@@ -7,7 +7,7 @@ from typing import Any
 from bot.sandbox import builders
 from bot.sandbox.clock import parse_iso
 from bot.sandbox.issues import find_issue
-from bot.sandbox.protocol import ApiError, Reply, not_found
+from bot.sandbox.protocol import ApiError, Msg, Reply, not_found
 from bot.sandbox.routing import Ctx, Router, created, no_content
 from bot.sandbox.state import Comment, Issue, Role
 
@@ -42,14 +42,14 @@ def _check_author_or_triage(ctx: Ctx, comment: Comment) -> None:
     if ctx.principal.installation is not None or comment.user_id == ctx.actor.id:
         return
     if not ctx.state.role_of(ctx.repo, ctx.actor.id).at_least(Role.TRIAGE):
-        raise ApiError(403, "Must have triage access to change other people's comments")
+        raise ApiError(403, Msg.COMMENT_NEEDS_TRIAGE)
 
 
 @router.post("/repos/{owner}/{repo}/issues/{issue_number}/comments")
 def create_comment(ctx: Ctx) -> Reply:
     issue = find_issue(ctx)
     if issue.locked and not ctx.state.role_of(ctx.repo, ctx.actor.id).at_least(Role.WRITE):
-        raise ApiError(403, "Unable to create comment because issue is locked.")
+        raise ApiError(403, Msg.ISSUE_LOCKED)
     now = ctx.now
     comment = Comment(
         id=ctx.state.next_id(),

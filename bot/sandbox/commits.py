@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox import builders
-from bot.sandbox.protocol import validation_failed
+from bot.sandbox.protocol import Msg, validation_failed
 from bot.sandbox.routing import Ctx, Router
 
 router = Router()
@@ -17,7 +17,7 @@ def get_commit(ctx: Ctx) -> dict[str, Any]:
     sha = ctx.repo.git.resolve(ref)
     if sha is None:
         raise validation_failed(
-            "Commit", "sha", "invalid", message=f"No commit found for SHA: {ref}"
+            "Commit", "sha", "invalid", message=Msg.NO_COMMIT_FOR_SHA.format(sha=ref)
         )
     info = ctx.repo.git.commit_info(sha)
     files = ctx.repo.git.changed_files(sha)

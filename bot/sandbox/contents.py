@@ -27,7 +27,7 @@ def _ref(ctx: Ctx) -> tuple[str, str]:
     ref = ctx.query.get("ref") or ctx.repo.default_branch
     sha = ctx.repo.git.resolve(ref)
     if sha is None:
-        raise ApiError(404, f"No commit found for the ref {ref}")
+        raise ApiError(404, Msg.NO_COMMIT_FOR_REF.format(ref=ref))
     return ref, sha
 
 
@@ -58,7 +58,7 @@ def _branch(ctx: Ctx) -> tuple[str, str | None]:
     branch = ctx.field("branch") or ctx.repo.default_branch
     tip = ctx.repo.git.ref_sha(f"refs/heads/{branch}")
     if tip is None and (branch != ctx.repo.default_branch or ctx.repo.git.refs("refs/heads/")):
-        raise ApiError(404, f"Branch {branch} not found")
+        raise ApiError(404, Msg.NAMED_BRANCH_NOT_FOUND.format(branch=branch))
     return branch, tip
 
 
@@ -83,19 +83,19 @@ def _write(ctx: Ctx, content: bytes | None) -> tuple[str, str | None]:
     existing = ctx.repo.git.entry_at(tip, path) if tip else None
     given = ctx.field("sha")
     if existing is not None and existing.kind != "blob":
-        raise ApiError(422, f"{path} is a directory")
+        raise ApiError(422, Msg.PATH_IS_DIRECTORY.format(path=path))
     if existing is not None and given is None:
         raise ApiError(422, Msg.INVALID_REQUEST.format(details='"sha" wasn\'t supplied.'))
     if existing is None and content is None:
         raise not_found()
     if existing is not None and given != existing.sha:
-        raise ApiError(409, f"{path} does not match {given}")
+        raise ApiError(409, Msg.SHA_MISMATCH.format(path=path, sha=given))
     author, committer = _people(ctx)
     commit = ctx.repo.git.commit_change(tip, path, content, ctx.body["message"], author, committer)
     try:
         ctx.repo.git.update_ref(f"refs/heads/{branch}", commit, tip or "0" * 40)
     except GitFailed as exc:
-        raise ApiError(409, f"{path} does not match {given}") from exc
+        raise ApiError(409, Msg.SHA_MISMATCH.format(path=path, sha=given)) from exc
     ctx.repo.pushed_at = ctx.now
     emit_push(ctx, f"refs/heads/{branch}", tip or "0" * 40, commit)
     return commit, existing.sha if existing else None
@@ -121,9 +121,7 @@ def put_content(ctx: Ctx) -> Reply:
     try:
         data = base64.b64decode(ctx.body["content"], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ApiError(
-            422, Msg.INVALID_REQUEST.format(details="content is not valid Base64")
-        ) from exc
+        raise ApiError(422, Msg.INVALID_REQUEST.format(details=Msg.BAD_BASE64)) from exc
     commit, previous = _write(ctx, data)
     body = _file_commit(ctx, commit, with_content=True)
     return Reply(200, body) if previous else created(body)

@@ -12,7 +12,7 @@ from typing import Any
 from bot.sandbox import builders
 from bot.sandbox.clock import iso, parse_iso
 from bot.sandbox.gitstore import ZERO_SHA, GitFailed, Person
-from bot.sandbox.protocol import ApiError, Reply, not_found
+from bot.sandbox.protocol import ApiError, Msg, Reply, not_found
 from bot.sandbox.routing import Ctx, Router, created, no_content
 from bot.sandbox.state import Repo, State, User
 
@@ -125,12 +125,12 @@ def list_matching_refs(ctx: Ctx) -> list[dict[str, Any]]:
 def create_ref(ctx: Ctx) -> Reply:
     refname, sha = ctx.body["ref"], ctx.body["sha"]
     if not _REF_NAME.match(refname):
-        raise ApiError(422, "Reference name is invalid")
+        raise ApiError(422, Msg.REF_NAME_INVALID)
     if ctx.repo.git.ref_sha(refname) is not None:
-        raise ApiError(422, "Reference already exists")
+        raise ApiError(422, Msg.REF_EXISTS)
     kind = ctx.repo.git.object_type(sha) if _SHA.match(sha) else None
     if kind is None:
-        raise ApiError(422, "Object does not exist")
+        raise ApiError(422, Msg.OBJECT_MISSING)
     ctx.repo.git.update_ref(refname, sha, ZERO_SHA)
     ctx.repo.pushed_at = ctx.now
     emit_push(ctx, refname, ZERO_SHA, sha)
@@ -143,17 +143,17 @@ def update_ref(ctx: Ctx) -> dict[str, Any]:
     git = ctx.repo.git
     current = git.ref_sha(refname)
     if current is None:
-        raise ApiError(422, "Reference does not exist")
+        raise ApiError(422, Msg.REF_MISSING)
     sha = ctx.body["sha"]
     if not _SHA.match(sha) or git.object_type(sha) != "commit":
-        raise ApiError(422, "Object does not exist")
+        raise ApiError(422, Msg.OBJECT_MISSING)
     forced = not git.is_ancestor(current, sha)
     if forced and not ctx.field("force", False):
-        raise ApiError(422, "Update is not a fast forward")
+        raise ApiError(422, Msg.NOT_FAST_FORWARD)
     try:
         git.update_ref(refname, sha, current)
     except GitFailed as exc:
-        raise ApiError(409, "Reference update failed") from exc
+        raise ApiError(409, Msg.REF_UPDATE_FAILED) from exc
     ctx.repo.pushed_at = ctx.now
     emit_push(ctx, refname, current, sha, forced=forced)
     return render_ref(ctx, refname, sha, "commit")
@@ -164,7 +164,7 @@ def delete_ref(ctx: Ctx) -> Reply:
     refname = _full_ref(ctx.params["ref"])
     current = ctx.repo.git.ref_sha(refname)
     if current is None:
-        raise ApiError(422, "Reference does not exist")
+        raise ApiError(422, Msg.REF_MISSING)
     ctx.repo.git.delete_ref(refname)
     emit_push(ctx, refname, current, ZERO_SHA)
     return no_content()
@@ -219,9 +219,9 @@ def _decode(content: str, encoding: str) -> bytes:
         try:
             return base64.b64decode(content, validate=False)
         except binascii.Error as exc:
-            raise ApiError(422, "content is not valid Base64") from exc
+            raise ApiError(422, Msg.BAD_BASE64) from exc
     if encoding not in ("utf-8", "utf8"):
-        raise ApiError(422, f"encoding must be utf-8 or base64, got {encoding!r}")
+        raise ApiError(422, Msg.BAD_ENCODING.format(encoding=encoding))
     return content.encode()
 
 
@@ -230,7 +230,7 @@ def create_tree(ctx: Ctx) -> Reply:
     git = ctx.repo.git
     base = ctx.field("base_tree")
     if base and git.object_type(base) not in ("tree", "commit"):
-        raise ApiError(422, "base_tree is not a valid tree oid")
+        raise ApiError(422, Msg.BAD_BASE_TREE)
     with tempfile.TemporaryDirectory() as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_WORK_TREE": scratch}
         if base:
@@ -255,7 +255,7 @@ def _stage(ctx: Ctx, entry: dict[str, Any], env: dict[str, str]) -> None:
         git.git("read-tree", f"--prefix={path.rstrip('/')}/", sha, env=env)
         return
     if git.object_type(sha) != kind:
-        raise ApiError(422, f"tree.sha {sha} is not a valid {kind}")
+        raise ApiError(422, Msg.BAD_TREE_ENTRY.format(sha=sha, kind=kind))
     mode = entry.get("mode", "100644")
     git.git("update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}", env=env)
 
@@ -265,11 +265,11 @@ def create_commit(ctx: Ctx) -> Reply:
     git = ctx.repo.git
     tree = ctx.body["tree"]
     if git.object_type(tree) != "tree":
-        raise ApiError(422, "Tree SHA does not exist")
+        raise ApiError(422, Msg.TREE_MISSING)
     parents = list(ctx.field("parents") or [])
     for parent in parents:
         if git.object_type(parent) != "commit":
-            raise ApiError(422, "Parent SHA does not exist or is not a commit object")
+            raise ApiError(422, Msg.PARENT_MISSING)
     author = _person(ctx, ctx.field("author"))
     committer = _person(ctx, ctx.field("committer")) if ctx.field("committer") else author
     sha = git.commit_tree(tree, parents, ctx.body["message"], author, committer)

@@ -8,7 +8,7 @@ from typing import Any
 from bot.sandbox import builders
 from bot.sandbox.clock import parse_iso
 from bot.sandbox.labels import ensure_labels
-from bot.sandbox.protocol import ApiError, Reply, not_found, validation_failed
+from bot.sandbox.protocol import ApiError, Msg, Reply, not_found, validation_failed
 from bot.sandbox.routing import Ctx, Router, created
 from bot.sandbox.state import Issue, Repo, Role, State
 
@@ -135,7 +135,7 @@ def update_issue(ctx: Ctx) -> dict[str, Any]:
     issue = find_issue(ctx)
     triage = _can_triage(ctx)
     if not triage and issue.user_id != ctx.actor.id:
-        raise ApiError(403, "Must have triage access to edit other people's issues")
+        raise ApiError(403, Msg.ISSUE_NEEDS_TRIAGE)
     changes: dict[str, Any] = {}
     for name in ("title", "body"):
         if name in ctx.body and ctx.body[name] != getattr(issue, name):

@@ -181,6 +181,6 @@ def remove_issue_label(ctx: Ctx) -> list[dict[str, Any]]:
     issue = _issue(ctx)
     wanted = ctx.params["name"].lower()
     if wanted not in {n.lower() for n in issue.label_names}:
-        raise ApiError(404, "Label does not exist")
+        raise ApiError(404, Msg.LABEL_NOT_ON_ISSUE)
     _apply(ctx, issue, [n for n in issue.label_names if n.lower() != wanted])
     return _issue_labels(ctx, issue)

@@ -56,6 +56,40 @@ class Msg:
         "request ID {request_id}."
     )
     INJECTED_FAULT = "Server Error"
+    INSTALLATION_SUSPENDED = "This installation has been suspended"
+    BRANCH_NOT_FOUND = "Branch not found"
+    COMMENT_NEEDS_TRIAGE = "Must have triage access to change other people's comments"
+    ISSUE_LOCKED = "Unable to create comment because issue is locked."
+    NO_COMMIT_FOR_REF = "No commit found for the ref {ref}"
+    NO_COMMIT_FOR_SHA = "No commit found for SHA: {sha}"
+    NAMED_BRANCH_NOT_FOUND = "Branch {branch} not found"
+    PATH_IS_DIRECTORY = "{path} is a directory"
+    SHA_MISMATCH = "{path} does not match {sha}"
+    REF_NAME_INVALID = "Reference name is invalid"
+    REF_EXISTS = "Reference already exists"
+    OBJECT_MISSING = "Object does not exist"
+    REF_MISSING = "Reference does not exist"
+    NOT_FAST_FORWARD = "Update is not a fast forward"
+    REF_UPDATE_FAILED = "Reference update failed"
+    BAD_BASE64 = "content is not valid Base64"
+    BAD_ENCODING = "encoding must be utf-8 or base64, got {encoding!r}"
+    BAD_BASE_TREE = "base_tree is not a valid tree oid"
+    BAD_TREE_ENTRY = "tree.sha {sha} is not a valid {kind}"
+    TREE_MISSING = "Tree SHA does not exist"
+    PARENT_MISSING = "Parent SHA does not exist or is not a commit object"
+    ISSUE_NEEDS_TRIAGE = "Must have triage access to edit other people's issues"
+    LABEL_NOT_ON_ISSUE = "Label does not exist"
+    ANNOTATION_COLUMNS = (
+        "start_column and end_column may only be set when start_line equals end_line"
+    )
+    CONCLUSION_REQUIRED = "conclusion is required when status is completed"
+    OUTPUT_TOO_BIG = "{name} exceeds a maximum bytesize of {limit}"
+    OWNER_NOT_COLLABORATOR = "Repository owner cannot be a collaborator"
+    PERMISSIONS_NOT_GRANTED = "The permissions requested are not granted to this installation."
+    REPOS_NOT_ACCESSIBLE = (
+        "There is at least one repository that does not exist or is not accessible to the "
+        "parent installation."
+    )
     NOT_IMPLEMENTED = "Not Found (this operation is not implemented by the GitHub sandbox)"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox import builders
-from bot.sandbox.protocol import Reply, validation_failed
+from bot.sandbox.protocol import Msg, Reply, validation_failed
 from bot.sandbox.routing import Ctx, Router, created
 from bot.sandbox.state import CommitStatus
 
@@ -16,7 +16,7 @@ def _sha(ctx: Ctx, ref: str) -> str:
     sha = ctx.repo.git.resolve(ref)
     if sha is None:
         raise validation_failed(
-            "Status", "sha", "invalid", message=f"No commit found for SHA: {ref}"
+            "Status", "sha", "invalid", message=Msg.NO_COMMIT_FOR_SHA.format(sha=ref)
         )
     return sha
 
