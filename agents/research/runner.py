@@ -63,15 +63,25 @@ def research(
     inventory = build_inventory(root, max_files=max_files)
     inventory_timing = AgentTiming("inventory", round(clock() - started, 4))
     context = ResearchContext(inventory, query, top_n)
-    outcomes = run_agents(agents or default_agents(), context, budget_seconds, clock)
+    chosen = default_agents() if agents is None else agents
+    outcomes = run_agents(chosen, context, budget_seconds, clock)
     return aggregate(inventory, outcomes, inventory_timing)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
-    """What became of one agent: its contribution, or why there is none."""
+    """What became of one agent by the deadline: its contribution, or why there is none."""
 
     agent: str
+    contribution: Contribution | None
+    problem: str | None
+    seconds: float
+
+
+@dataclass
+class _Slot:
+    """Written only by the agent's thread, read by the runner only once ``done`` is set."""
+
     contribution: Contribution | None = None
     problem: str | None = None
     seconds: float = 0.0
@@ -83,32 +93,29 @@ def run_agents(
 ) -> list[Outcome]:
     """Start every agent at once; wait at most ``budget`` seconds for all of them."""
     started = clock()
-    outcomes = [Outcome(agent.name) for agent in agents]
-    for agent, outcome in zip(agents, outcomes, strict=True):
-        thread = threading.Thread(
-            target=_run_one, args=(agent, context, outcome, clock), daemon=True
-        )
-        thread.start()
-    for outcome in outcomes:
-        remaining = max(0.0, budget - (clock() - started))
-        if not outcome.done.wait(remaining):
-            outcome.problem = DEGRADED["timeout"].format(budget=budget)
-            outcome.seconds = budget
+    slots = [_Slot() for _ in agents]
+    for agent, slot in zip(agents, slots, strict=True):
+        threading.Thread(target=_run_one, args=(agent, context, slot, clock), daemon=True).start()
+    outcomes = []
+    for agent, slot in zip(agents, slots, strict=True):
+        if slot.done.wait(max(0.0, budget - (clock() - started))):
+            outcomes.append(Outcome(agent.name, slot.contribution, slot.problem, slot.seconds))
+        else:
+            timeout = DEGRADED["timeout"].format(budget=budget)
+            outcomes.append(Outcome(agent.name, None, timeout, budget))
     context.stop.set()  # agents still running stop at their next check
     return outcomes
 
 
-def _run_one(
-    agent: ResearchAgent, context: ResearchContext, outcome: Outcome, clock: Clock
-) -> None:
+def _run_one(agent: ResearchAgent, context: ResearchContext, slot: _Slot, clock: Clock) -> None:
     started = clock()
     try:
-        outcome.contribution = agent.run(context)
+        slot.contribution = agent.run(context)
     except Exception as exc:  # any agent bug degrades research, never fails it
-        outcome.problem = DEGRADED["error"].format(error=_describe(exc))
+        slot.problem = DEGRADED["error"].format(error=_describe(exc))
     finally:
-        outcome.seconds = round(clock() - started, 4)
-        outcome.done.set()
+        slot.seconds = round(clock() - started, 4)
+        slot.done.set()
 
 
 def _describe(exc: Exception) -> str:
@@ -121,8 +128,7 @@ def aggregate(
 ) -> Findings:
     """Merge finished contributions; security and performance notes on the most
     relevant files come first."""
-    finished = [o.contribution for o in outcomes if o.done.is_set() and o.problem is None]
-    contributions = [c for c in finished if c is not None]
+    contributions = [o.contribution for o in outcomes if o.contribution is not None]
     relevant = tuple(item for c in contributions for item in c.relevant)
     degraded = [Degradation(o.agent, o.problem) for o in outcomes if o.problem is not None]
     if inventory.truncated:

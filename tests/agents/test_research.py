@@ -274,3 +274,10 @@ def test_a_huge_worktree_is_researched_partially(make_repo: MakeRepo) -> None:
     findings = research(root, "x", max_files=3)
     assert findings.file_count == 3
     assert findings.degraded[0].agent == "inventory"
+
+
+def test_no_agents_means_an_inventory_only(make_repo: MakeRepo) -> None:
+    findings = research(make_repo(SHOP), "cart", agents=())
+    assert findings.relevant == () and findings.profile.languages == ()
+    assert findings.file_count == len(build_inventory(make_repo(SHOP)).files)
+    assert [timing.agent for timing in findings.timings] == ["inventory"]
