@@ -66,20 +66,21 @@ def build_inventory(root: Path, *, max_files: int = MAX_FILES) -> Inventory:
     files: list[SourceFile] = []
     skipped_large = 0
     truncated = False
-    for path, size in _walk(root, ""):
+    base = os.fspath(root)
+    for path, size in _walk(base, ""):
         if len(files) >= max_files:
             truncated = True
             break
-        item = _read(root, path, size)
+        item = _read(base, path, size)
         skipped_large += item.text is None and size > MAX_FILE_BYTES
         files.append(item)
     files.sort(key=lambda item: item.path)
     return Inventory(root, tuple(files), truncated, skipped_large)
 
 
-def _walk(root: Path, prefix: str) -> Iterator[tuple[str, int]]:
+def _walk(root: str, prefix: str) -> Iterator[tuple[str, int]]:
     try:
-        entries = sorted(os.scandir(root / prefix if prefix else root), key=lambda e: e.name)
+        entries = sorted(os.scandir(os.path.join(root, prefix)), key=lambda e: e.name)
     except OSError:
         return
     for entry in entries:
@@ -97,11 +98,12 @@ def _walk(root: Path, prefix: str) -> Iterator[tuple[str, int]]:
             yield relative, size
 
 
-def _read(root: Path, path: str, size: int) -> SourceFile:
+def _read(root: str, path: str, size: int) -> SourceFile:
     if size > MAX_FILE_BYTES or is_binary_name(path):
         return SourceFile(path, size, None)
     try:
-        data = (root / path).read_bytes()
+        with open(os.path.join(root, path), "rb") as handle:
+            data = handle.read()
     except OSError:
         return SourceFile(path, size, None)
     if b"\0" in data[:_BINARY_PROBE]:

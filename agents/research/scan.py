@@ -21,6 +21,7 @@ _LOOP_HEADER = re.compile(r"(?:async\s+)?(?:for|while)\b|.*\.(?:forEach|map)\(")
 _LOOKBACK_LINES = 40
 # A trigger found more often than this in one file is not looked at further.
 _MAX_OCCURRENCES = 500
+_BLANK = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class _Lines:
         self.lowered = lowered if len(lowered) == len(text) else text
         self._starts: list[int] | None = None
         self._rows: list[str] | None = None
+        self._indents: list[int] | None = None
 
     @property
     def starts(self) -> list[int]:
@@ -113,22 +115,27 @@ class _Lines:
             self._rows = self.text.split("\n")
         return self._rows
 
+    @property
+    def indents(self) -> list[int]:
+        """Indentation per line; blank lines count as infinitely indented (skipped)."""
+        if self._indents is None:
+            self._indents = [
+                len(row) - len(stripped) if (stripped := row.lstrip(" \t")) else _BLANK
+                for row in self.rows
+            ]
+        return self._indents
+
     def in_loop(self, number: int) -> bool:
         """Whether an enclosing block (by indentation) of line ``number`` is a loop."""
-        rows = self.rows
-        current = _indent(rows[number - 1])
+        rows, indents = self.rows, self.indents
+        current = indents[number - 1]
         for previous in range(number - 2, max(-1, number - 1 - _LOOKBACK_LINES), -1):
-            line = rows[previous]
-            indent = _indent(line)
-            if indent >= current or not line.strip():
+            indent = indents[previous]
+            if indent >= current:
                 continue
-            if _LOOP_HEADER.match(line, indent):
+            if _LOOP_HEADER.match(rows[previous], indent):
                 return True
             current = indent
             if current == 0:
                 return False
         return False
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
