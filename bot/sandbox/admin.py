@@ -19,6 +19,13 @@ Every endpoint takes and returns JSON objects (204 when there is nothing to say;
 - POST /_sandbox/clock/advance {seconds} -> {now}
 - GET /_sandbox/events, GET /_sandbox/violations, POST /_sandbox/reset
 - PUT /_sandbox/webhook {url, secret}
+- PUT /_sandbox/apps/{app_id}/webhook {url, secret}   (one App's hook)
+- POST /_sandbox/webhooks/wait {timeout?} -> {drained, pending}   (deliveries done?)
+- GET /_sandbox/webhooks/deliveries -> [{id, guid, event, action, status_code, ...}]
+- POST /_sandbox/repos/{owner}/{name}/pulls/{number}/ready {login?}
+- POST /_sandbox/repos/{owner}/{name}/pulls/{number}/draft {login?}
+- POST /_sandbox/repos/{owner}/{name}/check-runs/{check_run_id}/requested_action
+  {identifier, login}
 """
 
 from __future__ import annotations
@@ -189,6 +196,39 @@ def _webhook(sb: Sandbox, _: dict[str, Any], body: dict[str, Any]) -> Any:
     sb.set_webhook(body.get("url"), body.get("secret"))
 
 
+def _app_webhook(sb: Sandbox, params: dict[str, Any], body: dict[str, Any]) -> Any:
+    sb.set_app_webhook(int(params["app_id"]), body.get("url"), body.get("secret"))
+
+
+def _wait_deliveries(sb: Sandbox, _: dict[str, Any], body: dict[str, Any]) -> Any:
+    from bot.sandbox import webhooks
+
+    drained = sb.wait_for_deliveries(float(body.get("timeout", 10.0)))
+    return {"drained": drained, "pending": webhooks.service_of(sb.services).pending}
+
+
+def _deliveries(sb: Sandbox, _: dict[str, Any], __: dict[str, Any]) -> Any:
+    from bot.sandbox import webhooks
+
+    return [webhooks.delivery_item(d) | {"url": d.url} for d in sb.webhook_deliveries()]
+
+
+def _ready(sb: Sandbox, params: dict[str, Any], body: dict[str, Any]) -> Any:
+    full_name = f"{params['owner']}/{params['name']}"
+    sb.mark_ready_for_review(full_name, int(params["number"]), body.get("login"))
+
+
+def _draft(sb: Sandbox, params: dict[str, Any], body: dict[str, Any]) -> Any:
+    full_name = f"{params['owner']}/{params['name']}"
+    sb.convert_to_draft(full_name, int(params["number"]), body.get("login"))
+
+
+def _requested_action(sb: Sandbox, params: dict[str, Any], body: dict[str, Any]) -> Any:
+    full_name = f"{params['owner']}/{params['name']}"
+    run_id = int(params["check_run_id"])
+    sb.request_check_run_action(full_name, run_id, body["identifier"], body["login"])
+
+
 def routes(sandbox: Sandbox) -> list[Route]:
     def route(path: str, action: Action, method: str, status: int = 200) -> Route:
         return Route(path, _endpoint(sandbox, action, status), methods=[method])
@@ -210,4 +250,14 @@ def routes(sandbox: Sandbox) -> list[Route]:
         route("/violations", _violations, "GET"),
         route("/reset", _reset, "POST"),
         route("/webhook", _webhook, "PUT"),
+        route("/apps/{app_id}/webhook", _app_webhook, "PUT"),
+        route("/webhooks/wait", _wait_deliveries, "POST"),
+        route("/webhooks/deliveries", _deliveries, "GET"),
+        route("/repos/{owner}/{name}/pulls/{number}/ready", _ready, "POST"),
+        route("/repos/{owner}/{name}/pulls/{number}/draft", _draft, "POST"),
+        route(
+            "/repos/{owner}/{name}/check-runs/{check_run_id}/requested_action",
+            _requested_action,
+            "POST",
+        ),
     ]

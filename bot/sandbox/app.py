@@ -31,11 +31,14 @@ from bot.sandbox import (
     git_data,
     issues,
     labels,
+    pulls,
     rate_limit,
     reactions,
     repos,
+    reviews,
     statuses,
     users,
+    webhooks,
 )
 from bot.sandbox.builders import Urls
 from bot.sandbox.conformance import Spec
@@ -61,6 +64,9 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     commits,
     statuses,
     checks,
+    webhooks,
+    pulls,
+    reviews,
 )
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -1002,3 +1002,168 @@ def review_comment(urls: Urls, state: State, repo: Repo, item: ReviewComment) ->
     if item.in_reply_to_id is not None:
         body["in_reply_to_id"] = item.in_reply_to_id
     return body
+
+
+# --- webhook payload shapes ---------------------------------------------------------------
+# Webhook payloads describe the same objects as the REST API with a few members more or
+# less (GitHub's webhook schemas, published as @octokit/webhooks-schemas, allow no others).
+
+_HOOK_REPOSITORY_EXTRA = {"web_commit_signoff_required": False, "custom_properties": {}}
+_HOOK_REPOSITORY_DROP = frozenset({"network_count", "subscribers_count"})
+_HOOK_ISSUE_DROP = frozenset({"closed_by"})
+_HOOK_APP_DROP = frozenset({"client_id", "installations_count"})
+_HOOK_INSTALLATION_DROP = frozenset({"client_id"})
+_PULL_FULL_ONLY = frozenset(
+    {
+        "merged",
+        "mergeable",
+        "rebaseable",
+        "mergeable_state",
+        "merged_by",
+        "comments",
+        "review_comments",
+        "maintainer_can_modify",
+        "commits",
+        "additions",
+        "deletions",
+        "changed_files",
+    }
+)
+# Events whose ``pull_request`` is the short form (no merge state or counts).
+_SIMPLE_PULL_EVENTS = frozenset({"pull_request_review", "pull_request_review_comment"})
+_CHECK_SUITE_IN_RUN = (
+    "id",
+    "node_id",
+    "head_branch",
+    "head_sha",
+    "status",
+    "conclusion",
+    "url",
+    "before",
+    "after",
+    "pull_requests",
+    "app",
+    "created_at",
+    "updated_at",
+)
+
+
+def _drop(value: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    return {key: item for key, item in value.items() if key not in names}
+
+
+def _strip_user_view_type(value: Any) -> Any:
+    """Webhook user objects have no ``user_view_type`` (REST ones do)."""
+    if isinstance(value, dict):
+        return {k: _strip_user_view_type(v) for k, v in value.items() if k != "user_view_type"}
+    if isinstance(value, list):
+        return [_strip_user_view_type(item) for item in value]
+    return value
+
+
+def hook_repository(value: dict[str, Any]) -> dict[str, Any]:
+    return _drop(value, _HOOK_REPOSITORY_DROP) | {
+        key: value.get(key, default) for key, default in _HOOK_REPOSITORY_EXTRA.items()
+    }
+
+
+def hook_app(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if value is None else _drop(value, _HOOK_APP_DROP)
+
+
+def hook_issue(value: dict[str, Any]) -> dict[str, Any]:
+    shaped = _drop(value, _HOOK_ISSUE_DROP)
+    shaped["performed_via_github_app"] = hook_app(value.get("performed_via_github_app"))
+    return shaped
+
+
+def hook_pull_request(value: dict[str, Any], *, simple: bool) -> dict[str, Any]:
+    shaped = _drop(value, _PULL_FULL_ONLY) if simple else dict(value)
+    for side in ("head", "base"):
+        branch = dict(shaped[side])
+        if branch.get("repo") is not None:
+            branch["repo"] = hook_repository(branch["repo"])
+        shaped[side] = branch
+    return shaped
+
+
+def hook_check_suite(value: dict[str, Any]) -> dict[str, Any]:
+    shaped = _drop(value, frozenset({"repository"}))
+    shaped["app"] = hook_app(value.get("app"))
+    return shaped
+
+
+def hook_check_run(value: dict[str, Any], suite: dict[str, Any], created_at: str) -> dict[str, Any]:
+    """A check run in a webhook carries its whole suite (the REST one only the id).
+
+    GitHub starts the clock of a queued run when it is created.
+    """
+    shaped = dict(value)
+    if shaped.get("started_at") is None:
+        shaped["started_at"] = created_at
+    shaped["app"] = hook_app(value.get("app"))
+    shaped["check_suite"] = {k: suite[k] for k in _CHECK_SUITE_IN_RUN if k in suite} | {
+        "app": hook_app(suite.get("app"))
+    }
+    return shaped
+
+
+def hook_installation(value: dict[str, Any]) -> dict[str, Any]:
+    shaped = _drop(value, _HOOK_INSTALLATION_DROP)
+    account = dict(shaped["account"])
+    # The webhook's installation account is a plain user (no enterprise members).
+    for extra in ("name", "slug", "created_at", "updated_at"):
+        account.pop(extra, None)
+    shaped["account"] = account
+    return shaped
+
+
+def webhook_body(
+    event: str, body: dict[str, Any], run: tuple[dict[str, Any], str] | None = None
+) -> dict[str, Any]:
+    """A full event body (see :func:`event_payload`) in the webhook payload's shape.
+
+    ``run`` is, for a ``check_run`` event, the run's REST check suite and creation time.
+    """
+    shaped = dict(body)
+    if isinstance(shaped.get("check_run"), dict) and run is not None:
+        shaped["check_run"] = hook_check_run(shaped["check_run"], *run)
+    if isinstance(shaped.get("review"), dict):
+        # Webhooks spell review states in lower case (REST: APPROVED, webhook: approved).
+        shaped["review"] = shaped["review"] | {"state": str(shaped["review"]["state"]).lower()}
+    if isinstance(shaped.get("repository"), dict):
+        shaped["repository"] = hook_repository(shaped["repository"])
+    if isinstance(shaped.get("issue"), dict):
+        shaped["issue"] = hook_issue(shaped["issue"])
+    if isinstance(shaped.get("pull_request"), dict) and "head" in shaped["pull_request"]:
+        simple = event in _SIMPLE_PULL_EVENTS
+        shaped["pull_request"] = hook_pull_request(shaped["pull_request"], simple=simple)
+    if isinstance(shaped.get("check_suite"), dict):
+        suite = hook_check_suite(shaped["check_suite"])
+        if body.get("action") == "rerequested":  # the published schema leaves these out
+            suite = _drop(suite, frozenset({"rerequestable", "runs_rerequestable"}))
+        shaped["check_suite"] = suite
+    if event == "installation" and isinstance(shaped.get("installation"), dict):
+        shaped["installation"] = hook_installation(shaped["installation"])
+    result: dict[str, Any] = _strip_user_view_type(shaped)
+    return result
+
+
+def installation_event(
+    urls: Urls, state: State, inst: Installation, requester: User | None = None
+) -> dict[str, Any]:
+    """The part of ``installation.created`` after ``action``: installation, repositories."""
+    repos = state.installation_repos(inst)
+    return {
+        "installation": installation(urls, state, inst),
+        "repositories": [
+            {
+                "id": repo.id,
+                "node_id": node_id("Repository", repo.id),
+                "name": repo.name,
+                "full_name": state.full_name(repo),
+                "private": repo.private,
+            }
+            for repo in repos
+        ],
+    } | ({"requester": simple_user(urls, requester)} if requester else {})

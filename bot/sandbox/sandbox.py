@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from bot.errors import SandboxError
 from bot.sandbox import auth
-from bot.sandbox.builders import Urls
+from bot.sandbox.builders import Urls, installation_event
 from bot.sandbox.clock import Clock, SystemClock
 from bot.sandbox.conformance import Spec, Violation
 from bot.sandbox.dispatch import Dispatcher, Violations
@@ -119,6 +119,8 @@ class Sandbox:
         self.spec = spec or Spec.load()
         git_env = git_environment(os.environ if env is None else env, self.data_dir)
         self.state = State(self.data_dir, self.clock, git_env)
+        # State lives in memory only: repositories left by an earlier run are orphans.
+        self.state.reset()
         self.limiter = RateLimiter(self.clock)
         self.faults = Faults()
         self._violations = Violations()
@@ -288,6 +290,12 @@ class Sandbox:
                 updated_at=now,
             )
             self.state.installations[installation.id] = installation
+            self.state.emit(
+                "installation",
+                "created",
+                lambda urls: installation_event(urls, self.state, installation),
+                sender=owner,
+            )
         return SandboxInstallation(installation.id, app.id, owner.login)
 
     def add_installation_repos(self, installation_id: int, names: Sequence[str]) -> None:
@@ -428,3 +436,43 @@ class Sandbox:
         self.limiter.reset()
         self.faults.clear()
         self.clear_violations()
+
+    # --- pull requests and webhook deliveries (bot.sandbox.pulls, bot.sandbox.webhooks) --
+
+    def mark_ready_for_review(self, full_name: str, number: int, login: str | None = None) -> None:
+        """A draft becomes ready (GraphQL on GitHub); emits ``pull_request.ready_for_review``."""
+        from bot.sandbox import pulls
+
+        pulls.mark_ready_for_review(self, full_name, number, login)
+
+    def convert_to_draft(self, full_name: str, number: int, login: str | None = None) -> None:
+        """Back to draft (GraphQL on GitHub); emits ``pull_request.converted_to_draft``."""
+        from bot.sandbox import pulls
+
+        pulls.convert_to_draft(self, full_name, number, login)
+
+    def set_app_webhook(self, app_id: int, url: str | None, secret: str | None) -> None:
+        """One App's webhook (None url: the sandbox-wide target of :meth:`set_webhook`)."""
+        from bot.sandbox import webhooks
+
+        webhooks.service_of(self.services).configure(app_id, url, secret)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Block until every queued webhook delivery was attempted; False on timeout."""
+        from bot.sandbox import webhooks
+
+        return webhooks.service_of(self.services).drain(timeout)
+
+    def webhook_deliveries(self, app_id: int | None = None) -> list[Any]:
+        """Attempted deliveries (:class:`bot.sandbox.webhooks.Delivery`), oldest first."""
+        from bot.sandbox import webhooks
+
+        return webhooks.service_of(self.services).deliveries(app_id)
+
+    def request_check_run_action(
+        self, full_name: str, check_run_id: int, identifier: str, login: str
+    ) -> None:
+        """A person pressed a check run's button: ``check_run.requested_action``."""
+        from bot.sandbox import webhooks
+
+        webhooks.request_action(self, full_name, check_run_id, identifier, login)

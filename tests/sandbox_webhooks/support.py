@@ -1,0 +1,192 @@
+"""Test support for the sandbox's pull requests and webhooks: a receiver, schemas, git.
+
+- :class:`Receiver`: a tiny real HTTP server on 127.0.0.1 recording every webhook POST.
+- :class:`WebhookSchemas`: GitHub's published webhook JSON Schemas, one per event$action.
+- :class:`Git`: the real ``git`` CLI in a scratch checkout, pushing with a token header.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft7Validator
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "fixtures" / "webhook-schemas"
+SECRET = "sandbox-webhook-secret"
+GIT_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Received:
+    """One POST the receiver got: lower-case header names and the raw body."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> str:
+        return self.headers.get("x-github-event", "")
+
+    @property
+    def guid(self) -> str:
+        return self.headers.get("x-github-delivery", "")
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+    @property
+    def action(self) -> str | None:
+        return self.payload.get("action")
+
+    def signed_with(self, secret: str) -> bool:
+        """Both signatures GitHub sends match ``secret`` (compared in constant time)."""
+        sha256 = "sha256=" + hmac.new(secret.encode(), self.body, hashlib.sha256).hexdigest()
+        sha1 = "sha1=" + hmac.new(secret.encode(), self.body, hashlib.sha1).hexdigest()
+        return hmac.compare_digest(
+            self.headers.get("x-hub-signature-256", ""), sha256
+        ) and hmac.compare_digest(self.headers.get("x-hub-signature", ""), sha1)
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 answering ``status`` to every POST."""
+
+    status: int = 200
+    received: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> str:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver._lock:
+                    receiver.received.append(Received(headers, body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/webhook"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def all(self) -> list[Received]:
+        with self._lock:
+            return list(self.received)
+
+    def of(self, event: str, action: str | None = None) -> list[Received]:
+        return [
+            r for r in self.all() if r.event == event and (action is None or r.action == action)
+        ]
+
+    def kinds(self) -> list[tuple[str, str | None]]:
+        return [(r.event, r.action) for r in self.all()]
+
+
+class WebhookSchemas:
+    """Validators for GitHub's webhook payload schemas, built once per ``event$action``."""
+
+    def __init__(self, path: Path = SCHEMAS / "webhook-schemas.json") -> None:
+        self.document = json.loads(path.read_text(encoding="utf-8"))
+        self._validators: dict[str, Draft7Validator] = {}
+
+    def name(self, event: str, payload: dict[str, Any]) -> str:
+        action = payload.get("action")
+        return f"{event}${action}" if action else f"{event}$event"
+
+    def problems(self, event: str, payload: dict[str, Any]) -> list[str]:
+        name = self.name(event, payload)
+        if name not in self.document["definitions"]:
+            return [f"no schema {name}"]
+        if name not in self._validators:
+            schema = {
+                "$schema": self.document["$schema"],
+                "definitions": self.document["definitions"],
+                "$ref": f"#/definitions/{name}",
+            }
+            self._validators[name] = Draft7Validator(schema)
+        errors = self._validators[name].iter_errors(payload)
+        return [f"{name} {list(e.absolute_path)}: {e.message[:300]}" for e in errors]
+
+
+@dataclass
+class Git:
+    """The real git client in ``home``: never prompts, ignores the developer's config."""
+
+    home: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": str(self.home),
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_AUTHOR_NAME": "Dev",
+            "GIT_AUTHOR_EMAIL": "dev@example.invalid",
+            "GIT_COMMITTER_NAME": "Dev",
+            "GIT_COMMITTER_EMAIL": "dev@example.invalid",
+            "LC_ALL": "C",
+        }
+
+    def run(self, *args: str, cwd: Path | None = None, token: str | None = None) -> str:
+        config = []
+        if token is not None:
+            raw = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            config = ["-c", f"http.extraHeader=Authorization: Basic {raw}"]
+        done = subprocess.run(
+            ["git", *config, *args],
+            cwd=cwd or self.home,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def commit(self, checkout: Path, files: dict[str, str | None], message: str) -> str:
+        """Write (or with None delete) files, commit them, return the new SHA."""
+        for name, text in files.items():
+            path = checkout / name
+            if text is None:
+                path.unlink()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+        self.run("add", "--all", cwd=checkout)
+        self.run("commit", "-q", "-m", message, cwd=checkout)
+        return self.run("rev-parse", "HEAD", cwd=checkout)
