@@ -36,6 +36,7 @@ unit: install
 
 bench: install
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/plan_core.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/gates.py
 

@@ -23,7 +23,10 @@ something a person sees (a failed check run, a comment saying what to do next)::
     ├── WorkspaceError             a git operation failed (never carries a token)
     ├── PlanError                  a plan cannot be built or run
     │   ├── CyclicPlanError        tasks depend on each other in a cycle
-    │   └── DanglingDependencyError  a task waits for a task that does not exist
+    │   ├── DanglingDependencyError  a task waits for a task that does not exist
+    │   ├── TooManyTasksError      more tasks than planning.max_tasks allows
+    │   ├── ChecklistStateError    the plan comment's hidden state is unreadable
+    │   └── ChecklistTooLargeError the checklist cannot fit in one comment
     ├── AgentError                 a research or coding agent failed
     │   └── AgentTimeout           ... by running out of its time budget
     ├── GateError                  a quality gate could not run
@@ -161,6 +164,35 @@ class DanglingDependencyError(PlanError):
         super().__init__(f"{task_id} waits for {missing}, which is not in the plan")
         self.task_id = task_id
         self.missing = missing
+
+
+class TooManyTasksError(PlanError):
+    """The issue asks for more tasks than ``planning.max_tasks`` allows."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            f"the issue lists {count} tasks; a plan holds at most {limit} (planning.max_tasks). "
+            "Split the issue, or raise the limit in .github/techlead.yml"
+        )
+        self.count = count
+        self.limit = limit
+
+
+class ChecklistStateError(PlanError):
+    """The hidden plan state in a checklist comment cannot be read."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"the plan's hidden state in this comment is unreadable: {problem}")
+        self.problem = problem
+
+
+class ChecklistTooLargeError(PlanError):
+    """Even fully trimmed, the checklist exceeds GitHub's comment size limit."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the plan does not fit in one GitHub comment even with every detail trimmed"
+        )
 
 
 class AgentError(TechLeadError):

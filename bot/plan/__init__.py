@@ -13,6 +13,7 @@ Pure cores only (no GitHub, no git). The usual calls, in order::
 
 from __future__ import annotations
 
+from bot.errors import ChecklistStateError, ChecklistTooLargeError, TooManyTasksError
 from bot.plan.checklist import (
     MAX_COMMENT_CHARS,
     PLAN_MARKER,
@@ -29,7 +30,6 @@ from bot.plan.checklist import (
     render_error,
 )
 from bot.plan.commands import Command, CommandKind, help_text, parse_commands
-from bot.plan.errors import ChecklistStateError, ChecklistTooLargeError, TooManyTasksError
 from bot.plan.model import (
     CancelReason,
     Category,

@@ -34,6 +34,8 @@ from pydantic import ValidationError
 
 from agents.research.model import Findings, Note
 from bot.errors import (
+    ChecklistStateError,
+    ChecklistTooLargeError,
     CyclicPlanError,
     DanglingDependencyError,
     RepoConfigError,
@@ -41,7 +43,6 @@ from bot.errors import (
 )
 from bot.plan import templates
 from bot.plan.commands import DEFAULT_COMMAND, Command, CommandKind
-from bot.plan.errors import ChecklistStateError, ChecklistTooLargeError
 from bot.plan.model import Plan, PlanState, Task, TaskStatus
 from bot.plan.waves import plan_waves, wave_name
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agents.research.model import Findings
+from bot.errors import TooManyTasksError
 from bot.plan import templates
 from bot.plan.assign import AgentLike, assign
 from bot.plan.deps import (
@@ -24,7 +25,6 @@ from bot.plan.deps import (
     find_dependencies,
     validate,
 )
-from bot.plan.errors import TooManyTasksError
 from bot.plan.model import (
     Category,
     IssueInput,

@@ -5,10 +5,6 @@ from __future__ import annotations
 # ----------------------------------------------------------------------------- planner
 
 EMPTY_ROSTER = "the agent roster is empty: add at least one agent to agents.yml"
-TOO_MANY_TASKS = (
-    "the issue lists {count} tasks; a plan holds at most {limit} (planning.max_tasks). "
-    "Split the issue, or raise the limit in .github/techlead.yml"
-)
 REASON = "{agent}: {why}"
 REASON_TITLE = "keywords in the title: {words}"
 REASON_BODY = "keywords in the text: {words}"
@@ -154,9 +150,7 @@ ERROR_CONFIG = (
     "Fix the file on the default branch, then comment `{command} plan`."
 )
 ERROR_PLAN = "I cannot build a plan: {message}\n\nEdit the issue, then comment `{command} plan`."
-ERROR_STATE = "the plan's hidden state in this comment is unreadable: {problem}"
 ERROR_STATE_VERSION = "state format v{found} is newer than this TechLead understands (v{known})"
-ERROR_TOO_LARGE = "the plan does not fit in one GitHub comment even with every detail trimmed"
 
 # ------------------------------------------------------------------------------ commands
 

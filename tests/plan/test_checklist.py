@@ -16,7 +16,14 @@ from agents.research.model import (
     ProjectProfile,
     RelevantFile,
 )
-from bot.errors import CyclicPlanError, DanglingDependencyError, RepoConfigError
+from bot.errors import (
+    ChecklistStateError,
+    ChecklistTooLargeError,
+    CyclicPlanError,
+    DanglingDependencyError,
+    RepoConfigError,
+    TooManyTasksError,
+)
 from bot.plan.checklist import (
     MAX_COMMENT_CHARS,
     PLAN_MARKER,
@@ -30,7 +37,6 @@ from bot.plan.checklist import (
     render_error,
 )
 from bot.plan.commands import CommandKind
-from bot.plan.errors import ChecklistStateError, ChecklistTooLargeError, TooManyTasksError
 from bot.plan.model import (
     CancelReason,
     Plan,

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from agents.research.model import Findings
-from bot.errors import CyclicPlanError, DanglingDependencyError, PlanError
-from bot.plan.errors import TooManyTasksError
+from bot.errors import CyclicPlanError, DanglingDependencyError, PlanError, TooManyTasksError
 from bot.plan.model import (
     IssueInput,
     Plan,
