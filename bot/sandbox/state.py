@@ -364,6 +364,10 @@ class State:
         return event
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
-        """Call ``listener(event)`` after every :meth:`emit` (the webhook module's hook)."""
+        """Call ``listener(event)`` after every :meth:`emit` (the webhook module's hook).
+
+        Listeners run on the request's thread while the state lock is held: they should
+        queue work (e.g. a delivery) rather than do slow I/O themselves.
+        """
         with self.lock:
             self._listeners.append(listener)

@@ -62,8 +62,9 @@ def test_whole_world_scripted_over_http(
     assert person.get_user().name == "Mona"
     assert integration.get_app().slug == "helper"
 
-    events = admin.get("/events").json()
-    assert [(e["event"], e["action"]) for e in events] == [("issues", "opened")]
+    events = [e for e in admin.get("/events").json() if e["event"] == "issues"]
+    assert [e["action"] for e in events] == ["opened"]
+    assert events[0]["payload"]["issue"]["title"] == "Hello from the bot"
     assert events[0]["payload"]["repository"]["full_name"] == "mona/site"
     assert events[0]["payload"]["sender"]["login"] == app["bot_login"]
 
@@ -169,3 +170,11 @@ def test_command_refuses_half_a_webhook(tmp_path: Path) -> None:
 
     code = main(["sandbox", "--data-dir", str(tmp_path), "--webhook-url", "http://x/"], env={})
     assert code == 2
+
+
+def test_a_data_dir_can_be_reused(tmp_path: Path) -> None:
+    for _ in range(2):
+        sandbox = Sandbox(tmp_path, clock=ManualClock())
+        sandbox.create_user("mona")
+        repo = sandbox.create_repo("mona", "site", files={"a.txt": "a"})
+        assert repo.head_sha is not None

@@ -16,6 +16,9 @@ from tests.conftest import World
 pytestmark = pytest.mark.sandbox
 
 
+_REF_EVENTS = {"push", "create", "delete"}
+
+
 def _git(repo: Path, *args: str) -> str:
     result = subprocess.run(
         ["git", "--git-dir", str(repo), *args], capture_output=True, text=True, check=True
@@ -148,9 +151,9 @@ def test_push_events_for_ref_changes(world: World, sandbox: Sandbox) -> None:
     repo = world.app_gh.get_repo(world.repo.full_name)
     repo.create_git_ref("refs/heads/topic", world.repo.head_sha or "")
     repo.create_file("a.txt", "Add a", "a\n", branch="topic")
-    mine = [(e.name, e.action) for e in sandbox.events if e.repo_id == world.repo.id]
-    assert mine == [("push", None), ("create", None), ("push", None)]
-    push = [e for e in sandbox.events if e.repo_id == world.repo.id][-1].body(sandbox.urls)
+    refs = [e for e in sandbox.events if e.repo_id == world.repo.id and e.name in _REF_EVENTS]
+    assert [(e.name, e.action) for e in refs] == [("push", None), ("create", None), ("push", None)]
+    push = refs[-1].body(sandbox.urls)
     assert push["ref"] == "refs/heads/topic"
     assert push["head_commit"]["added"] == ["a.txt"]
 
