@@ -36,6 +36,11 @@ TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 
+# Every pattern above starts with one of these; text without any skips the patterns.
+_MAY_HOLD_TOKEN = re.compile(
+    r"github_pat_|gh[pousr]_|v1\.|bearer|token|x-access-token|eyJ|PRIVATE KEY", re.IGNORECASE
+)
+
 
 class Redactor:
     """A structlog processor masking token-shaped strings and the configured secrets."""
@@ -61,7 +66,10 @@ class Redactor:
 
     def text(self, text: str) -> str:
         for secret in self._secrets:
-            text = text.replace(secret, MASK)
+            if secret in text:
+                text = text.replace(secret, MASK)
+        if not _MAY_HOLD_TOKEN.search(text):
+            return text  # the common case, checked with one scan
         for pattern, replacement in TOKEN_PATTERNS:
             text = pattern.sub(replacement, text)
         return text
@@ -107,7 +115,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         processors=[*chain, render],
         logger_factory=structlog.PrintLoggerFactory(out),
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(

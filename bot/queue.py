@@ -20,19 +20,22 @@ from bot.store import JOB_COLUMNS, Store, insert_job, job_from_row
 
 MAX_ERROR_CHARS = 4000
 
-_READY = (
-    "((j.state = 'pending' AND j.run_at <= :now) "
-    "OR (j.state = 'running' AND j.lease_expires <= :now)) "
-    "AND (p.not_before IS NULL OR p.not_before <= :now)"
+_UNPAUSED = "(p.not_before IS NULL OR p.not_before <= :now)"
+_PAUSES = "LEFT JOIN installation_pauses p ON p.installation_id = coalesce(j.installation_id, 0)"
+# Two index-friendly candidates (the oldest due pending job, the oldest expired lease),
+# then the earlier of the two: a claim never scans finished jobs.
+_NEXT_DUE = (
+    f"SELECT id FROM (SELECT * FROM (SELECT j.id, j.run_at FROM jobs j {_PAUSES} "  # noqa: S608
+    f"WHERE j.state = 'pending' AND j.run_at <= :now AND {_UNPAUSED} "
+    "ORDER BY j.run_at, j.id LIMIT 1) "
+    f"UNION ALL SELECT * FROM (SELECT j.id, j.run_at FROM jobs j {_PAUSES} "
+    f"WHERE j.state = 'running' AND j.lease_expires <= :now AND {_UNPAUSED} "
+    "ORDER BY j.lease_expires LIMIT 1)) ORDER BY run_at, id LIMIT 1"
 )
-# Built from constant fragments only.
 _CLAIM = (
     "UPDATE jobs SET state = 'running', lease_owner = :owner, "  # noqa: S608
-    "lease_expires = :expires, attempts = attempts + 1, updated_at = :now WHERE id = ("
-    "SELECT j.id FROM jobs j LEFT JOIN installation_pauses p "
-    "ON p.installation_id = coalesce(j.installation_id, 0) "
-    f"WHERE {_READY} ORDER BY j.run_at, j.id LIMIT 1) "
-    f"RETURNING {JOB_COLUMNS}"
+    "lease_expires = :expires, attempts = attempts + 1, updated_at = :now "
+    f"WHERE id = ({_NEXT_DUE}) RETURNING {JOB_COLUMNS}"
 )
 
 

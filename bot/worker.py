@@ -180,7 +180,9 @@ class Worker:
         elapsed = time.perf_counter() - started
         self.metrics.observe_job(job.kind, outcome.value, elapsed)
         with bound(**job_fields(job)):
-            self._log.info("job_finished", outcome=outcome.value, seconds=round(elapsed, 4))
+            # Routine successes are debug lines; anything else is worth reading.
+            log = self._log.debug if outcome is Outcome.DONE else self._log.info
+            log("job_finished", outcome=outcome.value, seconds=round(elapsed, 4))
         return outcome
 
     def _run(self, job: Job) -> Outcome:

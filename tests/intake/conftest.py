@@ -115,7 +115,7 @@ def make_services(settings: Settings, clock: FakeClock) -> Iterator[ServicesFact
 
     yield make
     for services in built:
-        services.store.close()
+        services.close()
 
 
 @pytest.fixture

@@ -81,4 +81,4 @@ def test_starts_with_nothing_but_a_secret_or_with_a_token(tmp_path: Path) -> Non
             with TestClient(create_app(settings, services)) as client:
                 assert client.get("/healthz").status_code == 200
         finally:
-            services.store.close()
+            services.close()
