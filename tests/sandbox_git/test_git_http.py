@@ -395,3 +395,27 @@ def test_the_api_is_untouched_and_conformant_after_git_traffic(
 
     assert [ref.ref for ref in refs] == ["refs/heads/main"]
     assert sandbox.violations[before:] == []
+
+
+def test_a_git_push_to_a_pull_request_head_synchronizes_it(
+    sandbox: Sandbox, world: World, git_cli: GitCli, tmp_path: Path
+) -> None:
+    token = world.user.token
+    target = tmp_path / "clone"
+    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
+    commit_file(git_cli, target, "one.txt", "1\n")
+    git_cli.ok("push", "-q", "origin", "HEAD:refs/heads/topic", cwd=target, token=token)
+    repo = world.user_gh.get_repo(world.repo.full_name)
+    pull = repo.create_pull(base="main", head="topic", title="Topic")
+    newer = commit_file(git_cli, target, "two.txt", "2\n")
+
+    git_cli.ok("push", "-q", "origin", "HEAD:refs/heads/topic", cwd=target, token=token)
+
+    assert repo.get_pull(pull.number).head.sha == newer
+    synchronized = [
+        event.body(sandbox.urls)
+        for event in sandbox.events
+        if event.repo_id == world.repo.id
+        and (event.name, event.action) == ("pull_request", "synchronize")
+    ]
+    assert [(body["before"], body["after"]) for body in synchronized] == [(pull.head.sha, newer)]
