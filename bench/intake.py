@@ -39,7 +39,6 @@ SECRET = "bench-secret"
 SLOW_PREFIX = "slow"
 SLOW_JOB_SECONDS = 0.2
 MAX_PER_STEP = 2000
-EXTRA: list[str] = []
 TARGET_P99_MS = 25.0
 
 router = Router()
@@ -114,7 +113,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "TECHLEAD_PLUGINS": "intake",
     }
     log = (data_dir / "serve.log").open("ab")
-    command = [sys.executable, "-m", "bot", "serve", "--port", str(port), *EXTRA]
+    command = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
     with log:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     parser.add_argument(
-        "--threads", type=int, default=DEFAULT_THREADS, help="job worker threads (default 2)"
+        "--threads", type=_positive, default=DEFAULT_THREADS, help="job worker threads (default 2)"
     )
     parser.add_argument(
         "--grace",
@@ -43,14 +43,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     # Worker threads hold the GIL for up to the switch interval (5 ms by default) each
     # time the event loop needs it back; a shorter interval keeps webhook answers quick.
     sys.setswitchinterval(SWITCH_INTERVAL)
     settings = Settings.from_env(env)
     settings.require_webhook_secret()
-    configure_logging(settings)
     composition = features.compose(features.plugin_names(env, args.plugin))
+    configure_logging(settings)
     services = build_services(
         settings,
         github_factory=features.github_factory(settings),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from bot.cli import main
 from bot.errors import SettingsError
 from bot.features import compose, plugin_names
 from bot.jobs import JobRegistry
@@ -34,7 +37,7 @@ def test_without_plugins_the_composition_is_the_features_only() -> None:
 
 
 @pytest.fixture
-def fake_module() -> ModuleType:
+def fake_module() -> Iterator[ModuleType]:
     module = ModuleType("tests.intake.fake_plugin")
     sys.modules[module.__name__] = module
     yield module
@@ -71,3 +74,22 @@ def test_a_job_kind_registered_twice_is_refused(fake_module: ModuleType) -> None
     fake_module.jobs.register("effects.append")(lambda job, ctx: None)
     with pytest.raises(SettingsError, match="registered twice"):
         compose([PLUGIN, fake_module.__name__])
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--port", "9"], {"TECHLEAD_DATA_DIR": str(tmp_path)}) == 2
+    assert "TECHLEAD_WEBHOOK_SECRET" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_bad_plugin_before_listening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {
+        "TECHLEAD_DATA_DIR": str(tmp_path),
+        "TECHLEAD_WEBHOOK_SECRET": "s",
+        "TECHLEAD_PLUGINS": "no.such.plugin",
+    }
+    assert main(["serve", "--port", "9"], env) == 2
+    assert "TECHLEAD_PLUGINS" in capsys.readouterr().err
