@@ -93,9 +93,10 @@ def _start(
     def work() -> None:
         try:
             job.outcome = gate.scan(inp, config, tools)
-        except BaseException as exc:
+        except BaseException as exc:  # every failure becomes the gate's result
             job.outcome = exc
         finally:
+            job.finished = clock()
             job.done.set()
 
     # Daemon: a gate stuck in its own code must not keep the process alive.
