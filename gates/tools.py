@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from gates.redact import redact_text
 _POLL_SECONDS = 0.05
 _STDERR_LINES = 3
 _MAX_DETAIL = 600
+_TELLING = re.compile(r"error|fail|cause|invalid|cannot|could not", re.IGNORECASE)
 # Only these variables reach the tools: never tokens, keys or webhook secrets.
 _PASSED_ENV = (
     "PATH",
@@ -221,9 +223,15 @@ def tool_name(argv: Sequence[str]) -> str:
 
 
 def failure_message(name: str, code: int, stderr: str) -> str:
-    """The first lines (what failed) and the last one (a traceback's error), shortened."""
+    """The lines that say what went wrong (else the first and the last), shortened."""
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-    picked = lines if len(lines) <= _STDERR_LINES else [*lines[: _STDERR_LINES - 1], lines[-1]]
+    telling = [line for line in lines if _TELLING.search(line)]
+    if telling:
+        picked = telling[:_STDERR_LINES]
+    elif len(lines) <= _STDERR_LINES:
+        picked = lines
+    else:
+        picked = [*lines[: _STDERR_LINES - 1], lines[-1]]
     detail = " | ".join(picked) or "no error output"
     if len(detail) > _MAX_DETAIL:
         detail = detail[: _MAX_DETAIL - 1] + "…"

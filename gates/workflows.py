@@ -27,7 +27,9 @@ _SEVERITY = {
     "high": Severity.HIGH,
 }
 _CONFIDENCE = {"low": Confidence.LOW, "medium": Confidence.MEDIUM, "high": Confidence.HIGH}
-_ARGS = ("--offline", "--no-exit-codes", "--no-progress", "--format", "json")
+# --strict-collection: a workflow zizmor cannot parse fails the gate instead of being
+# skipped, so a broken file never passes as "no findings".
+_ARGS = ("--offline", "--no-exit-codes", "--no-progress", "--strict-collection", "--format", "json")
 
 
 def changed_workflows(files: Sequence[ChangedFile]) -> list[ChangedFile]:

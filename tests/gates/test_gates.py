@@ -322,3 +322,38 @@ def test_disabled_gate_does_not_run(repo: Repo) -> None:
     config = load_defaults().with_overrides({"lint": {"enabled": False}})
 
     assert set(repo.run(config=config)) == {L5}
+
+
+def test_a_workflow_zizmor_cannot_parse_fails_security_saying_so(repo: Repo) -> None:
+    repo.branch("feature")
+    repo.commit(
+        {".github/workflows/broken.yml": "name: x\non: push\njobs:\n  a:\n    runs-on: [\n"}
+    )
+
+    security = repo.run(levels=[L5])[L5]
+
+    assert security.conclusion is Conclusion.FAILURE
+    assert security.reason.startswith("could not run: zizmor failed")
+    assert "invalid YAML syntax" in security.reason
+
+
+SUPPRESSED = """import os  # noqa: F401
+import subprocess
+
+API_KEY = "AKIAZ3MSJV4WWQK7XB2P"  # pragma: allowlist secret
+
+
+def run(command):
+    return subprocess.run(command, shell=True)  # nosec B602
+"""
+
+
+def test_inline_pragmas_suppress_findings_as_the_tools_define_them(repo: Repo) -> None:
+    repo.branch("feature")
+    repo.commit({"quiet.py": SUPPRESSED})
+
+    results = repo.run()
+
+    assert results[L1].new == ()
+    assert results[L5].new == ()
+    assert results[L5].conclusion is Conclusion.SUCCESS
