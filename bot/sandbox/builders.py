@@ -1001,7 +1001,12 @@ def review_comment(urls: Urls, state: State, repo: Repo, item: ReviewComment) ->
     }
     if item.in_reply_to_id is not None:
         body["in_reply_to_id"] = item.in_reply_to_id
-    return body
+    # GitHub sends null for an outdated comment's position and line; its REST description
+    # does not allow null there, so the REST form leaves them out (webhooks keep null).
+    return {k: v for k, v in body.items() if v is not None or k not in _REST_NOT_NULL}
+
+
+_REST_NOT_NULL = frozenset({"position", "line", "original_line", "original_position", "side"})
 
 
 # --- webhook payload shapes ---------------------------------------------------------------
@@ -1128,6 +1133,8 @@ def webhook_body(
     shaped = dict(body)
     if isinstance(shaped.get("check_run"), dict) and run is not None:
         shaped["check_run"] = hook_check_run(shaped["check_run"], *run)
+    if event == "pull_request_review_comment" and isinstance(shaped.get("comment"), dict):
+        shaped["comment"] = {key: None for key in ("position", "line")} | shaped["comment"]
     if isinstance(shaped.get("review"), dict):
         # Webhooks spell review states in lower case (REST: APPROVED, webhook: approved).
         shaped["review"] = shaped["review"] | {"state": str(shaped["review"]["state"]).lower()}

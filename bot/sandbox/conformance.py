@@ -40,6 +40,10 @@ _MAX_ERRORS = 10
 # setting issue labels take a bare array too ("You can also pass an array of labels
 # directly", says the operation's own text); clients such as PyGithub send that form.
 _BARE_ARRAY_BODIES = {"issues/add-labels": "labels", "issues/set-labels": "labels"}
+# Operations whose 422 GitHub sends with plain-string ``errors``, which its description
+# does not allow: {"message": "Unprocessable Entity", "errors": ["Pull request review
+# thread line must be part of the diff"]} when creating or submitting a review.
+_STRING_ERRORS = frozenset({"pulls/create-review", "pulls/submit-review"})
 # Older paths GitHub still serves for a documented operation (clients such as PyGithub
 # call them): (method, old template) -> (documented template, renamed parameters).
 _ALIASES = {
@@ -225,6 +229,10 @@ class Spec:
         if status >= 400:
             if body is None:
                 return []
+            errors = body.get("errors")
+            strings = isinstance(errors, list) and all(isinstance(e, str) for e in errors)
+            if op.operation_id in _STRING_ERRORS and strings:
+                body = {key: value for key, value in body.items() if key != "errors"}
             shape = "validation-error" if "errors" in body else "basic-error"
             return self._problems(f"/components/schemas/{shape}", body)
         key = str(status) if str(status) in op.responses else "default"

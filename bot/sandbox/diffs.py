@@ -288,7 +288,9 @@ def anchor(files: Sequence[FileDiff], request: Request) -> Anchor:
     if found is None:
         raise AnchorError([Msg.PATH_UNRESOLVED], [(Msg.FIELD_PATH, Msg.PATH_UNRESOLVED)])
     if request.subject_type == "file":
-        return Anchor(found.path, "file", None, None, None, None, None, found.first_hunk_header())
+        return Anchor(
+            found.path, "file", Side.RIGHT, None, None, None, None, found.first_hunk_header()
+        )
     if request.line is None and request.position is not None:
         return _by_position(found, request.position)
     return _by_line(found, request)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 router = Router()
 
 EXTENSION = "reviews"
+FILE_COMMENT_LINE = 1
 
 
 class ReviewState(enum.StrEnum):
@@ -244,9 +245,10 @@ def _new_comment(
         start_side=placed.start_side.value if placed.start_side else None,
         start_line=placed.start_line,
         position=placed.position,
-        original_line=placed.line,
+        # A file-level comment has no line; GitHub's schemas still want numbers here.
+        original_line=placed.line if placed.line is not None else FILE_COMMENT_LINE,
         original_start_line=placed.start_line,
-        original_position=placed.position,
+        original_position=placed.position if placed.position is not None else FILE_COMMENT_LINE,
         commit_id=review.commit_id,
         original_commit_id=review.commit_id,
         diff_hunk=placed.diff_hunk,
