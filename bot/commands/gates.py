@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.errors import GateError, RepoConfigError
+from bot.repo_config import parse_repo_config
 from gates.config import GateLevel, GatesConfig, load_defaults, parse_gates_config
 from gates.fingerprint import baseline_document
 from gates.model import GateResult
@@ -85,8 +86,6 @@ def _config(repo: Path, base: str) -> GatesConfig:
     text = git(repo, "show", f"{base}:{REPO_CONFIG}", ok=(0, 128))
     if not text.strip():
         return load_defaults()
-    from bot.repo_config import parse_repo_config
-
     gates = parse_repo_config(text, path=REPO_CONFIG).gates
     if isinstance(gates, GatesConfig):
         return gates
