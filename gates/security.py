@@ -69,8 +69,10 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     if deps:
         jobs["pip-audit"] = lambda: _dependencies(tools, inp, deps, settings)
     parts = _run_parallel(jobs)
-    applicable = bool(python or flows or deps)
-    return parts.scan(None if applicable else templates.NOTHING_FOR_SECURITY)
+    if python or flows or deps:
+        return parts.scan(None)
+    reason = templates.NOTHING_FOR_SECURITY if settings.secrets else templates.NOTHING_TO_AUDIT
+    return parts.scan(reason)
 
 
 def _run_parallel(jobs: Mapping[str, Callable[[], _Parts]]) -> _Parts:

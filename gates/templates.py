@@ -27,6 +27,7 @@ NOTHING_FOR_SECURITY = (
     "no Python, workflow or dependency files changed "
     "(the added lines were scanned for secrets: none found)"
 )
+NOTHING_TO_AUDIT = "no Python, workflow or dependency files changed"
 NOT_APPLICABLE = "not applicable: {reason}"
 
 # ---------------------------------------------------------------------------- findings
