@@ -30,7 +30,10 @@ something a person sees (a failed check run, a comment saying what to do next)::
     ├── AgentError                 a research or coding agent failed
     │   └── AgentTimeout           ... by running out of its time budget
     ├── GateError                  a quality gate could not run
-    │   └── GateTimeout            ... by running out of its time limit
+    │   ├── GateTimeout            ... by running out of its time limit
+    │   │   └── ToolTimeout        one tool call ran past its own limit
+    │   ├── GateCancelled          a newer push superseded the head being checked
+    │   └── ToolFailed             a tool exited with an error (named, with its stderr)
     └── SandboxError               the local GitHub sandbox was misused (test set-up)
 
 Raise with ``raise X(...) from exc`` so the cause is kept.
@@ -209,6 +212,18 @@ class GateError(TechLeadError):
 
 class GateTimeout(GateError):
     pass
+
+
+class ToolTimeout(GateTimeout):
+    """One tool call ran past its own limit (the gate itself still has time)."""
+
+
+class GateCancelled(GateError):
+    """The gate's work was cancelled (a newer push superseded this head)."""
+
+
+class ToolFailed(GateError):
+    """A tool exited with an error; the message names it and quotes its error output."""
 
 
 class SandboxError(TechLeadError):

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from bot.errors import ToolFailed, ToolTimeout
 from gates import templates
 from gates.config import Severity
 from gates.diff import ChangedFile
 from gates.files import read_lines
 from gates.model import Finding
-from gates.tools import ToolFailed, ToolRunner, ToolTimeout, failure_message, tool_command
+from gates.tools import ToolRunner, failure_message, tool_command
 
 TOOL = "pip-audit"
 PYPROJECT = "pyproject.toml"

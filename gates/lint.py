@@ -11,13 +11,14 @@ from typing import Any
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
+from bot.errors import ToolFailed
 from gates import templates
 from gates.config import GateConfig, GateLevel, LintConfig, Severity
 from gates.diff import ChangedFile
 from gates.files import read_lines, relative
 from gates.model import Finding, Fix, Scan
 from gates.revision import GateInput
-from gates.tools import ToolFailed, ToolRunner, failure_message, tool_command
+from gates.tools import ToolRunner, failure_message, tool_command
 
 LEVEL = GateLevel.L1
 TITLE = "Lint"

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.errors import GateError, GateTimeout
+from bot.errors import GateCancelled, GateError, GateTimeout, ToolTimeout
 from gates import templates
 from gates.config import GateConfig, GateLevel, GatesConfig
 from gates.fingerprint import load_baseline
 from gates.model import Conclusion, GateResult, Scan
 from gates.registry import Gate, available
 from gates.revision import GateInput
-from gates.tools import CancelToken, GateCancelled, ToolRunner, ToolTimeout
+from gates.tools import CancelToken, ToolRunner
 from gates.verdict import errored, judge, redacted
 
 # A gate stuck in its own code (not in a tool) gets this long past its limit to notice.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ToolFailed
 from gates import dependencies, secrets, templates, workflows
 from gates.config import Confidence, GateConfig, GateLevel, SecurityConfig, Severity
 from gates.diff import ChangedFile
@@ -17,7 +18,7 @@ from gates.files import read_lines, relative
 from gates.model import Finding, Scan
 from gates.redact import redact
 from gates.revision import GateInput
-from gates.tools import ToolFailed, ToolRunner, tool_command
+from gates.tools import ToolRunner, tool_command
 
 LEVEL = GateLevel.L5
 TITLE = "Security"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import GateError, GateTimeout
+from bot.errors import GateCancelled, GateTimeout, ToolFailed, ToolTimeout
 from gates.redact import redact_text
 
 # How often a waiting gate looks at its cancellation token.
@@ -44,18 +44,6 @@ _PASSED_ENV = (
     "PIP_INDEX_URL",
     "PIP_CERT",
 )
-
-
-class GateCancelled(GateError):
-    """The gate's work was cancelled (a newer push superseded this head)."""
-
-
-class ToolTimeout(GateTimeout):
-    """One tool call ran past its own limit (the gate itself still has time)."""
-
-
-class ToolFailed(GateError):
-    """A tool exited with an error; the message names it and quotes its error output."""
 
 
 class CancelToken:

@@ -9,11 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ToolFailed
 from gates.config import Confidence, Severity
 from gates.diff import ChangedFile
 from gates.files import relative
 from gates.model import Finding
-from gates.tools import ToolFailed, ToolRunner, tool_command
+from gates.tools import ToolRunner, tool_command
 
 TOOL = "zizmor"
 WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
