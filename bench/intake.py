@@ -10,7 +10,7 @@ for job work.
 This file is also the plugin the server loads (TECHLEAD_PLUGINS=intake): every event
 schedules one ``bench.work`` job, which sleeps when the delivery id starts with "slow".
 
-    .venv/bin/python bench/intake.py [--seconds 4] [--rates 50,100,200,400]
+    .venv/bin/python bench/intake.py [--seconds 4] [--rates 50,100,200,400] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.context import JobContext
@@ -75,6 +75,7 @@ class Result:
     latencies_ms: list[float]
     errors: int
     client_late_ms: float
+    server_p99_ms: float = float("nan")
 
     def line(self) -> str:
         ordered = sorted(self.latencies_ms) or [float("nan")]
@@ -82,13 +83,19 @@ class Result:
         return (
             f"{self.step.name:<22} {self.step.rate:>5}/s {self.sent:>6} "
             f"{self.sent / self.elapsed:>9.1f}/s {statistics.median(ordered):>8.2f} "
-            f"{p99:>8.2f} {ordered[-1]:>8.2f} {self.errors:>6} {self.client_late_ms:>9.1f}"
+            f"{p99:>8.2f} {ordered[-1]:>8.2f} {self.errors:>6} {self.client_late_ms:>9.1f} "
+            f"{self.server_p99_ms:>10g}"
         )
 
 
 HEADER = (
     f"{'step':<22} {'target':>7} {'sent':>6} {'achieved':>11} {'p50 ms':>8} "
-    f"{'p99 ms':>8} {'max ms':>8} {'errors':>6} {'late ms':>9}"
+    f"{'p99 ms':>8} {'max ms':>8} {'errors':>6} {'late ms':>9} {'srv p99 <=':>10}"
+)
+LEGEND = (
+    "p50/p99/max: answer latency seen by the client; late: worst delay of the client's "
+    "own sends;\nsrv p99 <=: bucket bound of the server's own answer-time histogram "
+    "(verify + durable store)."
 )
 
 
@@ -130,7 +137,17 @@ class Client:
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def send(self, raw: bytes) -> tuple[int, bytes]:
-        reader, writer = self._idle.pop() if self._idle else await self._connect()
+        while self._idle:
+            reader, writer = self._idle.pop()
+            try:  # a kept-alive connection the server has since closed: try the next
+                return await self._exchange(reader, writer, raw)
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                writer.close()
+        return await self._exchange(*await self._connect(), raw)
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+    ) -> tuple[int, bytes]:
         writer.write(raw)
         status, body = await self._response(reader)
         self._idle.append((reader, writer))
@@ -215,12 +232,35 @@ async def metric_lines(client: Client, pattern: str) -> list[tuple[str, str]]:
     return re.findall(pattern, body.decode())
 
 
+async def answer_buckets(client: Client) -> dict[float, float]:
+    found = await metric_lines(
+        client, r'techlead_webhook_answer_seconds_bucket\{le="([^"]+)"\} (\S+)'
+    )
+    return {float(bound): float(count) for bound, count in found}
+
+
+def bucket_p99(before: dict[float, float], after: dict[float, float]) -> float:
+    """The smallest histogram bound holding 99% of the answers between two scrapes."""
+    counts = {bound: after[bound] - before.get(bound, 0.0) for bound in sorted(after)}
+    total = counts.get(float("inf"), 0.0)
+    for bound, count in counts.items():
+        if total and count >= 0.99 * total:
+            return bound * 1000
+    return float("nan")
+
+
+async def measured_step(client: Client, step: Step, fixtures: list[tuple[str, bytes]]) -> Result:
+    before = await answer_buckets(client)
+    result = await run_step(client, step, fixtures)
+    return replace(result, server_p99_ms=bucket_p99(before, await answer_buckets(client)))
+
+
 async def queue_depth(client: Client) -> str:
     found = await metric_lines(client, r'techlead_queue_jobs\{state="(\w+)"\} (\S+)')
     return ", ".join(f"{state}={float(value):.0f}" for state, value in found)
 
 
-async def bench(rates: list[int], seconds: float) -> int:
+async def bench(rates: list[int], seconds: float, repeat: int) -> int:
     fixtures = load_fixtures()
     with tempfile.TemporaryDirectory(prefix="techlead-bench-") as tmp:
         port = free_port()
@@ -229,15 +269,20 @@ async def bench(rates: list[int], seconds: float) -> int:
         try:
             await wait_healthy(client)
             await run_step(client, Step("warm-up", 50, 1, "warm"), fixtures)
+            load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
             print(f"{len(fixtures)} real payloads, open loop, {seconds:g} s per step")
+            print(f"{os.cpu_count()} CPUs, load average before: {load}")
             print(HEADER)
-            for rate in rates:
-                result = await run_step(client, Step("fast jobs", rate, seconds), fixtures)
-                print(result.line(), flush=True)
-                await asyncio.sleep(1)
-            slow = Step(f"slow jobs ({SLOW_JOB_SECONDS:g} s)", 200, seconds, SLOW_PREFIX)
-            print((await run_step(client, slow, fixtures)).line())
-            print(f"queue after the slow step: {await queue_depth(client)}")
+            for round_ in range(repeat):
+                for rate in rates:
+                    step = Step("fast jobs", rate, seconds, f"r{round_}")
+                    print((await measured_step(client, step, fixtures)).line(), flush=True)
+                    await asyncio.sleep(1)
+                slow_name = f"slow jobs ({SLOW_JOB_SECONDS:g} s each)"
+                slow = Step(slow_name, 200, seconds, f"{SLOW_PREFIX}{round_}")
+                print((await measured_step(client, slow, fixtures)).line(), flush=True)
+                print(f"  queue after the slow step: {await queue_depth(client)}")
+            print(LEGEND)
         finally:
             await client.close()
             server.terminate()
@@ -249,9 +294,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rates", default="50,100,200,400")
+    parser.add_argument("--repeat", type=int, default=1, help="run every step this many times")
     args = parser.parse_args()
     rates = [int(rate) for rate in args.rates.split(",")]
-    return asyncio.run(bench(rates, args.seconds))
+    return asyncio.run(bench(rates, args.seconds, args.repeat))
 
 
 if __name__ == "__main__":

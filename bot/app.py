@@ -109,7 +109,8 @@ def create_app(
     app.state.services = shared
 
     async def webhook(request: Request) -> Response:
-        return await receive(request, shared)
+        with shared.worker.deferring():
+            return await receive(request, shared)
 
     # A plain Starlette route: the body is read raw for the signature, so FastAPI's
     # parameter parsing would only add work to the hot path.

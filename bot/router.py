@@ -12,6 +12,7 @@ Events sent by bots (TechLead's own included) reach only handlers registered wit
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -24,6 +25,15 @@ from bot.jobs import Job, JobRegistry, JobSpec
 ROUTE_KIND = "delivery.route"
 BOT_TYPE = "Bot"
 BOT_SUFFIX = "[bot]"
+
+
+class RouteOutcome(enum.StrEnum):
+    """What routing did with a delivery (stored on the delivery, logged)."""
+
+    SCHEDULED = "scheduled"
+    NOTHING_TO_DO = "nothing to do"
+    IGNORED_BOT = "ignored (bot)"
+    NO_HANDLER = "no handler"
 
 
 @dataclass(frozen=True)
@@ -168,17 +178,19 @@ def routing_jobs(router: Router, deliveries: DeliveryLog) -> JobRegistry:
         event = Event.from_payload(stored.event, delivery_id, stored.payload(), job.trace_id)
         scheduled = dispatch(router, event, ctx)
         outcome = _outcome(event, router, ctx.settings.bot_login, scheduled)
-        deliveries.mark_routed(delivery_id, outcome, ctx.now())
-        ctx.log.info("delivery_routed", outcome=outcome, jobs=[job.id for job in scheduled])
+        deliveries.mark_routed(delivery_id, outcome.value, ctx.now())
+        ctx.log.info("delivery_routed", outcome=outcome.value, jobs=[job.id for job in scheduled])
 
     return jobs
 
 
-def _outcome(event: Event, router: Router, bot_login: str | None, scheduled: list[Job]) -> str:
+def _outcome(
+    event: Event, router: Router, bot_login: str | None, scheduled: list[Job]
+) -> RouteOutcome:
     if scheduled:
-        return f"scheduled {len(scheduled)}"
+        return RouteOutcome.SCHEDULED
     if router.matching(event, bot_login):
-        return "nothing to do"
+        return RouteOutcome.NOTHING_TO_DO
     if any(route.event == event.name for route in router.routes) and event.from_bot(bot_login):
-        return "ignored (bot)"
-    return "no handler"
+        return RouteOutcome.IGNORED_BOT
+    return RouteOutcome.NO_HANDLER

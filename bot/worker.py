@@ -11,7 +11,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.context import Clock, GitHubFactory, JobContext, child_spec, no_github
@@ -49,6 +50,7 @@ class WorkerConfig:
     heartbeat_seconds: float = 30.0
     poll_seconds: float = 0.5
     grace_seconds: float = 20.0
+    defer_seconds: float = 0.05
 
 
 def owner_id(token: str) -> str:
@@ -110,6 +112,8 @@ class Worker:
         self._log = get_logger(worker=self.owner)
         self._stopping = threading.Event()
         self._wake = threading.Event()
+        self._answering = 0
+        self._answered = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._running: dict[int, Job] = {}
         self._lock = threading.Lock()
@@ -156,6 +160,28 @@ class Worker:
     def wake(self) -> None:
         """Tell idle threads a job is ready (saves up to one poll interval)."""
         self._wake.set()
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Hold back new jobs while a webhook is being answered.
+
+        Worker threads compete with the event loop for the GIL; between two jobs they
+        wait (at most ``defer_seconds``) until no answer is in flight, so job work
+        fills the gaps between deliveries instead of slowing their 202.
+        """
+        with self._answered:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._answered:
+                self._answering -= 1
+                if not self._answering:
+                    self._answered.notify_all()
+
+    def _defer_to_answers(self) -> None:
+        with self._answered:
+            self._answered.wait_for(lambda: not self._answering, self.config.defer_seconds)
 
     # -- running jobs ------------------------------------------------------------
 
@@ -260,6 +286,7 @@ class Worker:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
+            self._defer_to_answers()
             if not self._step():
                 self._wake.wait(self.config.poll_seconds)
                 self._wake.clear()

@@ -395,3 +395,19 @@ def test_a_job_aborting_because_of_shutdown_is_released_not_charged(
 )
 def test_owner_liveness(owner: str, me: str, dead: bool) -> None:
     assert owner_is_dead(owner, me) is dead
+
+
+def test_new_jobs_wait_while_a_webhook_is_being_answered(
+    make_services: ServicesFactory,
+) -> None:
+    jobs = JobRegistry()
+    ran = threading.Event()
+    jobs.register("quick")(lambda job, ctx: ran.set())
+    config = WorkerConfig(threads=1, poll_seconds=0.01, defer_seconds=30)
+    services = make_services(jobs=jobs, worker_config=config)
+    services.queue.enqueue(JobSpec("quick"))
+    with services.worker.deferring():
+        services.worker.start()
+        assert not ran.wait(0.3), "a job started while an answer was in flight"
+    assert ran.wait(10)
+    services.worker.stop(grace=5)
