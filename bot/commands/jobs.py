@@ -9,10 +9,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from bot.context import SystemClock
+from bot.errors import QueueError
 from bot.jobs import Job, JobState
 from bot.queue import SqliteJobQueue
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import DB_NAME, Store
 
 HELP = "list, inspect and re-drive queued and dead-lettered jobs"
 ROW = "{id:>6}  {state:<8} {attempts:>3}  {kind:<24} {run_at:<20} {delivery:<36} {error}"
@@ -27,6 +28,7 @@ HEADER = ROW.format(
 )
 MSG_RETRIED = "job {id} ({kind}) is pending again; it runs at the worker's next poll"
 MSG_EMPTY = "no jobs"
+MSG_NO_STORE = "no job store at {path}; is TECHLEAD_DATA_DIR the one techlead serve uses?"
 ERROR_WIDTH = 60
 
 
@@ -45,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings = Settings.from_env(env)
+    if not (settings.data_dir / DB_NAME).exists():
+        raise QueueError(MSG_NO_STORE.format(path=settings.data_dir / DB_NAME))
     store = Store.open(settings.data_dir)
     try:
         queue = SqliteJobQueue(store, SystemClock())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.cli import main
@@ -36,3 +38,11 @@ def test_retry_of_an_unknown_job_names_it(
     env = {"TECHLEAD_DATA_DIR": str(services.settings.data_dir)}
     assert main(["jobs", "retry", "41"], env) == 2
     assert "no job with id 41" in capsys.readouterr().err
+
+
+def test_a_data_dir_without_a_store_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["jobs", "list"], {"TECHLEAD_DATA_DIR": str(tmp_path / "nowhere")}) == 2
+    assert "no job store at" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
