@@ -59,8 +59,8 @@ def test_a_delivery_acknowledged_then_killed_is_processed_once_after_restart(
     assert (again.status_code, again.json()["status"]) == (202, "duplicate")
     wait_for(lambda: effect_job(second)["state"] == "done", EFFECT_TIMEOUT, "the job to finish")
     assert lines(effects) == [f"{plugin.KIND}:{DELIVERY}"]
-    kinds = sorted(str(job["kind"]) for job in second.jobs())
-    assert kinds == ["delivery.route", plugin.KIND]
+    ours = [job["kind"] for job in second.jobs() if job["kind"] in ("delivery.route", plugin.KIND)]
+    assert sorted(ours) == ["delivery.route", plugin.KIND]  # built-in features may add more
 
 
 def test_a_worker_killed_mid_job_resumes_it_with_one_effect(

@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli import main
 from bot.errors import SettingsError
-from bot.features import compose, plugin_names
+from bot.features import compose, job_handlers, plugin_names, routers
 from bot.jobs import JobRegistry
 from bot.router import Router
 
@@ -24,16 +24,21 @@ def test_plugin_names_come_from_the_environment_and_the_command_line() -> None:
     assert plugin_names({}) == ()
 
 
-def test_a_plugin_adds_its_routes_and_job_kinds() -> None:
+def test_a_plugin_adds_its_routes_and_job_kinds_after_the_features() -> None:
+    features = compose()
     composed = compose([PLUGIN])
-    assert [route.event for route in composed.router.routes] == ["issues"]
-    assert composed.jobs.kinds() == ["effects.append"]
+    assert composed.router.routes[: len(features.router.routes)] == features.router.routes
+    added = composed.router.routes[len(features.router.routes) :]
+    assert [route.event for route in added] == ["issues"]
+    assert set(composed.jobs.kinds()) - set(features.jobs.kinds()) == {"effects.append"}
 
 
-def test_without_plugins_the_composition_is_the_features_only() -> None:
+def test_without_plugins_the_composition_is_the_features() -> None:
     composed = compose()
-    assert composed.router.routes == ()
-    assert composed.jobs.kinds() == []
+    assert list(composed.router.routes) == [
+        route for router in routers() for route in router.routes
+    ]
+    assert composed.jobs.kinds() == job_handlers().kinds()
 
 
 @pytest.fixture
