@@ -1133,6 +1133,9 @@ def webhook_body(
     shaped = dict(body)
     if isinstance(shaped.get("check_run"), dict) and run is not None:
         shaped["check_run"] = hook_check_run(shaped["check_run"], *run)
+    if isinstance(shaped.get("comment"), dict) and "performed_via_github_app" in shaped["comment"]:
+        app = shaped["comment"]["performed_via_github_app"]
+        shaped["comment"] = shaped["comment"] | {"performed_via_github_app": hook_app(app)}
     if event == "pull_request_review_comment" and isinstance(shaped.get("comment"), dict):
         shaped["comment"] = {key: None for key in ("position", "line")} | shaped["comment"]
     if isinstance(shaped.get("review"), dict):

@@ -308,8 +308,10 @@ class Webhooks:
         """The suite and creation time a ``check_run`` payload needs."""
         found = body.get("check_run")
         repo = self.state.repos.get(event.repo_id) if event.repo_id is not None else None
-        run = repo.check_runs.get(found.get("id")) if isinstance(found, dict) and repo else None
-        if repo is None or run is None or run.suite_id not in repo.check_suites:
+        if not isinstance(found, dict) or repo is None:
+            return None
+        run = repo.check_runs.get(int(found.get("id") or 0))
+        if run is None or run.suite_id not in repo.check_suites:
             return None
         suite = builders.check_suite(urls, self.state, repo, repo.check_suites[run.suite_id])
         return suite, iso(run.created_at)
