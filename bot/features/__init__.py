@@ -20,12 +20,12 @@ from bot.context import GitHubFactory, no_github
 from bot.errors import SettingsError
 from bot.jobs import JobRegistry
 from bot.router import Router
-from bot.settings import Settings
+from bot.settings import AuthMode, Settings
 
 PLUGINS_VARIABLE = "TECHLEAD_PLUGINS"
 
 # Built-in feature modules, imported by name so a feature is one line here.
-FEATURES: tuple[str, ...] = ()
+FEATURES: tuple[str, ...] = ("bot.features.planning",)
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,18 @@ def job_handlers() -> JobRegistry:
 
 
 def github_factory(settings: Settings) -> GitHubFactory:
-    """How jobs get a GitHub client; the GitHub port plugs in here.
+    """How jobs get a GitHub port: one client (caches, pacing, counters) for the process.
 
-    Until then (and whenever no credentials are set) ``ctx.github`` raises a
-    :class:`SettingsError` naming the variable to set.
+    App mode hands each job the port of its delivery's installation (None: looked up
+    per repository); token mode ignores the installation. Without credentials
+    ``ctx.github`` raises a :class:`SettingsError` naming the variable to set.
     """
-    return no_github
+    if settings.auth_mode is AuthMode.NONE:
+        return no_github
+    # Imported here: the client pulls in PyGithub, which only GitHub-using runs need.
+    from bot.github import GitHubClient
+
+    return GitHubClient(settings).port
 
 
 def plugin_names(env: Mapping[str, str], extra: Sequence[str] = ()) -> tuple[str, ...]:
