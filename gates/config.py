@@ -129,10 +129,24 @@ class SecurityConfig(GateConfig):
     audit_timeout_seconds: float = Field(gt=0, le=600)
 
 
+class SelectionConfig(_Frozen):
+    """Which pull requests get gates (``gates.pull_requests``).
+
+    ``drafts``: gate draft pull requests too (off: they are gated once marked ready for
+    review). ``bots``: gate pull requests opened by bots, TechLead's own included.
+    ``base_branches``: only pull requests into these branches (empty: every branch).
+    """
+
+    drafts: bool
+    bots: bool
+    base_branches: tuple[str, ...]
+
+
 class GatesConfig(_Frozen):
     """All quality gates. ``baseline`` is read from the base revision, never the head."""
 
     baseline: str = Field(min_length=1)
+    pull_requests: SelectionConfig
     lint: LintConfig
     security: SecurityConfig
 

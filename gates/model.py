@@ -15,6 +15,9 @@ class Conclusion(enum.StrEnum):
     FAILURE = "failure"
     NEUTRAL = "neutral"
     CANCELLED = "cancelled"
+    # Not a gate's own outcome: the gates could not start until a person fixes something
+    # (an invalid configuration).
+    ACTION_REQUIRED = "action_required"
 
 
 class BaselineState(enum.StrEnum):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.errors import RepoConfigError
 from gates import templates
 from gates.config import Severity
 from gates.model import BaselineState, Conclusion, Finding, GateResult
@@ -67,6 +68,11 @@ class CheckRunPlan:
     @property
     def annotation_count(self) -> int:
         return sum(len(batch) for batch in self.annotation_batches)
+
+    @property
+    def annotations(self) -> tuple[dict[str, Any], ...]:
+        """Every annotation in order, for a client that batches requests itself."""
+        return tuple(item for batch in self.annotation_batches for item in batch)
 
 
 def check_run_started(name: str, head_sha: str) -> dict[str, Any]:
@@ -212,6 +218,37 @@ def _table_sections(sections: Sequence[tuple[str, list[str]]], limit: int) -> st
     return text
 
 
+DEFAULT_CONFIG_PATH = ".github/techlead.yml"
+
+
+def config_error_where(error: RepoConfigError) -> str:
+    """``.github/techlead.yml:7 (gates.lint.fail_on)``: where a person fixes it."""
+    where = error.path or DEFAULT_CONFIG_PATH
+    if error.line is not None:
+        where = f"{where}:{error.line}"
+    return f"{where} ({error.key})" if error.key else where
+
+
+def config_error_plan(name: str, error: RepoConfigError) -> CheckRunPlan:
+    """The check run of a gate that could not start because the configuration is invalid."""
+    summary = templates.CONFIG_SUMMARY.format(
+        path=_cell(error.path or DEFAULT_CONFIG_PATH),
+        line=error.line if error.line is not None else templates.LINE_UNKNOWN,
+        key=_cell(error.key) or templates.LINE_UNKNOWN,
+        message=_cell(error.message),
+    )
+    return CheckRunPlan(
+        name=name,
+        conclusion=Conclusion.ACTION_REQUIRED.value,
+        title=_clip(
+            templates.CONFIG_TITLE.format(where=config_error_where(error)), MAX_TITLE_CHARS
+        ),
+        summary=_fit_text(summary, MAX_OUTPUT_CHARS),
+        text="",
+        annotation_batches=(),
+    )
+
+
 # ---------------------------------------------------------------------------- statuses
 
 
@@ -238,6 +275,23 @@ def to_status(result: GateResult) -> CommitStatus:
     else:
         state = "success"  # statuses have no "neutral": the description says why
     return CommitStatus(result.name, state, _clip(_safe(title(result)), MAX_STATUS_CHARS))
+
+
+def config_error_status(name: str, error: RepoConfigError) -> CommitStatus:
+    """Token mode's status for a gate that could not start (invalid configuration)."""
+    text = templates.CONFIG_STATUS.format(where=config_error_where(error))
+    return CommitStatus(name, "error", _clip(_safe(text), MAX_STATUS_CHARS))
+
+
+def config_error_comment(names: Sequence[str], error: RepoConfigError, head_sha: str = "") -> str:
+    """The summary comment when no gate could start: the configuration error, once."""
+    plan = config_error_plan(names[0] if names else "", error)
+    head = [templates.MARKER, templates.COMMENT_HEADER]
+    if head_sha:
+        head.append(templates.COMMENT_HEAD_SHA.format(sha=head_sha))
+    rows = [templates.COMMENT_TABLE_HEAD]
+    rows += [templates.CONFIG_COMMENT_ROW.format(name=n, title=_cell(plan.title)) for n in names]
+    return "\n\n".join([*head, "\n".join(rows), plan.summary])
 
 
 def summary_comment(results: Sequence[GateResult], head_sha: str = "") -> str:

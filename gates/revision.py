@@ -106,16 +106,51 @@ def local_input(
     head_sha = resolve(repo, head) if head else ""
     text = diff_text(repo, base_sha, head_sha or None)
     patch = parse_diff(text)
-    changes = DiffIndex.from_patch(patch)
     with tempfile.TemporaryDirectory(prefix="techlead-gates-") as scratch:
         base_dir = Path(scratch) / "base"
-        wanted = [f.old_path for f in changes.files.values() if f.old_path]
-        materialize(repo, base_sha, support_files(wanted, baseline), base_dir)
+        materialize(repo, base_sha, base_files(patch, baseline), base_dir)
         head_dir = repo
         if head_sha:
             head_dir = Path(scratch) / "head"
             export_tree(repo, head_sha, head_dir)
         yield GateInput(head_dir, base_dir, patch, head_sha, dict(env or {}))
+
+
+@contextmanager
+def checkout_input(
+    checkout: Path,
+    base: str,
+    diff: str,
+    *,
+    baseline: str = "",
+    env: Mapping[str, str] | None = None,
+) -> Iterator[GateInput]:
+    """A GateInput for a checkout of the head commit (a worktree the caller made).
+
+    ``diff`` is the pull request's diff (``base...head``: from the merge base); the base
+    side is the merge base of ``base`` and the checkout's HEAD, written to a temp dir
+    (only the changed files, their tool settings and the baseline file).
+    """
+    head_sha = resolve(checkout, "HEAD")
+    start = merge_base(checkout, resolve(checkout, base), head_sha)
+    patch = parse_diff(diff)
+    with tempfile.TemporaryDirectory(prefix="techlead-gates-") as scratch:
+        base_dir = Path(scratch) / "base"
+        materialize(checkout, start, base_files(patch, baseline), base_dir)
+        yield GateInput(checkout, base_dir, patch, head_sha, dict(env or {}))
+
+
+def base_files(patch: PatchSet, baseline: str = "") -> list[str]:
+    """The base-side files gates read for ``patch``: old versions, settings, baseline."""
+    changes = DiffIndex.from_patch(patch)
+    wanted = [f.old_path for f in changes.files.values() if f.old_path]
+    return support_files(wanted, baseline)
+
+
+def merge_base(repo: Path, base: str, head: str) -> str:
+    """Where ``head`` branched from ``base`` (the empty tree for unrelated histories)."""
+    found = git(repo, "merge-base", base, head, ok=(0, 1)).strip()
+    return found or EMPTY_TREE
 
 
 def support_files(paths: Iterable[str], baseline: str = "") -> list[str]:

@@ -90,6 +90,7 @@ CONCLUSION_ICONS = {
     "failure": "❌",
     "neutral": "⚪",
     "cancelled": "⏹️",
+    "action_required": "⚠️",
 }
 SUMMARY_COUNTS = (
     "**New: {new}** · Pre-existing: {old} · Accepted by the baseline: {suppressed} · "
@@ -114,7 +115,28 @@ COMMENT_TABLE_HEAD = "| Gate | Result | New | Pre-existing |\n|---|---|---:|---:
 COMMENT_CUT = "\n\n_…cut: GitHub limits comments to {limit:,} characters._"
 STATUS_NOT_APPLICABLE = "{reason}"
 
-# ---------------------------------------------------------------------------- command line
+# ---------------------------------------------------------------------------- on GitHub
+
+TITLE_QUEUED = "Queued"
+SUMMARY_QUEUED = "Waiting for a worker to check commit `{sha}`."
+TITLE_RUNNING = "Running"
+SUMMARY_RUNNING = "Checking the changes of commit `{sha}` against `{base}`."
+STATUS_QUEUED = "queued"
+STATUS_RUNNING = "running"
+SUPERSEDED = "a newer push ({sha}) superseded this commit"
+CONFIG_TITLE = "Invalid configuration: {where}"
+CONFIG_SUMMARY = (
+    "⚠️ **The gates did not run: the repository's configuration is invalid.**\n\n"
+    "| File | Line | Key | Problem |\n|---|---:|---|---|\n"
+    "| `{path}` | {line} | `{key}` | {message} |\n\n"
+    "Fix the file on the default branch (it is never read from a pull request), "
+    "then re-run this check or push again."
+)
+CONFIG_STATUS = "invalid configuration: {where}"
+CONFIG_COMMENT_ROW = "| {name} | ⚠️ action_required: {title} | - | - |"
+ABANDONED = "given up after {attempts} failed attempt(s) of its job; the last: {error}"
+LINE_UNKNOWN = "-"
+
 
 CLI_GATE_LINE = "{name}: {conclusion}: {title} ({seconds:.1f} s)"
 CLI_FINDING = "  {path}:{line}:{column} {severity} {rule} {message} [{tool}]"
