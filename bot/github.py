@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from github import Auth, Github
 from github.Requester import Requester
@@ -1024,6 +1024,29 @@ class GitHubApi:
             {"delivery_id": delivery_id},
         )
 
+    # -- the whole recent delivery log (for bot/deliveries.py; see HookDeliveryLog)
+
+    def hook_deliveries_since(self, since: float) -> list[HookDelivery]:
+        """Deliveries at or after ``since`` (epoch seconds), newest first, every page.
+
+        GET /app/hook/deliveries pages by cursor: the ``Link`` header's next URL carries it.
+        """
+        found: list[HookDelivery] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            query: dict[str, object] = {"per_page": PER_PAGE}
+            if cursor:
+                query["cursor"] = cursor
+            answer = self._client.request(
+                self._app_identity(), "GET", "/app/hook/deliveries", query=query
+            )
+            page = [_delivery(item) for item in answer.data]
+            found += [d for d in page if _delivered_epoch(d) >= since]
+            cursor = _next_cursor(answer.headers.get("link", ""))
+            if cursor is None or not page or _delivered_epoch(page[-1]) < since:
+                break
+        return found
+
     def _app_identity(self) -> str:
         if self._client.settings.auth_mode is not AuthMode.APP:
             raise SettingsError("TECHLEAD_APP_ID", "webhook deliveries need GitHub App credentials")
@@ -1111,6 +1134,25 @@ def _delivery(data: Mapping[str, Any]) -> HookDelivery:
         redelivery=bool(data.get("redelivery")),
         delivered_at=str(data.get("delivered_at") or ""),
     )
+
+
+def _delivered_epoch(delivery: HookDelivery) -> float:
+    """When GitHub attempted it (epoch); 0 when the log's timestamp is unreadable."""
+    try:
+        return datetime.fromisoformat(delivery.delivered_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+_NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="next"')
+
+
+def _next_cursor(link: str) -> str | None:
+    match = _NEXT_LINK.search(link)
+    if match is None:
+        return None
+    values = parse_qs(urlsplit(match.group(1)).query).get("cursor")
+    return values[0] if values else None
 
 
 def _first_batch(

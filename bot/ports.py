@@ -213,3 +213,15 @@ class GitHubPort(RepoFiles, PermissionSource, Protocol):
     def list_hook_deliveries(self, per_page: int = 100) -> list[HookDelivery]: ...
 
     def redeliver(self, delivery_id: int) -> None: ...
+
+
+# Added for the missed-deliveries sweep (bot/deliveries.py): the App's whole recent
+# delivery log, every page. Kept apart from GitHubPort so existing fakes stay complete.
+class HookDeliveryLog(Protocol):
+    """The App's webhook delivery log (needs App credentials)."""
+
+    def hook_deliveries_since(self, since: float) -> list[HookDelivery]:
+        """Every delivery attempted at or after ``since`` (epoch seconds), newest first."""
+        ...
+
+    def redeliver(self, delivery_id: int) -> None: ...
