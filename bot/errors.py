@@ -10,7 +10,8 @@ something a person sees (a failed check run, a comment saying what to do next)::
     ├── WebhookError               a delivery cannot be accepted
     │   ├── SignatureError         missing/invalid X-Hub-Signature-256        -> 401
     │   ├── MissingHeaderError     a required X-GitHub-* header is missing    -> 400
-    │   ├── PayloadError           body is not a JSON object                   -> 400/415
+    │   ├── PayloadError           body is not a JSON object                   -> 400
+    │   │   └── UnsupportedMediaTypeError  body not declared as JSON              -> 415
     │   └── PayloadTooLargeError   body over the size cap                      -> 413
     ├── QueueError                 the durable store or job queue failed
     ├── GitHubError                a GitHub API call failed (never carries a token)
@@ -88,6 +89,12 @@ class MissingHeaderError(WebhookError):
 
 class PayloadError(WebhookError):
     status = 400
+
+
+class UnsupportedMediaTypeError(PayloadError):
+    """The body is not declared as JSON (for example a form-encoded webhook)."""
+
+    status = 415
 
 
 class PayloadTooLargeError(WebhookError):

@@ -21,6 +21,7 @@ from bot.errors import (
     PayloadError,
     PayloadTooLargeError,
     SignatureError,
+    UnsupportedMediaTypeError,
     WebhookError,
 )
 
@@ -46,12 +47,6 @@ MSG_BAD_SIGNATURE = "X-Hub-Signature-256 does not match the body for any configu
 MSG_MEDIA_TYPE = "content type must be application/json, got {got!r}"
 MSG_NOT_JSON = "body is not valid JSON"
 MSG_NOT_OBJECT = "body must be a JSON object"
-
-
-class UnsupportedMediaTypeError(PayloadError):
-    """The body is not declared as JSON (for example a form-encoded webhook)."""
-
-    status = 415
 
 
 class Rejection(enum.StrEnum):

@@ -11,11 +11,11 @@ from bot.errors import (
     PayloadError,
     PayloadTooLargeError,
     SignatureError,
+    UnsupportedMediaTypeError,
     WebhookError,
 )
 from bot.intake import (
     Rejection,
-    UnsupportedMediaTypeError,
     check_declared_size,
     envelope,
     rejection,
