@@ -1,0 +1,537 @@
+"""Quality gates on pull requests: deliveries -> gate jobs -> check runs (or statuses + a comment).
+
+=======================================================  ==========================  ===========
+event                                                    when                        job
+=======================================================  ==========================  ===========
+pull_request.opened/synchronize/reopened/ready_for_review  always (bots' PRs too)    gates.queue
+check_suite.requested / check_suite.rerequested          a head to gate              gates.queue
+check_run.rerequested                                    one of the gates' runs      gates.queue
+=======================================================  ==========================  ===========
+
+``gates.queue`` is quick: it reads the pull request and the configuration (from the
+default branch only), marks this head current (older heads' runs in this process are
+cancelled), creates one check run per enabled gate as ``queued`` (token mode: a
+``pending`` commit status per gate) and schedules ``gates.run``.
+
+``gates.run`` does the work for one head: it fetches the base and head commits into the
+workspace mirror (a fork's head as ``refs/pull/N/head`` of the base repository), checks
+the head out, diffs ``base...head`` and runs the head's gates side by side with
+:func:`gates.runner.run_gates` (threads, each gate under its time limit, one
+:class:`~gates.tools.CancelToken`), then completes every run with its conclusion,
+summary and annotations. Gates are static analysis: no code from the pull request runs,
+and the tools' environment carries no credentials.
+
+Design decisions:
+
+* **One run job per head**, not per gate: the gates share one fetch, one checkout and
+  one diff; ``run_gates`` already runs them concurrently, each under its own limit; a
+  secret found by one gate is redacted from every gate's output, which needs all scans
+  before any result leaves; token mode's single comment needs every result. Heads
+  (and pull requests) run concurrently on the worker's threads.
+* **Idempotency**: a delivery routed twice schedules its jobs once (dedupe keys);
+  ``gates.queue`` looks for this head's runs (name and ``external_id``) under a per-head
+  file lock before creating any, so a ``check_suite.requested`` and a
+  ``pull_request.synchronize`` for the same push make one set of runs; the run job's
+  dedupe key is the set of runs it completes; a retried run job skips runs already
+  completed. Re-runs (``rerequested``) make new runs, as GitHub asks Apps to.
+* **Cancellation**: a newer head cancels the older heads' run jobs in this process
+  (their tools are killed); in any process a run job compares its head with the pull
+  request's before starting and before publishing, and completes its runs
+  ``cancelled`` ("a newer push superseded this commit") instead of posting stale
+  results. Runs stay on their own head SHA, where GitHub shows them.
+* **Never stuck**: a gate that crashes or times out completes as ``failure`` saying
+  why (the runner); a run job that keeps failing or whose worker dies is retried, and
+  its last attempt only completes the remaining runs as ``failure`` with the last error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.context import JobContext
+from bot.errors import GitHubNotFound, RepoConfigError
+from bot.gate_runs import (
+    PULL_ACTIONS,
+    RUN_ACTIONS,
+    HeadRegistry,
+    author_is_bot,
+    enabled_levels,
+    external_id,
+    from_check_run,
+    from_check_suite,
+    from_pull_request,
+    plan_runs,
+    run_job_key,
+    skip_reason,
+    superseded_reason,
+    unfinished,
+)
+from bot.gate_runs import GateRequest as GateRequest
+from bot.jobs import Job, JobRegistry, JobSpec
+from bot.ports import Annotation, CheckOutput, GitHubPort, PullInfo
+from bot.repo_config import fetch_repo_config
+from bot.router import Event, Router
+from bot.settings import AuthMode
+from bot.workspace import Identity, Workspace
+from gates import templates
+from gates.config import GateLevel, GatesConfig, load_defaults
+from gates.model import Conclusion, GateResult
+from gates.report import (
+    CheckRunPlan,
+    config_error_comment,
+    config_error_plan,
+    config_error_status,
+    summary_comment,
+    to_check_run,
+    to_status,
+)
+from gates.revision import checkout_input
+from gates.runner import run_gates
+from gates.tools import CancelToken
+from gates.verdict import errored
+
+router = Router()
+jobs = JobRegistry()
+
+QUEUE_KIND = "gates.queue"
+RUN_KIND = "gates.run"
+QUEUE_ATTEMPTS = 5
+# Two tries at the work; the third attempt only completes what is left as failed.
+RUN_ATTEMPTS = 3
+WORKTREE_LABEL = "gates"
+# Gates never commit; the workspace wants an identity all the same.
+COMMITTER = Identity("TechLead", "techlead@users.noreply.github.com")
+LOCK_STRIPES = 64
+WORKER_STOPPED = "its worker stopped before it finished"
+
+# The heads under way in this process (see HeadRegistry); one per process, like the worker.
+HEADS = HeadRegistry()
+
+
+# ---------------------------------------------------------------------------- routing
+
+
+def _queue(request: GateRequest | None) -> list[JobSpec]:
+    return [JobSpec(QUEUE_KIND, payload=request.to_payload())] if request else []
+
+
+def on_pull_request(event: Event, ctx: JobContext) -> list[JobSpec]:
+    return _queue(from_pull_request(event.repo, event.payload))
+
+
+def on_check_suite(event: Event, ctx: JobContext) -> list[JobSpec]:
+    return _queue(from_check_suite(event.repo, event.payload, rerun=event.action == "rerequested"))
+
+
+def on_check_run(event: Event, ctx: JobContext) -> list[JobSpec]:
+    return _queue(from_check_run(event.repo, event.payload))
+
+
+# TechLead's own pull requests are gated like anyone's: bots are let through.
+for _action in PULL_ACTIONS:
+    router.register("pull_request", action=_action, allow_bots=True)(on_pull_request)
+for _action in ("requested", "rerequested"):
+    router.register("check_suite", action=_action, allow_bots=True)(on_check_suite)
+for _action in RUN_ACTIONS:
+    router.register("check_run", action=_action, allow_bots=True)(on_check_run)
+
+
+# ---------------------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True)
+class RunOrder:
+    """What ``gates.run`` completes: these runs (by level) of one pull request's head.
+
+    ``runs`` maps each level to its check run id (0 in token mode); ``gates`` is the
+    configuration ``gates.queue`` read, so both jobs judge by the same rules.
+    """
+
+    repo: str
+    number: int
+    head_sha: str
+    runs: Mapping[GateLevel, int]
+    gates: Mapping[str, Any]
+
+    @property
+    def levels(self) -> list[GateLevel]:
+        return sorted(self.runs)
+
+    def config(self) -> GatesConfig:
+        return GatesConfig.model_validate(dict(self.gates))
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "repo": self.repo,
+            "number": self.number,
+            "head_sha": self.head_sha,
+            "runs": {level.value: run_id for level, run_id in self.runs.items()},
+            "gates": dict(self.gates),
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> RunOrder:
+        return cls(
+            repo=str(data["repo"]),
+            number=int(data["number"]),
+            head_sha=str(data["head_sha"]),
+            runs={GateLevel(level): int(run_id) for level, run_id in data["runs"].items()},
+            gates=dict(data["gates"]),
+        )
+
+
+# ---------------------------------------------------------------------------- publishing
+
+
+class Publisher(Protocol):
+    """Where gate results go: check runs (App) or commit statuses and a comment (token)."""
+
+    def queue(
+        self, repo: str, pull: PullInfo, levels: Sequence[GateLevel], *, rerun: bool
+    ) -> dict[GateLevel, int]:
+        """Show the gates as queued on the head; the levels still to run (and run ids)."""
+        ...
+
+    def config_error(
+        self, repo: str, pull: PullInfo, runs: Mapping[GateLevel, int], error: RepoConfigError
+    ) -> None: ...
+
+    def start(self, order: RunOrder) -> None: ...
+
+    def finish(self, order: RunOrder, results: Sequence[GateResult], *, current: bool) -> None:
+        """Publish ``results``; ``current``: the head is still the pull request's head."""
+        ...
+
+
+class CheckRuns:
+    """App mode: one check run per gate, found again by name and external id."""
+
+    def __init__(self, github: GitHubPort) -> None:
+        self.github = github
+
+    def queue(
+        self, repo: str, pull: PullInfo, levels: Sequence[GateLevel], *, rerun: bool
+    ) -> dict[GateLevel, int]:
+        existing = self.github.list_check_runs(repo, pull.head_sha)
+        plan = plan_runs(existing, levels, pull.number, rerun=rerun)
+        runs = dict(plan.reuse)
+        for level in plan.create:
+            runs[level] = self.github.create_check_run(
+                repo,
+                pull.head_sha,
+                templates.check_run_name(level),
+                status="queued",
+                external_id=external_id(level, pull.number),
+                output=CheckOutput(
+                    templates.TITLE_QUEUED, templates.SUMMARY_QUEUED.format(sha=pull.head_sha)
+                ),
+            )
+        return unfinished(runs)
+
+    def config_error(
+        self, repo: str, pull: PullInfo, runs: Mapping[GateLevel, int], error: RepoConfigError
+    ) -> None:
+        for level, run_id in runs.items():
+            self._complete(repo, run_id, config_error_plan(_name(level), error))
+
+    def start(self, order: RunOrder) -> None:
+        output = CheckOutput(
+            templates.TITLE_RUNNING,
+            templates.SUMMARY_RUNNING.format(sha=order.head_sha, base=f"#{order.number}"),
+        )
+        for run_id in self._open(order).values():
+            self.github.update_check_run(order.repo, run_id, status="in_progress", output=output)
+
+    def finish(self, order: RunOrder, results: Sequence[GateResult], *, current: bool) -> None:
+        open_runs = self._open(order)
+        for result in results:
+            if result.level in open_runs:
+                self._complete(order.repo, open_runs[result.level], to_check_run(result))
+
+    def _open(self, order: RunOrder) -> dict[GateLevel, int]:
+        """The order's runs not completed yet (a retried job skips the finished ones)."""
+        live = {run.id: run for run in self.github.list_check_runs(order.repo, order.head_sha)}
+        return {
+            level: run_id
+            for level, run_id in order.runs.items()
+            if run_id not in live or live[run_id].status != "completed"
+        }
+
+    def _complete(self, repo: str, run_id: int, plan: CheckRunPlan) -> None:
+        # One call: the port sends the conclusion with the first 50 annotations and
+        # appends the rest 50 per request, so batching happens in exactly one place.
+        self.github.update_check_run(
+            repo,
+            run_id,
+            conclusion=plan.conclusion,
+            output=CheckOutput(plan.title, plan.summary, plan.text or None),
+            annotations=[_annotation(item) for item in plan.annotations],
+        )
+
+
+class Statuses:
+    """Token mode (tokens cannot create check runs): a commit status per gate and one
+    summary comment on the pull request, found by its marker and edited on every push."""
+
+    def __init__(self, github: GitHubPort, locks: Path) -> None:
+        self.github = github
+        self.locks = locks
+
+    def queue(
+        self, repo: str, pull: PullInfo, levels: Sequence[GateLevel], *, rerun: bool
+    ) -> dict[GateLevel, int]:
+        for level in levels:
+            self._status(repo, pull.head_sha, level, "pending", templates.STATUS_QUEUED)
+        return {level: 0 for level in levels}
+
+    def config_error(
+        self, repo: str, pull: PullInfo, runs: Mapping[GateLevel, int], error: RepoConfigError
+    ) -> None:
+        names = [_name(level) for level in sorted(runs)]
+        for name in names:
+            status = config_error_status(name, error)
+            self.github.create_status(
+                repo,
+                pull.head_sha,
+                state=status.state,
+                context=status.context,
+                description=status.description,
+            )
+        body = config_error_comment(names, error, pull.head_sha)
+        self._comment(repo, pull.number, body)
+
+    def start(self, order: RunOrder) -> None:
+        for level in order.levels:
+            self._status(order.repo, order.head_sha, level, "pending", templates.STATUS_RUNNING)
+
+    def finish(self, order: RunOrder, results: Sequence[GateResult], *, current: bool) -> None:
+        for result in results:
+            status = to_status(result)
+            self.github.create_status(
+                order.repo,
+                order.head_sha,
+                state=status.state,
+                context=status.context,
+                description=status.description,
+            )
+        if current:
+            self._comment(order.repo, order.number, summary_comment(results, order.head_sha))
+
+    def _status(self, repo: str, sha: str, level: GateLevel, state: str, text: str) -> None:
+        self.github.create_status(repo, sha, state=state, context=_name(level), description=text)
+
+    def _comment(self, repo: str, number: int, body: str) -> None:
+        # Serialised per pull request: two heads' jobs never both create the comment.
+        with file_lock(self.locks, f"comment:{repo}#{number}"):
+            found = self.github.find_comment(repo, number, templates.MARKER)
+            if found is None:
+                self.github.create_comment(repo, number, body)
+            elif found.body != body:
+                self.github.edit_comment(repo, found.id, body)
+
+
+def publisher_for(ctx: JobContext, github: GitHubPort) -> Publisher:
+    if ctx.settings.auth_mode is AuthMode.TOKEN:
+        return Statuses(github, lock_dir(ctx))
+    return CheckRuns(github)
+
+
+def _name(level: GateLevel) -> str:
+    return templates.check_run_name(level)
+
+
+def _annotation(item: Mapping[str, Any]) -> Annotation:
+    return Annotation(
+        path=item["path"],
+        start_line=item["start_line"],
+        end_line=item["end_line"],
+        annotation_level=item["annotation_level"],
+        message=item["message"],
+        title=item.get("title"),
+        start_column=item.get("start_column"),
+        end_column=item.get("end_column"),
+    )
+
+
+# ---------------------------------------------------------------------------- locks
+
+
+def lock_dir(ctx: JobContext) -> Path:
+    return ctx.settings.data_dir / "gates" / "locks"
+
+
+@contextlib.contextmanager
+def file_lock(directory: Path, key: str) -> Iterator[None]:
+    """An exclusive ``flock`` for ``key`` shared by every process on this data dir.
+
+    Keys hash onto a fixed set of lock files, so the directory never grows.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{zlib.crc32(key.encode()) % LOCK_STRIPES}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------- gates.queue
+
+
+@jobs.register(QUEUE_KIND, max_attempts=QUEUE_ATTEMPTS)
+def queue_gates(job: Job, ctx: JobContext) -> None:
+    """Show the gates as queued on the head of each pull request asked for; schedule them."""
+    request = GateRequest.from_payload(job.payload)
+    github: GitHubPort = ctx.github
+    for pull in pulls_of(github, request):
+        queue_pull(ctx, github, request, pull)
+
+
+def pulls_of(github: GitHubPort, request: GateRequest) -> list[PullInfo]:
+    """The pull requests named in the delivery, else the open one of its head branch."""
+    if not request.numbers:
+        found = github.find_open_pull(request.repo, request.head_branch)
+        return [found] if found is not None else []
+    pulls = []
+    for number in request.numbers:
+        with contextlib.suppress(GitHubNotFound):
+            pulls.append(github.get_pull(request.repo, number))
+    return pulls
+
+
+def queue_pull(ctx: JobContext, github: GitHubPort, request: GateRequest, pull: PullInfo) -> None:
+    repo = request.repo
+    config, problem = load_gates_config(github, repo)
+    is_bot = author_is_bot(pull, ctx.settings.bot_login)
+    skip = skip_reason(pull, request.head_sha, config.pull_requests, author_is_bot=is_bot)
+    if skip is not None:
+        ctx.log.info("gates_skipped", pull=pull.number, reason=skip.value)
+        return
+    stopped = HEADS.supersede(repo, pull.number, pull.head_sha)
+    levels = enabled_levels(config, request.levels)
+    if not levels:
+        ctx.log.info("gates_none_enabled", pull=pull.number)
+        return
+    publisher = publisher_for(ctx, github)
+    with file_lock(lock_dir(ctx), f"head:{repo}@{pull.head_sha}"):
+        runs = publisher.queue(repo, pull, levels, rerun=request.rerun)
+    if problem is not None:
+        publisher.config_error(repo, pull, runs, problem)
+        return
+    if runs:
+        order = RunOrder(repo, pull.number, pull.head_sha, runs, config.model_dump(mode="json"))
+        key = run_job_key(repo, pull.number, pull.head_sha, runs)
+        ctx.enqueue(JobSpec(RUN_KIND, payload=order.to_payload(), dedupe_key=key))
+    ctx.log.info("gates_queued", pull=pull.number, runs=len(runs), cancelled_older=stopped)
+
+
+def load_gates_config(github: GitHubPort, repo: str) -> tuple[GatesConfig, RepoConfigError | None]:
+    """The ``gates:`` settings from the default branch, or the defaults and the error."""
+    try:
+        return fetch_repo_config(github, repo).gates, None
+    except RepoConfigError as exc:
+        return load_defaults(), exc
+
+
+# ---------------------------------------------------------------------------- gates.run
+
+
+@jobs.register(RUN_KIND, max_attempts=RUN_ATTEMPTS)
+def run_head(job: Job, ctx: JobContext) -> None:
+    """Run one head's gates and complete their runs; never leaves a run unfinished."""
+    order = RunOrder.from_payload(job.payload)
+    github: GitHubPort = ctx.github
+    publisher = publisher_for(ctx, github)
+    config = order.config()
+    if job.attempts >= RUN_ATTEMPTS:
+        error = job.last_error or WORKER_STOPPED
+        reason = templates.ABANDONED.format(attempts=job.attempts - 1, error=error)
+        publisher.finish(order, stopped(order, config, Conclusion.FAILURE, reason), current=False)
+        return
+    pull = github.get_pull(order.repo, order.number)
+    if pull.head_sha != order.head_sha:
+        reason = superseded_reason(pull.head_sha)
+        publisher.finish(order, stopped(order, config, Conclusion.CANCELLED, reason), current=False)
+        return
+    token = HEADS.start(order.repo, order.number, order.head_sha)
+    try:
+        publisher.start(order)
+        results = gate_pull(ctx, github, pull, order, config, token)
+        publish(github, publisher, order, config, results, token)
+    finally:
+        HEADS.finish(order.repo, order.number, order.head_sha, token)
+
+
+def publish(
+    github: GitHubPort,
+    publisher: Publisher,
+    order: RunOrder,
+    config: GatesConfig,
+    results: Sequence[GateResult],
+    token: CancelToken,
+) -> None:
+    """Complete the runs, unless a newer push came meanwhile: then they are cancelled."""
+    head = github.get_pull(order.repo, order.number).head_sha
+    if token.cancelled or head != order.head_sha:
+        reason = superseded_reason(head) if head != order.head_sha else token.reason
+        results = stopped(order, config, Conclusion.CANCELLED, reason)
+        publisher.finish(order, results, current=False)
+        return
+    publisher.finish(order, results, current=True)
+
+
+def stopped(
+    order: RunOrder, config: GatesConfig, conclusion: Conclusion, reason: str
+) -> list[GateResult]:
+    """Results for gates that did not run to the end (cancelled, or given up on)."""
+    text = (
+        templates.GATE_CANCELLED.format(reason=reason)
+        if conclusion is Conclusion.CANCELLED
+        else reason
+    )
+    results = []
+    for level in order.levels:
+        settings = config.for_level(level)
+        if settings is not None:
+            results.append(errored(level, settings, conclusion, text, 0.0))
+    return results
+
+
+def gate_pull(
+    ctx: JobContext,
+    github: GitHubPort,
+    pull: PullInfo,
+    order: RunOrder,
+    config: GatesConfig,
+    token: CancelToken,
+) -> list[GateResult]:
+    """Fetch base and head, check the head out, diff ``base...head`` and run the gates."""
+    workspace = Workspace(ctx.settings, committer=COMMITTER, credentials=github.git_credentials)
+    # A fork's head is fetched from the base repository, where GitHub keeps it as
+    # refs/pull/N/head; nothing is fetched from (or authenticated against) the fork.
+    head_ref = f"refs/pull/{pull.number}/head" if pull.is_fork else order.head_sha
+    workspace.fetch(order.repo, [pull.base_sha, head_ref])
+    with workspace.worktree(order.repo, order.head_sha, label=WORKTREE_LABEL) as tree:
+        diff = workspace.diff(order.repo, pull.base_sha, order.head_sha, merge_base=True)
+        with checkout_input(
+            tree.path, pull.base_sha, diff, baseline=config.baseline, env=tool_environment()
+        ) as inp:
+            return run_gates(inp, config, levels=order.levels, cancel=token)
+
+
+def tool_environment() -> dict[str, str]:
+    """The process environment the gate tools start from.
+
+    ``gates.tools.tool_env`` passes on only an allow-list (PATH, HOME, locale, proxies,
+    CA bundles): tokens, keys and the webhook secret never reach a tool.
+    """
+    return dict(os.environ)

@@ -1,0 +1,293 @@
+"""The gates' check-run lifecycle decisions: what a delivery asks, which runs, which heads.
+
+Everything here is pure except :class:`HeadRegistry`, the in-process record of the gate
+runs under way, which cancels the older heads of a pull request when a newer one arrives.
+
+Identity of a gate's check run: its name (``TechLead L1 · Lint``) and its
+``external_id`` (``techlead:L1:<pull request number>``) on a head SHA. GitHub keeps
+check runs per head SHA, so runs of an older head stay attached to that commit.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.ports import CheckRunInfo, PullInfo
+from gates import templates
+from gates.config import GateLevel, GatesConfig, SelectionConfig
+from gates.registry import REGISTRY
+from gates.tools import CancelToken
+
+PULL_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
+SUITE_ACTIONS = ("requested", "rerequested")
+RUN_ACTIONS = ("rerequested",)
+EXTERNAL_PREFIX = "techlead"
+COMPLETED = "completed"
+OPEN = "open"
+
+_NAMES = {templates.check_run_name(level): level for level in GateLevel}
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    """What one delivery asks for: gate ``head_sha`` of these pull requests.
+
+    ``numbers`` empty: the pull requests whose head branch is ``head_branch`` (a
+    ``check_suite`` payload lists none for forks, nor in the sandbox). ``levels`` empty:
+    every enabled gate. ``rerun``: make new check runs even where some exist.
+    """
+
+    repo: str
+    head_sha: str
+    head_branch: str = ""
+    numbers: tuple[int, ...] = ()
+    levels: tuple[GateLevel, ...] = ()
+    rerun: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "repo": self.repo,
+            "head_sha": self.head_sha,
+            "head_branch": self.head_branch,
+            "numbers": list(self.numbers),
+            "levels": [level.value for level in self.levels],
+            "rerun": self.rerun,
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> GateRequest:
+        return cls(
+            repo=str(data["repo"]),
+            head_sha=str(data["head_sha"]),
+            head_branch=str(data.get("head_branch") or ""),
+            numbers=tuple(int(n) for n in data.get("numbers") or ()),
+            levels=tuple(GateLevel(level) for level in data.get("levels") or ()),
+            rerun=bool(data.get("rerun")),
+        )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _numbers(items: object) -> tuple[int, ...]:
+    found = (
+        [_mapping(item).get("number") for item in items or ()] if isinstance(items, list) else []
+    )
+    return tuple(n for n in found if isinstance(n, int))
+
+
+def from_pull_request(repo: str | None, payload: Mapping[str, Any]) -> GateRequest | None:
+    """``pull_request.{opened,synchronize,reopened,ready_for_review}``: its head."""
+    pull = _mapping(payload.get("pull_request"))
+    head = _mapping(pull.get("head"))
+    number, sha = pull.get("number"), head.get("sha")
+    if not repo or not isinstance(number, int) or not isinstance(sha, str) or not sha:
+        return None
+    return GateRequest(repo, sha, str(head.get("ref") or ""), (number,))
+
+
+def from_check_suite(
+    repo: str | None, payload: Mapping[str, Any], *, rerun: bool
+) -> GateRequest | None:
+    """``check_suite.{requested,rerequested}``: the suite's head, every gate."""
+    suite = _mapping(payload.get("check_suite"))
+    sha = suite.get("head_sha")
+    if not repo or not isinstance(sha, str) or not sha:
+        return None
+    branch = str(suite.get("head_branch") or "")
+    numbers = _numbers(suite.get("pull_requests"))
+    if not numbers and not branch:
+        return None  # neither a pull request nor a branch to find one by
+    return GateRequest(repo, sha, branch, numbers, rerun=rerun)
+
+
+def from_check_run(repo: str | None, payload: Mapping[str, Any]) -> GateRequest | None:
+    """``check_run.rerequested``: that one gate again, if the run is one of ours."""
+    run = _mapping(payload.get("check_run"))
+    sha = run.get("head_sha")
+    level = level_of(str(run.get("name") or ""), str(run.get("external_id") or ""))
+    if not repo or not isinstance(sha, str) or not sha or level is None:
+        return None
+    suite = _mapping(run.get("check_suite"))
+    parsed = parse_external_id(str(run.get("external_id") or ""))
+    numbers = (parsed[1],) if parsed else _numbers(run.get("pull_requests"))
+    branch = str(suite.get("head_branch") or "")
+    if not numbers and not branch:
+        return None
+    return GateRequest(repo, sha, branch, numbers, (level,), rerun=True)
+
+
+# ---------------------------------------------------------------------------- identity
+
+
+def external_id(level: GateLevel, number: int) -> str:
+    return f"{EXTERNAL_PREFIX}:{level.value}:{number}"
+
+
+def parse_external_id(text: str) -> tuple[GateLevel, int] | None:
+    prefix, _, rest = text.partition(":")
+    level, _, number = rest.partition(":")
+    if prefix != EXTERNAL_PREFIX or level not in GateLevel.__members__ or not number.isdigit():
+        return None
+    return GateLevel(level), int(number)
+
+
+def level_of(name: str, external: str = "") -> GateLevel | None:
+    """The gate a check run belongs to, by external id, else by name."""
+    parsed = parse_external_id(external)
+    return parsed[0] if parsed else _NAMES.get(name)
+
+
+# ---------------------------------------------------------------------------- selection
+
+
+class Skip(enum.StrEnum):
+    """Why a pull request gets no gates for a head (logged, never shown)."""
+
+    CLOSED = "the pull request is closed"
+    MOVED_ON = "the pull request's head is a newer commit"
+    DRAFT = "drafts are not gated (gates.pull_requests.drafts)"
+    BOT = "pull requests by bots are not gated (gates.pull_requests.bots)"
+    BASE = "its base branch is not gated (gates.pull_requests.base_branches)"
+
+
+def skip_reason(
+    pull: PullInfo, head_sha: str, select: SelectionConfig, *, author_is_bot: bool
+) -> Skip | None:
+    """None when ``pull`` at ``head_sha`` gets gates, else why not."""
+    if pull.state != OPEN:
+        return Skip.CLOSED
+    if pull.head_sha != head_sha:
+        return Skip.MOVED_ON
+    if pull.draft and not select.drafts:
+        return Skip.DRAFT
+    if author_is_bot and not select.bots:
+        return Skip.BOT
+    if select.base_branches and pull.base_ref not in select.base_branches:
+        return Skip.BASE
+    return None
+
+
+def author_is_bot(pull: PullInfo, bot_login: str | None) -> bool:
+    login = pull.author_login.lower()
+    return login.endswith("[bot]") or (bool(bot_login) and login == (bot_login or "").lower())
+
+
+def enabled_levels(config: GatesConfig, wanted: Iterable[GateLevel] = ()) -> list[GateLevel]:
+    """The levels to run: every enabled gate with a module, or only ``wanted`` of them."""
+    chosen = set(wanted)
+    return [
+        level
+        for level in sorted(REGISTRY)
+        if (settings := config.for_level(level)) is not None
+        and settings.enabled
+        and (not chosen or level in chosen)
+    ]
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Check runs for one head: ours to reuse (by level) and levels needing a new run."""
+
+    reuse: Mapping[GateLevel, CheckRunInfo]
+    create: tuple[GateLevel, ...]
+
+
+def plan_runs(
+    existing: Sequence[CheckRunInfo], levels: Sequence[GateLevel], number: int, *, rerun: bool
+) -> RunPlan:
+    """Reuse the newest run of each gate on this head (a repeated delivery, a
+    ``check_suite.requested`` after ``pull_request.opened``); a re-run makes new ones."""
+    if rerun:
+        return RunPlan({}, tuple(levels))
+    ours: dict[GateLevel, CheckRunInfo] = {}
+    for run in sorted(existing, key=lambda r: r.id):
+        parsed = parse_external_id(run.external_id or "")
+        # Only runs carrying our external id: another App may use the same name.
+        if parsed is not None and parsed[0] in levels and parsed[1] == number:
+            ours[parsed[0]] = run  # the newest wins
+    return RunPlan(ours, tuple(level for level in levels if level not in ours))
+
+
+def unfinished(runs: Mapping[GateLevel, CheckRunInfo]) -> dict[GateLevel, int]:
+    """Runs still waiting for results, by level (their ids)."""
+    return {level: run.id for level, run in runs.items() if run.status != COMPLETED}
+
+
+def run_job_key(repo: str, number: int, head_sha: str, runs: Mapping[GateLevel, int]) -> str:
+    """One run job per set of check runs (token mode: per head), whoever asks again."""
+    ids = ",".join(str(runs[level]) for level in sorted(runs))
+    return f"gates.run:{repo}#{number}@{head_sha}:{ids}"
+
+
+def superseded_reason(current_head: str) -> str:
+    return templates.SUPERSEDED.format(sha=current_head[:7])
+
+
+# ---------------------------------------------------------------------------- heads
+
+
+@dataclass
+class _Pull:
+    order: list[str] = field(default_factory=list)  # heads, in the order first seen
+    tokens: dict[str, list[CancelToken]] = field(default_factory=dict)
+    current: str = ""
+
+
+class HeadRegistry:
+    """Which head of each pull request is current in this process, and the gate runs to stop.
+
+    A head is current once GitHub said so (the pull request's head SHA when its gates
+    were queued); runs of heads first seen before it are cancelled. Ordering by first
+    sighting keeps a late report about an older head from cancelling a newer one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pulls: dict[tuple[str, int], _Pull] = {}
+
+    def supersede(self, repo: str, number: int, head: str) -> int:
+        """``head`` is the pull request's head now; cancel older heads' runs (how many)."""
+        with self._lock:
+            pull = self._pull(repo, number, head)
+            if pull.order.index(head) < pull.order.index(pull.current or head):
+                return 0  # an older head reported late: the newer one stays current
+            pull.current = head
+            older = pull.order[: pull.order.index(head)]
+            tokens = [token for old in older for token in pull.tokens.get(old, [])]
+        reason = superseded_reason(head)
+        for token in tokens:
+            token.cancel(reason)
+        return len(tokens)
+
+    def start(self, repo: str, number: int, head: str) -> CancelToken:
+        """A token for a run on ``head``, already cancelled if a newer head is current."""
+        token = CancelToken()
+        with self._lock:
+            pull = self._pull(repo, number, head)
+            pull.tokens.setdefault(head, []).append(token)
+            current = pull.current
+            stale = bool(current) and pull.order.index(current) > pull.order.index(head)
+        if stale:
+            token.cancel(superseded_reason(current))
+        return token
+
+    def finish(self, repo: str, number: int, head: str, token: CancelToken) -> None:
+        with self._lock:
+            pull = self._pulls.get((repo, number))
+            if pull is not None and token in pull.tokens.get(head, []):
+                pull.tokens[head].remove(token)
+
+    def _pull(self, repo: str, number: int, head: str) -> _Pull:
+        pull = self._pulls.setdefault((repo, number), _Pull())
+        if head not in pull.order:
+            pull.order.append(head)
+        return pull

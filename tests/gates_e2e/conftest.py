@@ -1,0 +1,249 @@
+"""TechLead in-process against the GitHub sandbox: real webhooks, real worker, real gates.
+
+- ``sandbox_session``: a session sandbox that also speaks git over HTTP.
+- ``techlead_for(world, token_mode=False)``: the TechLead app (FastAPI under uvicorn on a
+  thread, its worker started by the lifespan) with only the gates feature, its own data
+  dir, and the world's webhooks pointed at it. ``techlead.settle()`` waits until the
+  sandbox has delivered every webhook and TechLead's queue has nothing left to do.
+- ``pr_world``: a world whose repository holds a pinned ruff configuration, with a
+  checkout (``world.checkout``) the test commits and pushes from.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.app import Services, build_services, create_app
+from bot.features import gates as feature
+from bot.github import GitHubClient
+from bot.jobs import JobState
+from bot.sandbox import ManualClock, Sandbox, git_http
+from bot.sandbox.app import RESOURCE_MODULES
+from bot.sandbox.server import ServerThread, free_port
+from bot.settings import Settings
+from bot.worker import WorkerConfig
+from tests.conftest import World, build_world, unique
+from tests.sandbox_webhooks.support import Git
+
+SECRET = "gates-e2e-secret"
+SETTLE_TIMEOUT = 60.0
+# Pinned so the tests do not depend on ruff's changing defaults.
+PYPROJECT = '[tool.ruff]\nline-length = 100\n\n[tool.ruff.lint]\nselect = ["E", "F"]\n'
+BASE_FILES: dict[str, str] = {"README.md": "# Project\n", "pyproject.toml": PYPROJECT}
+
+
+@pytest.fixture(scope="session")
+def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    modules = tuple(RESOURCE_MODULES)
+    if git_http not in modules:
+        modules += (git_http,)
+    sandbox = Sandbox(
+        tmp_path_factory.mktemp("gates-sandbox"), clock=ManualClock(), strict=True, modules=modules
+    )
+    server = ServerThread(sandbox)
+    server.start()
+    yield sandbox
+    server.stop()
+
+
+@dataclass
+class TechLead:
+    """One TechLead process's worth of services, served on 127.0.0.1."""
+
+    services: Services
+    client: GitHubClient
+    sandbox: Sandbox
+    port: int = field(default_factory=free_port)
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    def start(self) -> None:
+        app = create_app(self.services.settings, self.services)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="techlead", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            assert time.monotonic() < deadline, "TechLead did not start"
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=30)
+        self.services.close()
+
+    def busy(self) -> bool:
+        counts = self.services.queue.stats().by_state
+        return bool(counts[JobState.PENDING] or counts[JobState.RUNNING])
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Until every webhook is delivered and every job done, twice in a row."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 2:
+            assert time.monotonic() < deadline, f"still busy: {self.jobs()}"
+            delivered = self.sandbox.wait_for_deliveries(max(deadline - time.monotonic(), 0.1))
+            if delivered and not self.busy():
+                quiet += 1
+            else:
+                quiet = 0
+            time.sleep(0.05)
+
+    def jobs(self, kind: str | None = None) -> list[Any]:
+        return [j for j in self.services.queue.list(limit=1000) if kind in (None, j.kind)]
+
+
+TechLeadFactory = Callable[..., TechLead]
+
+
+@pytest.fixture
+def techlead_for(sandbox: Sandbox, tmp_path: Path) -> Iterator[TechLeadFactory]:
+    made: list[TechLead] = []
+
+    def make(world: World, *, token_mode: bool = False) -> TechLead:
+        settings = techlead_settings(world, tmp_path / f"techlead-{len(made)}", token_mode)
+        client = GitHubClient(settings, clock=sandbox.clock)
+        services = build_services(
+            settings,
+            github_factory=client.port,
+            router=feature.router,
+            jobs=feature.jobs,
+            rand=lambda: 0.0,
+            worker_config=WorkerConfig(threads=3, poll_seconds=0.05, heartbeat_seconds=5),
+        )
+        techlead = TechLead(services, client, sandbox)
+        techlead.start()
+        made.append(techlead)
+        if token_mode:
+            sandbox.set_webhook(techlead.url, SECRET)
+        else:
+            sandbox.set_app_webhook(world.app.id, techlead.url, SECRET)
+        return techlead
+
+    yield make
+    sandbox.set_webhook(None, None)
+    for techlead in made:
+        techlead.stop()
+
+
+def techlead_settings(world: World, data_dir: Path, token_mode: bool) -> Settings:
+    common: dict[str, Any] = {
+        "webhook_secrets": (SECRET,),
+        "api_url": world.api_url,
+        "data_dir": data_dir,
+        "write_interval": 0.0,
+    }
+    if token_mode:
+        return Settings(github_token=world.user.token, **common)
+    return Settings(
+        app_id=world.app.id,
+        private_key=world.private_key,
+        bot_login=world.app.bot_login,
+        **common,
+    )
+
+
+@dataclass
+class PullWorld:
+    """A world plus a checkout of its repository to push branches from."""
+
+    world: World
+    git: Git
+    checkout: Path
+
+    @property
+    def repo(self) -> str:
+        return self.world.repo.full_name
+
+    def push(self, branch: str, files: dict[str, str | None], message: str = "change") -> str:
+        """Commit ``files`` on ``branch`` (created from main when new) and push it."""
+        if branch not in self.git.run("branch", "--list", branch, cwd=self.checkout):
+            self.git.run("checkout", "-q", "-b", branch, "origin/main", cwd=self.checkout)
+        else:
+            self.git.run("checkout", "-q", branch, cwd=self.checkout)
+        sha = self.git.commit(self.checkout, files, message)
+        self.git.run("push", "-q", "origin", branch, cwd=self.checkout, token=self.world.user.token)
+        return sha
+
+    def open_pull(self, branch: str, title: str = "A change", *, draft: bool = False) -> int:
+        repo = self.world.user_gh.get_repo(self.repo)
+        pull = repo.create_pull(base="main", head=branch, title=title, body="", draft=draft)
+        return int(pull.number)
+
+    def runs(self, sha: str, *, latest: bool = False) -> list[dict[str, Any]]:
+        """Check runs on ``sha`` (every one, or the newest per name), oldest first."""
+        query = {"filter": "latest" if latest else "all", "per_page": 100}
+        data = self.api("GET", f"/repos/{self.repo}/commits/{sha}/check-runs", params=query)
+        return sorted(data["check_runs"], key=lambda run: run["id"])
+
+    def run_named(self, sha: str, name: str) -> dict[str, Any]:
+        found = [run for run in self.runs(sha, latest=True) if run["name"] == name]
+        assert len(found) == 1, [run["name"] for run in self.runs(sha)]
+        return found[0]
+
+    def annotations(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            url = f"/repos/{self.repo}/check-runs/{run['id']}/annotations"
+            batch = self.api("GET", url, params={"per_page": 100, "page": page})
+            found += batch
+            if len(batch) < 100:
+                return found
+            page += 1
+
+    def api(self, verb: str, path: str, **options: Any) -> Any:
+        headers = {"Authorization": f"token {self.world.user.token}"}
+        with httpx.Client(base_url=self.world.api_url, headers=headers, timeout=15) as http:
+            answer = http.request(verb, path, **options)
+        answer.raise_for_status()
+        return answer.json() if answer.content else None
+
+
+def make_pull_world(
+    sandbox: Sandbox, app_key: tuple[str, str], tmp_path: Path, files: dict[str, str]
+) -> PullWorld:
+    world = build_world(sandbox, sandbox.api_url, app_key, files={**BASE_FILES, **files})
+    home = tmp_path / unique("home")
+    home.mkdir()
+    git = Git(home)
+    checkout = tmp_path / unique("checkout")
+    url = f"{sandbox.base_url}/{world.repo.full_name}.git"
+    git.run("clone", "-q", url, str(checkout), token=world.user.token)
+    return PullWorld(world, git, checkout)
+
+
+PullWorldFactory = Callable[..., PullWorld]
+
+
+@pytest.fixture
+def pull_world_for(
+    sandbox: Sandbox, app_key: tuple[str, str], tmp_path: Path
+) -> Iterator[PullWorldFactory]:
+    """``pull_world_for(files)``: a fresh repository holding ``files`` besides the base ones."""
+    made: list[PullWorld] = []
+
+    def make(files: dict[str, str] | None = None) -> PullWorld:
+        made.append(make_pull_world(sandbox, app_key, tmp_path, files or {}))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.world.close()
