@@ -29,6 +29,7 @@ from bot.sandbox import (
     commits,
     contents,
     git_data,
+    git_http,
     issues,
     labels,
     pulls,
@@ -67,6 +68,7 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     webhooks,
     pulls,
     reviews,
+    git_http,
 )
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
