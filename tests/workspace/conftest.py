@@ -14,9 +14,6 @@ import pytest
 from bot.settings import Settings
 from bot.workspace import Credentials, Identity, Workspace
 
-# The shared sandbox, made sure to serve git's smart HTTP (for test_http.py).
-from tests.sandbox_git.conftest import sandbox_session  # noqa: F401
-
 BOT = Identity("TechLead", "techlead@example.invalid")
 # Keep the developer's own git configuration (signing, hooks, templates) out of fixtures.
 GIT_ENV = {
