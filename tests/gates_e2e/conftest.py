@@ -1,12 +1,14 @@
 """TechLead in-process against the GitHub sandbox: real webhooks, real worker, real gates.
 
 - ``sandbox_session``: a session sandbox that also speaks git over HTTP.
-- ``techlead_for(world, token_mode=False)``: the TechLead app (FastAPI under uvicorn on a
-  thread, its worker started by the lifespan) with only the gates feature, its own data
-  dir, and the world's webhooks pointed at it. ``techlead.settle()`` waits until the
-  sandbox has delivered every webhook and TechLead's queue has nothing left to do.
-- ``pr_world``: a world whose repository holds a pinned ruff configuration, with a
-  checkout (``world.checkout``) the test commits and pushes from.
+- ``techlead_for(world)``: the TechLead app (FastAPI under uvicorn on a thread, its
+  worker started by the lifespan) with only the gates feature, its own data dir, and
+  the world's webhooks pointed at it (App mode; token mode for a ``TokenWorld``).
+  ``techlead.settle()`` waits until the sandbox has delivered every webhook and
+  TechLead's queue has nothing left to do.
+- ``pull_world_for(files, app=True)``: a repository holding a pinned ruff configuration
+  and ``files``, with a checkout the test commits and pushes from; ``app=False`` makes
+  one without any App installed (for token mode).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import github
 import httpx
 import pytest
 import uvicorn
@@ -28,10 +31,11 @@ from bot.github import GitHubClient
 from bot.jobs import JobState
 from bot.sandbox import ManualClock, Sandbox, git_http
 from bot.sandbox.app import RESOURCE_MODULES
+from bot.sandbox.sandbox import SandboxRepo, SandboxUser
 from bot.sandbox.server import ServerThread, free_port
 from bot.settings import Settings
 from bot.worker import WorkerConfig
-from tests.conftest import World, build_world, unique
+from tests.conftest import World, build_world, make_github, unique
 from tests.sandbox_webhooks.support import Git
 
 SECRET = "gates-e2e-secret"
@@ -117,8 +121,8 @@ TechLeadFactory = Callable[..., TechLead]
 def techlead_for(sandbox: Sandbox, tmp_path: Path) -> Iterator[TechLeadFactory]:
     made: list[TechLead] = []
 
-    def make(world: World, *, token_mode: bool = False) -> TechLead:
-        settings = techlead_settings(world, tmp_path / f"techlead-{len(made)}", token_mode)
+    def make(world: World | TokenWorld) -> TechLead:
+        settings = techlead_settings(world, tmp_path / f"techlead-{len(made)}")
         client = GitHubClient(settings, clock=sandbox.clock)
         services = build_services(
             settings,
@@ -131,7 +135,7 @@ def techlead_for(sandbox: Sandbox, tmp_path: Path) -> Iterator[TechLeadFactory]:
         techlead = TechLead(services, client, sandbox)
         techlead.start()
         made.append(techlead)
-        if token_mode:
+        if isinstance(world, TokenWorld):
             sandbox.set_webhook(techlead.url, SECRET)
         else:
             sandbox.set_app_webhook(world.app.id, techlead.url, SECRET)
@@ -143,14 +147,14 @@ def techlead_for(sandbox: Sandbox, tmp_path: Path) -> Iterator[TechLeadFactory]:
         techlead.stop()
 
 
-def techlead_settings(world: World, data_dir: Path, token_mode: bool) -> Settings:
+def techlead_settings(world: World | TokenWorld, data_dir: Path) -> Settings:
     common: dict[str, Any] = {
         "webhook_secrets": (SECRET,),
         "api_url": world.api_url,
         "data_dir": data_dir,
         "write_interval": 0.0,
     }
-    if token_mode:
+    if isinstance(world, TokenWorld):
         return Settings(github_token=world.user.token, **common)
     return Settings(
         app_id=world.app.id,
@@ -161,10 +165,23 @@ def techlead_settings(world: World, data_dir: Path, token_mode: bool) -> Setting
 
 
 @dataclass
+class TokenWorld:
+    """A repository with no App installed: TechLead acts with its owner's token."""
+
+    api_url: str
+    user: SandboxUser
+    repo: SandboxRepo
+    user_gh: github.Github
+
+    def close(self) -> None:
+        self.user_gh.close()
+
+
+@dataclass
 class PullWorld:
     """A world plus a checkout of its repository to push branches from."""
 
-    world: World
+    world: World | TokenWorld
     git: Git
     checkout: Path
 
@@ -209,8 +226,14 @@ class PullWorld:
                 return found
             page += 1
 
-    def api(self, verb: str, path: str, **options: Any) -> Any:
-        headers = {"Authorization": f"token {self.world.user.token}"}
+    def as_app(self, verb: str, path: str, **options: Any) -> Any:
+        """A request with an installation token (only the App may re-request its runs)."""
+        assert isinstance(self.world, World)
+        token = self.world.sandbox.installation_token(self.world.installation.id)
+        return self.api(verb, path, token=token, **options)
+
+    def api(self, verb: str, path: str, *, token: str | None = None, **options: Any) -> Any:
+        headers = {"Authorization": f"token {token or self.world.user.token}"}
         with httpx.Client(base_url=self.world.api_url, headers=headers, timeout=15) as http:
             answer = http.request(verb, path, **options)
         answer.raise_for_status()
@@ -218,9 +241,18 @@ class PullWorld:
 
 
 def make_pull_world(
-    sandbox: Sandbox, app_key: tuple[str, str], tmp_path: Path, files: dict[str, str]
+    sandbox: Sandbox,
+    app_key: tuple[str, str],
+    tmp_path: Path,
+    files: dict[str, str],
+    *,
+    app: bool = True,
 ) -> PullWorld:
-    world = build_world(sandbox, sandbox.api_url, app_key, files={**BASE_FILES, **files})
+    world: World | TokenWorld
+    if app:
+        world = build_world(sandbox, sandbox.api_url, app_key, files={**BASE_FILES, **files})
+    else:
+        world = token_world(sandbox, {**BASE_FILES, **files})
     home = tmp_path / unique("home")
     home.mkdir()
     git = Git(home)
@@ -228,6 +260,13 @@ def make_pull_world(
     url = f"{sandbox.base_url}/{world.repo.full_name}.git"
     git.run("clone", "-q", url, str(checkout), token=world.user.token)
     return PullWorld(world, git, checkout)
+
+
+def token_world(sandbox: Sandbox, files: dict[str, str]) -> TokenWorld:
+    user = sandbox.create_user(unique("owner"), name="Repo Owner")
+    repo = sandbox.create_repo(user.login, unique("project"), files=dict(files))
+    client = make_github(github.Auth.Token(user.token), sandbox.api_url)
+    return TokenWorld(sandbox.api_url, user, repo, client)
 
 
 PullWorldFactory = Callable[..., PullWorld]
@@ -240,10 +279,23 @@ def pull_world_for(
     """``pull_world_for(files)``: a fresh repository holding ``files`` besides the base ones."""
     made: list[PullWorld] = []
 
-    def make(files: dict[str, str] | None = None) -> PullWorld:
-        made.append(make_pull_world(sandbox, app_key, tmp_path, files or {}))
+    def make(files: dict[str, str] | None = None, *, app: bool = True) -> PullWorld:
+        made.append(make_pull_world(sandbox, app_key, tmp_path, files or {}, app=app))
         return made[-1]
 
     yield make
     for item in made:
         item.world.close()
+
+
+def statuses(pr: PullWorld, sha: str) -> dict[str, dict[str, Any]]:
+    """The newest commit status of each context on ``sha``."""
+    combined = pr.api("GET", f"/repos/{pr.repo}/commits/{sha}/status")
+    return {status["context"]: status for status in combined["statuses"]}
+
+
+def comments(pr: PullWorld, number: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = pr.api(
+        "GET", f"/repos/{pr.repo}/issues/{number}/comments", params={"per_page": 100}
+    )
+    return found
