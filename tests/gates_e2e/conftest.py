@@ -168,6 +168,7 @@ def techlead_settings(world: World | TokenWorld, data_dir: Path) -> Settings:
 class TokenWorld:
     """A repository with no App installed: TechLead acts with its owner's token."""
 
+    sandbox: Sandbox
     api_url: str
     user: SandboxUser
     repo: SandboxRepo
@@ -266,7 +267,7 @@ def token_world(sandbox: Sandbox, files: dict[str, str]) -> TokenWorld:
     user = sandbox.create_user(unique("owner"), name="Repo Owner")
     repo = sandbox.create_repo(user.login, unique("project"), files=dict(files))
     client = make_github(github.Auth.Token(user.token), sandbox.api_url)
-    return TokenWorld(sandbox.api_url, user, repo, client)
+    return TokenWorld(sandbox, sandbox.api_url, user, repo, client)
 
 
 PullWorldFactory = Callable[..., PullWorld]
