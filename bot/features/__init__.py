@@ -25,7 +25,7 @@ from bot.settings import AuthMode, Settings
 PLUGINS_VARIABLE = "TECHLEAD_PLUGINS"
 
 # Built-in feature modules, imported by name so a feature is one line here.
-FEATURES: tuple[str, ...] = ("bot.features.planning",)
+FEATURES: tuple[str, ...] = ("bot.features.planning", "bot.features.gates")
 
 
 @dataclass(frozen=True)
