@@ -106,6 +106,9 @@ def renderer(log_format: LogFormat) -> Any:
     return structlog.processors.JSONRenderer()
 
 
+LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     """Route structlog and standard logging through one redacting chain to ``stream``."""
     out = stream or sys.stderr
@@ -127,6 +130,12 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.INFO)
+    for name in LIBRARY_LOGGERS:
+        # A library configured earlier in the process (uvicorn's default dictConfig
+        # sets "uvicorn" to propagate=False) would otherwise bypass the redacting chain.
+        library = logging.getLogger(name)
+        library.handlers = []
+        library.propagate = True
 
 
 def get_logger(**bound: Any) -> Any:

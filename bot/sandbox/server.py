@@ -28,6 +28,9 @@ def _config(sandbox: Sandbox, host: str, port: int, log_level: str) -> uvicorn.C
         log_level=log_level,
         access_log=False,
         lifespan="off",
+        # git_http pipes request bodies into `git http-backend` with asyncio streams;
+        # the plain asyncio loop reports a closed pipe as BrokenPipeError, uvloop does not.
+        loop="asyncio",
     )
 
 
