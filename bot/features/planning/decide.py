@@ -241,16 +241,17 @@ def status_text(record: PlanRecord, words: Words, url: str | None = None) -> str
 
 
 def reply_body(actor: str, quoted: Sequence[str], notes: Sequence[str]) -> str:
-    """A reply to ``actor``: the lines it answers, quoted, then the notes.
+    """A reply to ``actor``: the lines it answers, quoted, then the notes (a list if several).
 
     The actor is mentioned once: not again when a note already names them.
     """
+    mention = f"@{actor}"
     if len(notes) == 1:
         text = notes[0]
+        answer = text if mention in text else templates.REPLY_ALONE.format(actor=actor, text=text)
     else:
-        text = "\n" + "\n".join(templates.REPLY_LIST_ITEM.format(text=note) for note in notes)
-    mention = f"@{actor}"
-    answer = text if mention in text else templates.REPLY_ALONE.format(actor=actor, text=text)
+        items = "\n".join(templates.REPLY_LIST_ITEM.format(text=note) for note in notes)
+        answer = templates.REPLY_LIST.format(actor=actor, items=items)
     if not quoted:
         return answer
     quote = "\n".join(templates.REPLY_QUOTE.format(line=line) for line in quoted)

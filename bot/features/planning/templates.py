@@ -16,6 +16,7 @@ REPLY_QUOTE = "> {line}"
 REPLY = "{quote}\n\n{text}"
 REPLY_ALONE = "@{actor} {text}"
 REPLY_LIST_ITEM = "- {text}"
+REPLY_LIST = "@{actor}\n\n{items}"
 
 NO_PLAN = (
     "there is no plan for this issue yet. Add the `{label}` label or comment "
@@ -27,7 +28,6 @@ PLAN_INVALID = (
 )
 PLAN_CANCELLED = "the plan is cancelled. Comment `{command} plan` to plan again."
 ALREADY_APPROVED = "version {version} of the plan is already approved."
-APPROVED = "approved version {version} of the plan."
 STALE_TICK = (
     "that box belonged to version {tick} of the plan, which is now version {version}; "
     "tick the box of the current version instead."
@@ -35,11 +35,7 @@ STALE_TICK = (
 NO_SUCH_TASK = "the plan has no task {task} (its tasks: {ids})."
 RETRY_NEEDS_FAILED = "{task} is {status}; only a failed task can be retried."
 SKIP_FINISHED = "{task} is already {status}; there is nothing to skip."
-RETRIED = "{task} will run again."
-SKIPPED = "skipped {task}; tasks waiting for it may start."
-CANCELLED = "cancelled the plan."
 ALREADY_CANCELLED = "the plan is already cancelled."
-PLANNED = "planned this issue: see the plan comment."
 UNKNOWN_COMMAND = "I don't know `{command} {name}`.\n\n{help}"
 CONFIG_INVALID = (
     "this repository's `.github/techlead.yml` is invalid, so I cannot act on commands "
