@@ -22,6 +22,8 @@ something a person sees (a failed check run, a comment saying what to do next)::
     │   ├── GitHubRateLimited      403/429 rate limit; carries retry_after / reset_at
     │   └── GitHubUnavailable      5xx or connection failure after retries
     ├── WorkspaceError             a git operation failed (never carries a token)
+    │   ├── RefNotFound            a ref or commit is neither in the mirror nor on the remote
+    │   └── LeaseMismatch          a push found the branch moved since it was read
     ├── PlanError                  a plan cannot be built or run
     │   ├── CyclicPlanError        tasks depend on each other in a cycle
     │   ├── DanglingDependencyError  a task waits for a task that does not exist
@@ -153,6 +155,25 @@ class GitHubUnavailable(GitHubError):
 
 class WorkspaceError(TechLeadError):
     """A git operation failed. Messages never include credentials."""
+
+
+class RefNotFound(WorkspaceError):
+    """A branch, ref or commit is neither in the mirror nor on the remote."""
+
+
+class LeaseMismatch(WorkspaceError):
+    """A push was refused because the branch is not where the caller expected it."""
+
+    def __init__(self, repo: str, branch: str, expected: str | None, actual: str | None) -> None:
+        want = expected or "absent"
+        found = actual or "absent"
+        super().__init__(
+            f"{repo}: branch {branch!r} moved: expected {want}, found {found}; "
+            "fetch it again and rebase before pushing"
+        )
+        self.branch = branch
+        self.expected = expected
+        self.actual = actual
 
 
 class PlanError(TechLeadError):

@@ -20,6 +20,10 @@ DEFAULT_MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 # GitHub's guidance for content-creating requests: serialise them, about 1 s apart.
 # https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api
 DEFAULT_WRITE_INTERVAL = 1.0
+# The workspace's mirror cache (evicted least-recently-used beyond this) and git's
+# network time limit per command.
+DEFAULT_GIT_CACHE_MAX_BYTES = 5 * 1024**3
+DEFAULT_GIT_TIMEOUT = 600.0
 
 
 class AuthMode(enum.StrEnum):
@@ -47,6 +51,8 @@ class Settings:
     write_interval: float = DEFAULT_WRITE_INTERVAL
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     bot_login: str | None = None
+    git_cache_max_bytes: int = DEFAULT_GIT_CACHE_MAX_BYTES
+    git_timeout: float = DEFAULT_GIT_TIMEOUT
 
     @property
     def auth_mode(self) -> AuthMode:
@@ -82,6 +88,10 @@ class Settings:
                 _parse_float(env, "TECHLEAD_MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES)
             ),
             bot_login=env.get("TECHLEAD_BOT_LOGIN") or None,
+            git_cache_max_bytes=int(
+                _parse_float(env, "TECHLEAD_GIT_CACHE_MAX_BYTES", DEFAULT_GIT_CACHE_MAX_BYTES)
+            ),
+            git_timeout=_parse_float(env, "TECHLEAD_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT),
         )
 
     def require_webhook_secret(self) -> None:

@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 import git
 from git.exc import GitCommandError
 
-from bot.errors import WorkspaceError
+from bot.errors import LeaseMismatch, RefNotFound, WorkspaceError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,6 @@ CredentialsProvider = Callable[[str], "Credentials | None"]
 Clock = Callable[[], float]
 IdFactory = Callable[[], str]
 
-DEFAULT_MAX_CACHE_BYTES = 5 * 1024**3
-DEFAULT_NETWORK_TIMEOUT = 600.0
 _REDACTED = "***"
 _LAST_USED = "techlead-last-used"
 _SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -74,25 +72,6 @@ _BASE_ENV: Mapping[str, str] = {
     "SSH_ASKPASS": "",
     "GIT_LFS_SKIP_SMUDGE": "1",
 }
-
-
-class RefNotFound(WorkspaceError):
-    """A branch, ref or commit is neither in the mirror nor on the remote."""
-
-
-class LeaseMismatch(WorkspaceError):
-    """A push was refused because the branch is not where the caller expected it."""
-
-    def __init__(self, repo: str, branch: str, expected: str | None, actual: str | None) -> None:
-        want = expected or "absent"
-        found = actual or "absent"
-        super().__init__(
-            f"{repo}: branch {branch!r} moved: expected {want}, found {found}; "
-            "fetch it again and rebase before pushing"
-        )
-        self.branch = branch
-        self.expected = expected
-        self.actual = actual
 
 
 class PushOutcome(enum.StrEnum):
@@ -181,6 +160,14 @@ def auth_header(credentials: Credentials) -> str:
     username, token = credentials
     raw = base64.b64encode(f"{username}:{token}".encode()).decode("ascii")
     return f"Authorization: Basic {raw}"
+
+
+def _auth_config(creds: tuple[str, str] | None) -> list[tuple[str, str]]:
+    """Per-command auth config. Redirects are refused while a token rides along:
+    git re-sends ``http.extraHeader`` to wherever a redirect points."""
+    if not creds:
+        return []
+    return [("http.extraHeader", auth_header(creds)), ("http.followRedirects", "false")]
 
 
 def config_env(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -339,8 +326,8 @@ class Workspace:
         credentials: CredentialsProvider,
         clock: Clock = time.time,
         remote_url: Callable[[str], str] | None = None,
-        max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
-        network_timeout: float = DEFAULT_NETWORK_TIMEOUT,
+        max_cache_bytes: int | None = None,
+        network_timeout: float | None = None,
         new_id: IdFactory = lambda: secrets.token_hex(6),
     ) -> None:
         self.root = settings.data_dir.resolve() / "git"
@@ -348,8 +335,10 @@ class Workspace:
         self._credentials = credentials
         self._clock = clock
         self._remote_url = remote_url or (lambda repo: git_remote_url(settings.api_url, repo))
-        self.max_cache_bytes = max_cache_bytes
-        self._network_timeout = network_timeout
+        self.max_cache_bytes = (
+            settings.git_cache_max_bytes if max_cache_bytes is None else max_cache_bytes
+        )
+        self._network_timeout = settings.git_timeout if network_timeout is None else network_timeout
         self._new_id = new_id
 
     # paths and locks
@@ -420,7 +409,7 @@ class Workspace:
         return self._git(
             [*command, url, *refspecs],
             git_dir=git_dir,
-            config=[("http.extraHeader", auth_header(creds))] if creds else [],
+            config=_auth_config(creds),
             timeout=self._network_timeout,
             secret_values=_secret_forms(creds),
         )

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import WorkspaceError
+from bot.errors import LeaseMismatch, WorkspaceError
 from bot.sandbox import ManualClock, Sandbox
 from bot.settings import Settings
-from bot.workspace import Identity, LeaseMismatch, PushOutcome, Workspace
+from bot.workspace import Identity, PushOutcome, Workspace
 from tests.conftest import World, build_world
 from tests.sandbox_git.gitcli import GitCli, clone_url
 from tests.workspace.conftest import BOT, FakeClock

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import WorkspaceError
-from bot.workspace import RefNotFound, Workspace
+from bot.errors import RefNotFound, WorkspaceError
+from bot.workspace import Workspace
 from tests.workspace.conftest import Remotes, Upstream, WorkspaceFactory, git
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from bot.errors import WorkspaceError
-from bot.workspace import Identity, LeaseMismatch, PushOutcome, Workspace
+from bot.errors import LeaseMismatch, WorkspaceError
+from bot.workspace import Identity, PushOutcome, Workspace
 from tests.workspace.conftest import Upstream, git
 
 AUTHOR = Identity("Ada Lovelace", "ada@example.invalid")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from unidiff import PatchSet
 
-from bot.errors import WorkspaceError
-from bot.workspace import Identity, RefNotFound, TreeEntry, Workspace
+from bot.errors import RefNotFound, WorkspaceError
+from bot.workspace import Identity, TreeEntry, Workspace
 from tests.workspace.conftest import BOT, FakeClock, Upstream, git
 
 AUTHOR = Identity("Ada Lovelace", "ada@example.invalid")
