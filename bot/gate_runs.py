@@ -232,7 +232,21 @@ def superseded_reason(current_head: str) -> str:
     return templates.SUPERSEDED.format(sha=current_head[:7])
 
 
+def fetch_refs(pull: PullInfo) -> list[str]:
+    """What to fetch from the base repository for ``pull``: its base and its head.
+
+    A fork's head is fetched as ``refs/pull/N/head`` of the base repository, where GitHub
+    keeps it: nothing is fetched from (or authenticated against) the fork itself.
+    """
+    head = f"refs/pull/{pull.number}/head" if pull.is_fork else pull.head_sha
+    return [pull.base_sha, head]
+
+
 # ---------------------------------------------------------------------------- heads
+
+
+# Heads remembered per pull request; older ones without live runs are forgotten.
+MAX_HEADS = 32
 
 
 @dataclass
@@ -263,6 +277,7 @@ class HeadRegistry:
             pull.current = head
             older = pull.order[: pull.order.index(head)]
             tokens = [token for old in older for token in pull.tokens.get(old, [])]
+            _forget_old(pull)
         reason = superseded_reason(head)
         for token in tokens:
             token.cancel(reason)
@@ -286,8 +301,31 @@ class HeadRegistry:
             if pull is not None and token in pull.tokens.get(head, []):
                 pull.tokens[head].remove(token)
 
+    def known(self, repo: str, number: int) -> int:
+        """How many heads of one pull request are remembered (bounded by MAX_HEADS)."""
+        with self._lock:
+            pull = self._pulls.get((repo, number))
+            return len(pull.order) if pull else 0
+
+    def live(self, repo: str, number: int) -> dict[str, int]:
+        """Runs under way per head of one pull request (for logs and tests)."""
+        with self._lock:
+            pull = self._pulls.get((repo, number), _Pull())
+            return {head: len(tokens) for head, tokens in pull.tokens.items() if tokens}
+
     def _pull(self, repo: str, number: int, head: str) -> _Pull:
         pull = self._pulls.setdefault((repo, number), _Pull())
         if head not in pull.order:
             pull.order.append(head)
         return pull
+
+
+def _forget_old(pull: _Pull) -> None:
+    """Keep at most MAX_HEADS heads; a forgotten head's late run job still checks
+    GitHub's head before it publishes, so forgetting never lets stale results out."""
+    while len(pull.order) > MAX_HEADS:
+        oldest = next((h for h in pull.order if not pull.tokens.get(h)), None)
+        if oldest is None or oldest == pull.current:
+            return
+        pull.order.remove(oldest)
+        pull.tokens.pop(oldest, None)

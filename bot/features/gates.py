@@ -1,12 +1,14 @@
 """Quality gates on pull requests: deliveries -> gate jobs -> check runs (or statuses + a comment).
 
-=======================================================  ==========================  ===========
-event                                                    when                        job
-=======================================================  ==========================  ===========
-pull_request.opened/synchronize/reopened/ready_for_review  always (bots' PRs too)    gates.queue
-check_suite.requested / check_suite.rerequested          a head to gate              gates.queue
-check_run.rerequested                                    one of the gates' runs      gates.queue
-=======================================================  ==========================  ===========
+=================================================  ====================  ============
+event                                              when                  job
+=================================================  ====================  ============
+pull_request: opened, synchronize, reopened,       always (bots' pull    gates.queue
+ready_for_review                                   requests too)
+check_suite: requested, rerequested                a head to gate        gates.queue
+check_run: rerequested                             one of the gates'     gates.queue
+                                                   runs (that gate)
+=================================================  ====================  ============
 
 ``gates.queue`` is quick: it reads the pull request and the configuration (from the
 default branch only), marks this head current (older heads' runs in this process are
@@ -64,6 +66,7 @@ from bot.gate_runs import (
     author_is_bot,
     enabled_levels,
     external_id,
+    fetch_refs,
     from_check_run,
     from_check_suite,
     from_pull_request,
@@ -244,7 +247,7 @@ class CheckRuns:
     def start(self, order: RunOrder) -> None:
         output = CheckOutput(
             templates.TITLE_RUNNING,
-            templates.SUMMARY_RUNNING.format(sha=order.head_sha, base=f"#{order.number}"),
+            templates.SUMMARY_RUNNING.format(sha=order.head_sha, number=order.number),
         )
         for run_id in self._open(order).values():
             self.github.update_check_run(order.repo, run_id, status="in_progress", output=output)
@@ -516,10 +519,7 @@ def gate_pull(
 ) -> list[GateResult]:
     """Fetch base and head, check the head out, diff ``base...head`` and run the gates."""
     workspace = Workspace(ctx.settings, committer=COMMITTER, credentials=github.git_credentials)
-    # A fork's head is fetched from the base repository, where GitHub keeps it as
-    # refs/pull/N/head; nothing is fetched from (or authenticated against) the fork.
-    head_ref = f"refs/pull/{pull.number}/head" if pull.is_fork else order.head_sha
-    workspace.fetch(order.repo, [pull.base_sha, head_ref])
+    workspace.fetch(order.repo, fetch_refs(pull))
     with workspace.worktree(order.repo, order.head_sha, label=WORKTREE_LABEL) as tree:
         diff = workspace.diff(order.repo, pull.base_sha, order.head_sha, merge_base=True)
         with checkout_input(

@@ -1,0 +1,261 @@
+"""The gates' lifecycle decisions, table by table: requests, run identity, selection, heads."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.gate_runs import (
+    MAX_HEADS,
+    GateRequest,
+    HeadRegistry,
+    Skip,
+    enabled_levels,
+    external_id,
+    fetch_refs,
+    from_check_run,
+    from_check_suite,
+    from_pull_request,
+    level_of,
+    parse_external_id,
+    plan_runs,
+    run_job_key,
+    skip_reason,
+)
+from bot.ports import CheckRunInfo, PullInfo
+from gates.config import GateLevel, load_defaults, parse_gates_config
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "webhooks"
+REPO = "octo/project"
+L1, L5 = GateLevel.L1, GateLevel.L5
+LINT = "TechLead L1 · Lint"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return loaded
+
+
+def pull(**changes: Any) -> PullInfo:
+    values: dict[str, Any] = {
+        "number": 7,
+        "title": "t",
+        "body": "",
+        "state": "open",
+        "draft": False,
+        "head_sha": "h" * 40,
+        "head_ref": "feature",
+        "head_repo": REPO,
+        "base_ref": "main",
+        "base_sha": "b" * 40,
+        "is_fork": False,
+        "author_login": "dev",
+        "html_url": "",
+    }
+    values.update(changes)
+    return PullInfo(**values)
+
+
+def run(
+    run_id: int, name: str = LINT, external: str | None = "techlead:L1:7", status: str = "queued"
+) -> CheckRunInfo:
+    return CheckRunInfo(run_id, name, "h" * 40, status, None, external)
+
+
+# ---------------------------------------------------------------------------- requests
+
+
+def test_real_payloads_become_requests() -> None:
+    opened = fixture("pull_request.synchronize")
+    request = from_pull_request(REPO, opened)
+    assert request == GateRequest(
+        REPO, opened["pull_request"]["head"]["sha"], opened["pull_request"]["head"]["ref"], (2,)
+    )
+    suite = from_check_suite(REPO, fixture("check_suite.rerequested"), rerun=True)
+    assert suite is not None and suite.rerun and suite.levels == ()
+    rerun = copy.deepcopy(fixture("check_run.rerequested"))
+    rerun["check_run"]["external_id"] = external_id(L5, 12)
+    request = from_check_run(REPO, rerun)
+    assert request is not None
+    assert (request.levels, request.numbers, request.rerun) == ((L5,), (12,), True)
+    assert GateRequest.from_payload(request.to_payload()) == request
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("pull_request", {}),
+        ("pull_request", {"pull_request": {"number": "7", "head": {"sha": "abc"}}}),
+        ("pull_request", {"pull_request": {"number": 7, "head": {}}}),
+        ("check_suite", {"check_suite": {"head_sha": "abc", "pull_requests": []}}),
+        ("check_suite", {"check_suite": "not a mapping"}),
+        ("check_run", {"check_run": {"name": "someone else's check", "head_sha": "abc"}}),
+        ("check_run", {"check_run": {"name": LINT, "head_sha": "abc"}}),
+    ],
+    ids=[
+        "no-pull-request",
+        "number-not-int",
+        "no-head-sha",
+        "suite-without-pull-or-branch",
+        "suite-not-a-mapping",
+        "run-not-ours",
+        "run-without-pull-or-branch",
+    ],
+)
+def test_malformed_or_foreign_payloads_ask_for_nothing(event: str, payload: dict[str, Any]) -> None:
+    parse = {
+        "pull_request": lambda p: from_pull_request(REPO, p),
+        "check_suite": lambda p: from_check_suite(REPO, p, rerun=False),
+        "check_run": lambda p: from_check_run(REPO, p),
+    }[event]
+    assert parse(payload) is None
+
+
+def test_no_repository_asks_for_nothing() -> None:
+    assert from_pull_request(None, fixture("pull_request.opened")) is None
+
+
+# ---------------------------------------------------------------------------- identity
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("techlead:L1:7", (L1, 7)),
+        ("techlead:L5:123", (L5, 123)),
+        ("techlead:L9:7", None),
+        ("techlead:L1:", None),
+        ("other:L1:7", None),
+        ("", None),
+    ],
+    ids=["lint", "security", "unknown-level", "no-number", "foreign-prefix", "empty"],
+)
+def test_external_ids_parse_only_our_own(text: str, expected: tuple[GateLevel, int] | None) -> None:
+    assert parse_external_id(text) == expected
+
+
+def test_a_run_is_known_by_external_id_else_by_name() -> None:
+    assert level_of("anything", external_id(L5, 3)) is L5
+    assert level_of(LINT) is L1
+    assert level_of("Lint") is None
+
+
+@pytest.mark.parametrize(
+    ("existing", "rerun", "reuse", "create"),
+    [
+        ([], False, {}, (L1, L5)),
+        ([run(1), run(4, status="completed")], False, {L1: 4}, (L5,)),
+        ([run(1, external=None)], False, {}, (L1, L5)),
+        ([run(1, external="techlead:L1:8")], False, {}, (L1, L5)),
+        ([run(1), run(2, "TechLead L5 · Security", "techlead:L5:7")], True, {}, (L1, L5)),
+    ],
+    ids=["none-yet", "newest-of-ours", "same-name-other-app", "other-pull", "rerun-makes-new"],
+)
+def test_plan_runs_reuses_ours_on_the_head(
+    existing: list[CheckRunInfo],
+    rerun: bool,
+    reuse: dict[GateLevel, int],
+    create: tuple[GateLevel, ...],
+) -> None:
+    plan = plan_runs(existing, [L1, L5], 7, rerun=rerun)
+    assert {level: found.id for level, found in plan.reuse.items()} == reuse
+    assert plan.create == create
+
+
+def test_the_run_job_key_names_its_runs_whatever_their_order() -> None:
+    one = run_job_key(REPO, 7, "abc", {L5: 2, L1: 1})
+    assert one == run_job_key(REPO, 7, "abc", {L1: 1, L5: 2}) == "gates.run:octo/project#7@abc:1,2"
+    assert one != run_job_key(REPO, 7, "abc", {L1: 3, L5: 2})
+
+
+# ---------------------------------------------------------------------------- selection
+
+
+@pytest.mark.parametrize(
+    ("changes", "settings", "bot", "expected"),
+    [
+        ({}, {}, False, None),
+        ({"state": "closed"}, {}, False, Skip.CLOSED),
+        ({"head_sha": "n" * 40}, {}, False, Skip.MOVED_ON),
+        ({"draft": True}, {}, False, None),
+        ({"draft": True}, {"drafts": False}, False, Skip.DRAFT),
+        ({}, {"bots": False}, True, Skip.BOT),
+        ({}, {}, True, None),
+        ({"base_ref": "develop"}, {"base_branches": ["main"]}, False, Skip.BASE),
+        ({"base_ref": "main"}, {"base_branches": ["main"]}, False, None),
+    ],
+    ids=[
+        "open",
+        "closed",
+        "head-moved-on",
+        "draft-by-default",
+        "draft-skipped",
+        "bot-skipped",
+        "bot-by-default",
+        "other-base",
+        "listed-base",
+    ],
+)
+def test_which_pull_requests_get_gates(
+    changes: dict[str, Any], settings: dict[str, Any], bot: bool, expected: Skip | None
+) -> None:
+    select = parse_gates_config({"pull_requests": settings}).pull_requests
+    assert skip_reason(pull(**changes), "h" * 40, select, author_is_bot=bot) is expected
+
+
+def test_enabled_levels_leave_out_disabled_gates_and_keep_to_the_asked() -> None:
+    config = parse_gates_config({"security": {"enabled": False}})
+    assert enabled_levels(config) == [L1]
+    assert enabled_levels(load_defaults(), [L5]) == [L5]
+    assert enabled_levels(config, [L5]) == []
+
+
+@pytest.mark.parametrize(
+    ("fork", "head_ref"),
+    [(False, "h" * 40), (True, "refs/pull/7/head")],
+    ids=["same-repository", "fork"],
+)
+def test_a_forks_head_comes_from_the_base_repository(fork: bool, head_ref: str) -> None:
+    assert fetch_refs(pull(is_fork=fork)) == ["b" * 40, head_ref]
+
+
+# ---------------------------------------------------------------------------- heads
+
+
+def test_a_newer_head_cancels_the_older_heads_runs_only() -> None:
+    heads = HeadRegistry()
+    old = heads.start(REPO, 7, "a")
+    other_pull = heads.start(REPO, 8, "a")
+    assert heads.supersede(REPO, 7, "b") == 1
+    assert old.cancelled and "(b) superseded" in old.reason
+    assert not other_pull.cancelled
+    newer = heads.start(REPO, 7, "b")
+    assert not newer.cancelled
+
+
+def test_a_late_report_about_an_older_head_changes_nothing() -> None:
+    heads = HeadRegistry()
+    heads.supersede(REPO, 7, "a")
+    heads.supersede(REPO, 7, "b")
+    newer = heads.start(REPO, 7, "b")
+    assert heads.supersede(REPO, 7, "a") == 0
+    assert not newer.cancelled
+    late = heads.start(REPO, 7, "a")
+    assert late.cancelled
+
+
+def test_finished_runs_are_forgotten_and_old_heads_pruned() -> None:
+    heads = HeadRegistry()
+    token = heads.start(REPO, 7, "a")
+    assert heads.live(REPO, 7) == {"a": 1}
+    heads.finish(REPO, 7, "a", token)
+    assert heads.live(REPO, 7) == {}
+    for number in range(MAX_HEADS + 10):
+        heads.supersede(REPO, 7, f"head-{number}")
+    still = heads.start(REPO, 7, f"head-{MAX_HEADS + 9}")
+    assert not still.cancelled
+    assert heads.known(REPO, 7) == MAX_HEADS
