@@ -109,6 +109,7 @@ class Spec:
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         _allow_null_in_nullable_enums(document)
+        _allow_null_in_nullable_choices(document)
         _drop_array_discriminators(document, document)
         self.document = document
         self._registry: Registry[Any] = Registry().with_resource(
@@ -370,6 +371,26 @@ def _allow_null_in_nullable_enums(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _allow_null_in_nullable_enums(value)
+
+
+def _allow_null_in_nullable_choices(node: Any) -> None:
+    """Read ``nullable: true`` beside ``oneOf``/``anyOf`` (and no ``type``) as allowing null.
+
+    The validator applies ``nullable`` only next to ``type``; GitHub's description puts it
+    beside choices, e.g. a commit's ``author`` (an account or ``{}``), which GitHub sends
+    as null when the commit's email belongs to no account.
+    """
+    if isinstance(node, dict):
+        if node.get("nullable") is True and "type" not in node:
+            for keyword in ("oneOf", "anyOf"):
+                choices = node.get(keyword)
+                if isinstance(choices, list) and {"enum": [None]} not in choices:
+                    choices.append({"enum": [None]})
+        for value in node.values():
+            _allow_null_in_nullable_choices(value)
+    elif isinstance(node, list):
+        for value in node:
+            _allow_null_in_nullable_choices(value)
 
 
 def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:

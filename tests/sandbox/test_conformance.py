@@ -197,3 +197,14 @@ def test_every_description_example_of_an_issue_validates(spec: Spec) -> None:
     example = spec.document["components"]["examples"]["issue"]["value"]
     op = spec.by_id["issues/get"]
     assert spec.response_problems(op, 200, json.loads(json.dumps(example))) == []
+
+
+def test_commit_by_an_unknown_email_has_a_null_author(world: World, sandbox: Sandbox) -> None:
+    # GitHub's description puts ``nullable`` beside a ``oneOf``; GitHub sends null here.
+    repo = world.user_gh.get_repo(f"{world.repo.owner}/{world.repo.name}")
+    stranger = github.InputGitAuthor("Nobody", "nobody@example.invalid")
+    made = repo.create_file("notes.txt", "Add notes", "hello\n", author=stranger)
+    commit = repo.get_commit(made["commit"].sha)
+    assert commit.author is None
+    assert commit.commit.author.email == "nobody@example.invalid"
+    assert sandbox.violations == []
