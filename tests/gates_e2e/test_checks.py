@@ -15,6 +15,7 @@ import pytest
 
 from gates.config import GateLevel
 from gates.templates import check_run_name
+from tests.conftest import World
 from tests.gates_e2e.conftest import PullWorld, PullWorldFactory, TechLead, TechLeadFactory
 
 pytestmark = pytest.mark.sandbox
@@ -66,6 +67,21 @@ def opened(pr: PullWorld, techlead: TechLead, files: dict[str, str | None]) -> t
     return head, number
 
 
+def report_timings(pr: PullWorld) -> None:
+    """The runs were created queued; print how long after the pull request they came."""
+    assert isinstance(pr.world, World)
+    deliveries = pr.world.sandbox.webhook_deliveries(pr.world.app.id)
+    at = {(d.event, d.action): d.delivered_at for d in reversed(deliveries)}
+    created = [d for d in deliveries if (d.event, d.action) == ("check_run", "created")]
+    assert {d.payload["check_run"]["status"] for d in created} == {"queued"}
+    opened = at["pull_request", "opened"]
+    print(f"pull_request.opened -> first run queued: {at['check_run', 'created'] - opened:.2f} s")
+    completed = max(
+        d.delivered_at for d in deliveries if (d.event, d.action) == ("check_run", "completed")
+    )
+    print(f"pull_request.opened -> last run completed: {completed - opened:.2f} s")
+
+
 def outcome(run: dict[str, Any]) -> tuple[str, str | None]:
     return run["status"], run["conclusion"]
 
@@ -79,7 +95,8 @@ def test_new_findings_fail_with_annotations_on_exactly_their_lines(
     started = time.monotonic()
     pr.open_pull("risky")
     techlead.settle()
-    print(f"pull_request.opened -> completed check runs: {time.monotonic() - started:.2f} s")
+    print(f"pull_request.opened -> settled: {time.monotonic() - started:.2f} s")
+    report_timings(pr)
 
     lint, security = pr.run_named(head, LINT), pr.run_named(head, SECURITY)
     assert outcome(lint) == ("completed", "failure")
@@ -124,6 +141,7 @@ def test_a_push_adding_one_finding_changes_exactly_one_annotation(
     added = after[SECURITY] - before[SECURITY]
     assert list(added) == [("app.py", 12, "B602 (bandit, high)")]
     assert before[SECURITY] - after[SECURITY] == Counter()
+    assert len(pr.runs(second)) == 2, "synchronize and check_suite.requested: one set of runs"
 
 
 def test_120_findings_arrive_as_120_annotations_50_per_request(
