@@ -1138,6 +1138,12 @@ def webhook_body(
         shaped["comment"] = shaped["comment"] | {"performed_via_github_app": hook_app(app)}
     if event == "pull_request_review_comment" and isinstance(shaped.get("comment"), dict):
         shaped["comment"] = {key: None for key in ("position", "line")} | shaped["comment"]
+    if isinstance(shaped.get("changes"), dict):
+        # An edit of an empty body: webhooks give the old text as "" (never null).
+        shaped["changes"] = {
+            key: {"from": ""} if change == {"from": None} else change
+            for key, change in shaped["changes"].items()
+        }
     if isinstance(shaped.get("review"), dict):
         # Webhooks spell review states in lower case (REST: APPROVED, webhook: approved).
         shaped["review"] = shaped["review"] | {"state": str(shaped["review"]["state"]).lower()}
@@ -1177,3 +1183,22 @@ def installation_event(
             for repo in repos
         ],
     } | ({"requester": simple_user(urls, requester)} if requester else {})
+
+
+def hook_organization(urls: Urls, org: User) -> dict[str, Any]:
+    """The ``organization`` of a webhook about a repository an organization owns."""
+    api = f"{urls.api}/orgs/{org.login}"
+    return {
+        "login": org.login,
+        "id": org.id,
+        "node_id": node_id("Organization", org.id),
+        "url": api,
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events",
+        "hooks_url": f"{api}/hooks",
+        "issues_url": f"{api}/issues",
+        "members_url": f"{api}/members{{/member}}",
+        "public_members_url": f"{api}/public_members{{/member}}",
+        "avatar_url": f"{urls.web}/avatars/u/{org.id}",
+        "description": None,
+    }

@@ -36,7 +36,7 @@ from bot.sandbox import builders, pulls
 from bot.sandbox.clock import iso
 from bot.sandbox.protocol import ApiError, Reply, not_found
 from bot.sandbox.routing import Ctx, Router
-from bot.sandbox.state import App, Event, Installation, Repo, State
+from bot.sandbox.state import App, Event, Installation, Repo, State, User
 
 if TYPE_CHECKING:
     from bot.sandbox.sandbox import Sandbox
@@ -198,11 +198,24 @@ class Webhooks:
     def _deliveries_for(self, event: Event) -> list[Delivery]:
         urls = self.sandbox.urls if self.sandbox.base_url else _FALLBACK_URLS
         repo = self.state.repos.get(event.repo_id) if event.repo_id is not None else None
+        if not self._anyone_listens(repo):
+            return []  # nothing to render: no hook could receive it
         name, body = self._render(urls, event, repo)
         found = []
         for target in self._targets(event, name, body, repo):
             found.append(self._delivery(event, name, body, target, urls))
         return found
+
+    def _anyone_listens(self, repo: Repo | None) -> bool:
+        if self.state.webhook.url:
+            return True
+        if repo is None:
+            return any(c.url for c in self.configs.values())
+        return any(
+            self.configs.get(i.app_id, HookConfig()).url
+            for i in self.state.installations.values()
+            if repo in self.state.installation_repos(i)
+        )
 
     def _render(self, urls: builders.Urls, event: Event, repo: Repo | None) -> tuple[str, Any]:
         body = builders.event_payload(urls, self.state, event)
@@ -282,6 +295,9 @@ class Webhooks:
                 "id": target.installation.id,
                 "node_id": builders.node_id("Installation", target.installation.id),
             }
+        owner = self._owner_of(event)
+        if owner is not None and owner.type == "Organization":
+            payload["organization"] = builders.hook_organization(urls, owner)
         payload = builders.webhook_body(name, payload, self._run_of(event, payload, urls))
         raw = json.dumps(payload, separators=(",", ":")).encode()
         guid = self.new_guid()
@@ -301,6 +317,11 @@ class Webhooks:
             secret=target.secret,
         )
         return delivery
+
+    def _owner_of(self, event: Event) -> User | None:
+        """The account the event happened in: the repository's owner."""
+        repo = self.state.repos.get(event.repo_id) if event.repo_id is not None else None
+        return self.state.users.get(repo.owner_id) if repo is not None else None
 
     def _run_of(
         self, event: Event, body: dict[str, Any], urls: builders.Urls
