@@ -68,6 +68,7 @@ class Status:
     HTTP = "Invalid HTTP Response: {code}"
     CONNECT = "failed to connect to host"
     TIMEOUT = "timed out"
+    FAILED = "delivery failed: {error}"
 
 
 @dataclass
@@ -361,6 +362,8 @@ class Webhooks:
             delivery = lane.get()
             try:
                 self._send(delivery)
+            except Exception as exc:  # a lane must outlive any one bad delivery (e.g. URL)
+                delivery.status, delivery.status_code = Status.FAILED.format(error=exc), 0
             finally:
                 with self._log_lock:
                     self._log.append(delivery)

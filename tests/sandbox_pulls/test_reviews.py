@@ -117,6 +117,23 @@ def test_replies_join_the_thread_of_the_first_comment(
     assert created[-1].payload["sender"]["type"] == "Bot"
 
 
+def test_in_reply_to_on_the_comments_endpoint_replies_too(project: World) -> None:
+    pull = open_pull(project)
+    first = pull.create_review_comment(
+        "first", pull.get_commits()[0], "code.txt", line=15, side="RIGHT"
+    )
+
+    reply = project.user_gh.requester.requestJsonAndCheck(
+        "POST",
+        f"{pull.url}/comments",
+        # Other fields are ignored with in_reply_to, though the description requires two.
+        input={"body": "me too", "in_reply_to": first.id, "commit_id": pull.head.sha, "path": "x"},
+    )[1]
+
+    assert (reply["in_reply_to_id"], reply["line"], reply["path"]) == (first.id, 15, "code.txt")
+    assert [c.body for c in pull.get_review_comments()] == ["first", "me too"]
+
+
 def test_edit_and_delete_a_review_comment(
     sandbox: Sandbox, project: World, receiver: Receiver
 ) -> None:

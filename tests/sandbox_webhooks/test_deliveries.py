@@ -174,6 +174,23 @@ def test_a_refused_connection_is_logged_as_failed_once(
     assert len(attempts(sandbox, world)) == 1
 
 
+def test_a_malformed_hook_url_fails_that_delivery_only(
+    sandbox: Sandbox, world: World, receiver: Receiver
+) -> None:
+    sandbox.set_app_webhook(world.app.id, "http://[not a host/webhook", APP_SECRET)
+    repo = world.user_gh.get_repo(world.repo.full_name)
+    repo.create_issue("Lost")
+    assert sandbox.wait_for_deliveries()
+    sandbox.set_app_webhook(world.app.id, receiver.url, APP_SECRET)
+    repo.create_issue("Delivered")
+    assert sandbox.wait_for_deliveries()
+
+    lost, delivered = attempts(sandbox, world)
+    assert (lost.status_code, lost.redelivery) == (0, False)
+    assert delivered.status_code == 200
+    assert [r.payload["issue"]["title"] for r in receiver.all()] == ["Delivered"]
+
+
 def test_an_error_answer_is_logged_with_its_status(sandbox: Sandbox, world: World) -> None:
     broken = Receiver(status=500)
     sandbox.set_app_webhook(world.app.id, broken.start(), APP_SECRET)
