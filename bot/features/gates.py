@@ -62,6 +62,8 @@ from bot.errors import GitHubNotFound, RepoConfigError
 from bot.gate_runs import (
     PULL_ACTIONS,
     RUN_ACTIONS,
+    SUITE_ACTIONS,
+    GateRequest,
     HeadRegistry,
     author_is_bot,
     enabled_levels,
@@ -76,7 +78,6 @@ from bot.gate_runs import (
     superseded_reason,
     unfinished,
 )
-from bot.gate_runs import GateRequest as GateRequest
 from bot.jobs import Job, JobRegistry, JobSpec
 from bot.ports import Annotation, CheckOutput, GitHubPort, PullInfo
 from bot.repo_config import fetch_repo_config
@@ -112,7 +113,6 @@ WORKTREE_LABEL = "gates"
 # Gates never commit; the workspace wants an identity all the same.
 COMMITTER = Identity("TechLead", "techlead@users.noreply.github.com")
 LOCK_STRIPES = 64
-WORKER_STOPPED = "its worker stopped before it finished"
 
 # The heads under way in this process (see HeadRegistry); one per process, like the worker.
 HEADS = HeadRegistry()
@@ -140,7 +140,7 @@ def on_check_run(event: Event, ctx: JobContext) -> list[JobSpec]:
 # TechLead's own pull requests are gated like anyone's: bots are let through.
 for _action in PULL_ACTIONS:
     router.register("pull_request", action=_action, allow_bots=True)(on_pull_request)
-for _action in ("requested", "rerequested"):
+for _action in SUITE_ACTIONS:
     router.register("check_suite", action=_action, allow_bots=True)(on_check_suite)
 for _action in RUN_ACTIONS:
     router.register("check_run", action=_action, allow_bots=True)(on_check_run)
@@ -456,7 +456,7 @@ def run_head(job: Job, ctx: JobContext) -> None:
     publisher = publisher_for(ctx, github)
     config = order.config()
     if job.attempts >= RUN_ATTEMPTS:
-        error = job.last_error or WORKER_STOPPED
+        error = job.last_error or templates.WORKER_STOPPED
         reason = templates.ABANDONED.format(attempts=job.attempts - 1, error=error)
         publisher.finish(order, stopped(order, config, Conclusion.FAILURE, reason), current=False)
         return
