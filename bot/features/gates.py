@@ -107,7 +107,9 @@ jobs = JobRegistry()
 QUEUE_KIND = "gates.queue"
 RUN_KIND = "gates.run"
 QUEUE_ATTEMPTS = 5
-# Two tries at the work; the third attempt only completes what is left as failed.
+# Two tries at the work; from the third attempt on, a job only completes what is left
+# as failed. One attempt more is allowed than that, so the finishing attempt itself may
+# fail (or its worker die) once and still run again instead of being dead-lettered.
 RUN_ATTEMPTS = 3
 WORKTREE_LABEL = "gates"
 # Gates never commit; the workspace wants an identity all the same.
@@ -448,7 +450,7 @@ def load_gates_config(github: GitHubPort, repo: str) -> tuple[GatesConfig, RepoC
 # ---------------------------------------------------------------------------- gates.run
 
 
-@jobs.register(RUN_KIND, max_attempts=RUN_ATTEMPTS)
+@jobs.register(RUN_KIND, max_attempts=RUN_ATTEMPTS + 1)
 def run_head(job: Job, ctx: JobContext) -> None:
     """Run one head's gates and complete their runs; never leaves a run unfinished."""
     order = RunOrder.from_payload(job.payload)
