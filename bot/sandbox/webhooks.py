@@ -414,14 +414,22 @@ class Webhooks:
 
     # --- the log ----------------------------------------------------------------------
 
+    def _forget_if_reset(self) -> None:
+        with self.state.lock:
+            if self._events is not None and self.state.events is not self._events:
+                self.reset()
+                self._events, self._next_event = self.state.events, 0
+
     def deliveries(self, app_id: int | None = None) -> list[Delivery]:
         """Finished attempts, oldest first (every hook, or one App's)."""
+        self._forget_if_reset()
         with self._log_lock:
             found = list(self._log)
         found.sort(key=lambda d: d.id)
         return [d for d in found if app_id is None or d.app_id == app_id]
 
     def find(self, delivery_id: int) -> Delivery | None:
+        self._forget_if_reset()
         with self._log_lock:
             return next((d for d in self._log if d.id == delivery_id), None)
 

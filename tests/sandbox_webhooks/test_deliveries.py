@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import github
 import httpx
 import pytest
 
-from bot.sandbox import Sandbox
+from bot.sandbox import ManualClock, Sandbox
+from bot.sandbox.server import ServerThread
 from tests.conftest import World, build_world, make_github
 from tests.sandbox_webhooks.support import SECRET, Receiver
 
@@ -446,3 +448,22 @@ def test_the_admin_surface_marks_ready_and_waits_for_deliveries(
         ("pull_request", "converted_to_draft"),
     ]
     assert repo.get_pull(pull.number).draft
+
+
+def test_a_reset_sandbox_forgets_its_delivery_log(tmp_path: Path, receiver: Receiver) -> None:
+    own = Sandbox(tmp_path / "fresh", clock=ManualClock())
+    with ServerThread(own):
+        owner = own.create_user("resetter")
+        own.set_webhook(receiver.url, SECRET)
+        own.create_repo(owner.login, "r", files={"README.md": "# r\n"})
+        httpx.post(
+            f"{own.api_url}/repos/resetter/r/issues",
+            json={"title": "before the reset"},
+            headers={"Authorization": f"token {owner.token}"},
+        ).raise_for_status()
+        assert own.wait_for_deliveries()
+        assert [d.event for d in own.webhook_deliveries()] == ["issues"]
+
+        own.reset()
+
+        assert own.webhook_deliveries() == []
