@@ -131,7 +131,8 @@ def run_plan(work: Work, request: PlanRequest) -> PlanRecord | None:
     """Research and plan the issue (label, reopen, issue edit); None when nothing was to do."""
     if request.reason in (Reason.LABELED, Reason.REOPENED) and not _is_trigger(work, request):
         return None
-    allowed, reason = work.allowed(request.actor, CommandKind.PLAN.value)
+    with work.timed("permission"):
+        allowed, reason = work.allowed(request.actor, CommandKind.PLAN.value)
     if not allowed:
         _refuse(work, request.actor, f"{request.reason.value}-{_trigger_key(work)}", reason)
         return None
@@ -156,6 +157,7 @@ def plan_issue(work: Work, reason: Reason) -> PlanRecord | None:
             work.repo,
             issue_input.text,
             budget_seconds=work.config.planning.research_budget_seconds,
+            timings=work.timings,
         )
     with work.lease():
         record = work.plans.load(work.repo, work.issue)
