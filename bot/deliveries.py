@@ -12,10 +12,11 @@ redelivers the rest. ``serve`` may call :func:`sweep` periodically.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.context import Clock
 from bot.errors import GitHubError
@@ -136,3 +137,51 @@ def _redeliver(port: HookDeliveryLog, ids: Sequence[int]) -> tuple[list[int], li
             continue
         done.append(delivery_id)
     return done, errors
+
+
+class PeriodicSweep:
+    """Sweeps at start and then every ``interval`` seconds, on a daemon thread.
+
+    Each sweep looks back three intervals (capped at GitHub's three days), so a sweep
+    that fails, for example while GitHub is unavailable, is covered by the next one.
+    A failed sweep is logged and never stops the loop.
+    """
+
+    def __init__(
+        self,
+        port: HookDeliveryLog,
+        store: KnownDeliveries,
+        clock: Clock,
+        interval: float,
+        log: Any,
+    ) -> None:
+        self._port = port
+        self._store = store
+        self._clock = clock
+        self._interval = interval
+        self._window = min(3 * interval, REDELIVERY_WINDOW)
+        self._log = log
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="delivery-sweep", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def run_once(self) -> SweepReport | None:
+        try:
+            report = sweep(self._port, self._store, self._clock, self._window)
+        except GitHubError as exc:
+            self._log.warning("delivery_sweep_failed", error=str(exc))
+            return None
+        self._log.info("delivery_sweep", **log_fields(report))
+        return report
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self.run_once()
+            self._stopping.wait(self._interval)

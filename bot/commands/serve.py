@@ -9,9 +9,11 @@ from collections.abc import Mapping
 import uvicorn
 
 from bot import features
-from bot.app import build_services, create_app
+from bot.app import Services, build_services, create_app
+from bot.deliveries import PeriodicSweep
+from bot.errors import SettingsError
 from bot.log import configure_logging, get_logger
-from bot.settings import Settings
+from bot.settings import AuthMode, Settings
 from bot.worker import WorkerConfig
 
 HELP = "run the webhook server and job worker"
@@ -35,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds running jobs get to finish on SIGTERM before they are released",
     )
     parser.add_argument(
+        "--sweep-every",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="App mode: every MINUTES (and at start) ask GitHub to redeliver webhook "
+        "deliveries that failed and never reached TechLead (default 0: off)",
+    )
+    parser.add_argument(
         "--plugin",
         action="append",
         default=[],
@@ -56,6 +66,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL)
     settings = Settings.from_env(env)
     settings.require_webhook_secret()
+    _check_sweep(settings, args.sweep_every)
     composition = features.compose(features.plugin_names(env, args.plugin))
     configure_logging(settings)
     services = build_services(
@@ -73,6 +84,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         job_kinds=services.worker.registry.kinds(),
         data_dir=str(settings.data_dir),
     )
+    sweeper = _sweeper(settings, services, args.sweep_every)
     app = create_app(settings, services)
     config = uvicorn.Config(
         app,
@@ -84,7 +96,29 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         timeout_graceful_shutdown=int(args.grace) + 5,
     )
     try:
+        if sweeper is not None:
+            sweeper.start()
         uvicorn.Server(config).run()
     finally:
+        if sweeper is not None:
+            sweeper.stop()
         services.close()
     return 0
+
+
+def _check_sweep(settings: Settings, minutes: float) -> None:
+    """Only an App can read its delivery log; say so before anything starts."""
+    if minutes > 0 and settings.auth_mode is not AuthMode.APP:
+        raise SettingsError(
+            "TECHLEAD_APP_ID", "--sweep-every reads the App's delivery log: it needs App mode"
+        )
+
+
+def _sweeper(settings: Settings, services: Services, minutes: float) -> PeriodicSweep | None:
+    """The optional periodic delivery sweep."""
+    if minutes <= 0:
+        return None
+    from bot.github import GitHubClient  # PyGithub only where GitHub is used
+
+    port = GitHubClient(settings).port()
+    return PeriodicSweep(port, services.store, services.clock, minutes * 60, get_logger())

@@ -8,6 +8,7 @@ is left alone.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +17,8 @@ import httpx
 import pytest
 
 from bot import cli
-from bot.deliveries import sweep
-from bot.errors import GitHubValidationError
+from bot.deliveries import PeriodicSweep, sweep
+from bot.errors import GitHubUnavailable, GitHubValidationError
 from bot.github import GitHubClient
 from bot.intake import sign
 from bot.ports import HookDelivery
@@ -237,3 +238,67 @@ def test_the_command_rejects_a_bad_window(
 
     assert stopped.value.code == 2
     assert "--since" in capsys.readouterr().err
+
+
+# --- the periodic sweep in serve -------------------------------------------------------------
+
+
+@dataclass
+class LoggedLines:
+    lines: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+
+    def info(self, event: str, **fields: object) -> None:
+        self.lines.append((event, fields))
+
+    def warning(self, event: str, **fields: object) -> None:
+        self.lines.append((event, fields))
+
+
+@dataclass
+class UnavailableLog(FakeLog):
+    down: bool = True
+
+    def hook_deliveries_since(self, since: float) -> list[HookDelivery]:
+        if self.down:
+            raise GitHubUnavailable("GET /app/hook/deliveries: 503")
+        return super().hook_deliveries_since(since)
+
+
+def test_the_periodic_sweep_survives_github_being_down_and_recovers_next_time() -> None:
+    log = UnavailableLog()
+    log.add("a", 502)
+    lines = LoggedLines()
+    periodic = PeriodicSweep(log, FakeStore(), FixedClock(), 60.0, lines)
+
+    assert periodic.run_once() is None
+    log.down = False
+    report = periodic.run_once()
+
+    assert report is not None and report.redelivered == (1,)
+    assert [event for event, _ in lines.lines] == ["delivery_sweep_failed", "delivery_sweep"]
+
+
+def test_the_periodic_sweep_runs_at_start_and_stops_promptly() -> None:
+    log = FakeLog()
+    log.add("a", 500)
+    lines = LoggedLines()
+    periodic = PeriodicSweep(log, FakeStore(), FixedClock(), 3600.0, lines)
+
+    periodic.start()
+    for _ in range(200):
+        if lines.lines:
+            break
+        threading.Event().wait(0.01)
+    periodic.stop(timeout=2.0)
+
+    assert [event for event, _ in lines.lines] == ["delivery_sweep"]
+    assert lines.lines[0][1]["redelivered"] == [1]
+
+
+def test_serve_refuses_a_sweep_without_an_app(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"TECHLEAD_WEBHOOK_SECRET": "s", "TECHLEAD_DATA_DIR": str(tmp_path / "data")}
+    assert cli.main(["serve", "--sweep-every", "5"], env) == 2
+    assert "TECHLEAD_APP_ID" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # refused before anything started
