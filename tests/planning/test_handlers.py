@@ -131,6 +131,12 @@ def test_deliveries_that_schedule_nothing(event: str, data: dict[str, Any]) -> N
     assert scheduled(event, data) == []
 
 
+def test_a_reopened_issue_carries_its_labels_for_the_job() -> None:
+    data = payload("issues.reopened", issue__labels=[{"name": "techlead"}, {"name": "bug"}])
+    request = from_payload(PlanRequest, only(scheduled("issues", data), Kind.RUN))
+    assert request.labels == ("techlead", "bug")
+
+
 def test_a_command_comment_schedules_its_body() -> None:
     data = payload("issue_comment.created", comment__body="Thanks!\n/techlead approve")
     request = from_payload(CommandRequest, only(scheduled("issue_comment", data), Kind.COMMAND))

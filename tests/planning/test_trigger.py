@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.features.planning.requests import Kind
+from bot.jobs import JobState
 from bot.plan.model import PlanState, TaskStatus
-from tests.planning.conftest import PROJECT_FILES, Project
+from tests.planning.conftest import ISSUE_BODY, PROJECT_FILES, Project
 
 pytestmark = pytest.mark.sandbox
 
@@ -130,6 +131,33 @@ def test_editing_the_issue_replans_and_keeps_ids_and_completed_tasks(project: Pr
     body_now = project.plan_comment(issue)["body"]
     assert "### Changes in version 2" in body_now and "Added: **T4**" in body_now
     assert project.record(issue).plan == plan
+
+
+def test_a_label_and_a_command_at_once_still_make_one_comment(project: Project) -> None:
+    """The first job's comment takes a second to post; the other job must wait for it."""
+    issue = project.open_issue()
+    project.maintainer.label(project.name, issue, "techlead")
+    project.maintainer.comment(project.name, issue, "/techlead plan")
+    project.sandbox.faults.latency(
+        f"/repos/{project.name}/issues/{issue}/comments", 1.0, count=1, method="POST"
+    )
+    project.settle()
+
+    jobs = project.jobs(Kind.RUN.value, issue) + project.jobs(Kind.COMMAND.value, issue)
+    assert [job.state for job in jobs] == [JobState.DONE, JobState.DONE]
+    assert len(project.plan_comments(issue)) == 1
+    assert project.shown_plan(issue).version == 1
+
+
+def test_edits_by_someone_without_write_access_do_not_replan(project: Project) -> None:
+    issue = project.planned_issue()
+    for extra in ("- [ ] Write docs\n", "- [ ] Write more docs\n"):
+        project.triager.edit_issue(project.name, issue, body=ISSUE_BODY + extra)
+        project.settle()
+
+    assert project.shown_plan(issue).version == 1
+    (reply,) = project.replies(issue)
+    assert f"Sorry @{project.triager.login}, `plan` needs write permission" in reply["body"]
 
 
 def test_editing_the_title_only_does_not_replan(project: Project) -> None:

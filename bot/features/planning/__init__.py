@@ -81,12 +81,23 @@ def label_of(event: Event) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def plan_spec(event: Event, reason: Reason, label: str | None = None) -> list[JobSpec]:
+def plan_spec(
+    event: Event, reason: Reason, label: str | None = None, labels: tuple[str, ...] = ()
+) -> list[JobSpec]:
     target = issue_of(event)
     if target is None:
         return []
-    request = PlanRequest(*target, reason=reason, actor=requester(event), label=label)
+    actor = requester(event)
+    request = PlanRequest(*target, reason=reason, actor=actor, label=label, labels=labels)
     return [JobSpec(Kind.RUN.value, to_payload(request))]
+
+
+def labels_of(event: Event) -> tuple[str, ...]:
+    """The names of the issue's labels, as the payload lists them."""
+    issue = event.payload.get("issue")
+    labels = issue.get("labels") if isinstance(issue, Mapping) else None
+    names = (item.get("name") for item in labels or () if isinstance(item, Mapping))
+    return tuple(name for name in names if isinstance(name, str))
 
 
 def cancel_spec(event: Event, reason: CancelReason, label: str | None = None) -> list[JobSpec]:
@@ -143,9 +154,8 @@ def on_labeled(event: Event, ctx: JobContext) -> list[JobSpec]:
 
 @router.register("issues", action="reopened")
 def on_reopened(event: Event, ctx: JobContext) -> list[JobSpec]:
-    issue = event.payload.get("issue")
-    labels = issue.get("labels") if isinstance(issue, Mapping) else None
-    return plan_spec(event, Reason.REOPENED) if labels else []
+    labels = labels_of(event)
+    return plan_spec(event, Reason.REOPENED, labels=labels) if labels else []
 
 
 @router.register("issues", action="edited")

@@ -131,14 +131,21 @@ def run_plan(work: Work, request: PlanRequest) -> PlanRecord | None:
     """Research and plan the issue (label, reopen, issue edit); None when nothing was to do."""
     if request.reason in (Reason.LABELED, Reason.REOPENED) and not _is_trigger(work, request):
         return None
+    if request.reason is Reason.EDITED and not replannable(work.plans.load(work.repo, work.issue)):
+        return None
     with work.timed("permission"):
         allowed, reason = work.allowed(request.actor, CommandKind.PLAN.value)
     if not allowed:
-        _refuse(work, request.actor, f"{request.reason.value}-{_trigger_key(work)}", reason)
-        return None
-    if request.reason is Reason.EDITED and not replannable(work.plans.load(work.repo, work.issue)):
+        _refuse(work, request.actor, _refusal_key(work, request), reason)
         return None
     return plan_issue(work, request.reason)
+
+
+def _refusal_key(work: Work, request: PlanRequest) -> str:
+    """One refusal per delivery; a person's repeated edits share one (updated) reply."""
+    if request.reason is Reason.EDITED:
+        return f"edited-by-{request.actor.login}"
+    return f"{request.reason.value}-{_trigger_key(work)}"
 
 
 def plan_issue(work: Work, reason: Reason) -> PlanRecord | None:
@@ -195,9 +202,11 @@ def _wanted(work: Work, reason: Reason, issue: IssueInfo) -> bool:
 
 
 def _is_trigger(work: Work, request: PlanRequest) -> bool:
+    """The label added (labeled) or one the reopened issue carries is the trigger label."""
+    wanted = work.config.trigger.label.lower()
     if request.reason is Reason.REOPENED:
-        return True  # the issue's labels are checked once it is read
-    return (request.label or "").lower() == work.config.trigger.label.lower()
+        return wanted in {label.lower() for label in request.labels}
+    return (request.label or "").lower() == wanted
 
 
 def publish(work: Work, record: PlanRecord, *, merge_ticks: bool = True) -> PlanRecord:

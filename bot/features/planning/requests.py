@@ -34,11 +34,14 @@ class Requester:
 
 @dataclasses.dataclass(frozen=True)
 class PlanRequest:
+    """``label``: the label added (labeled); ``labels``: the issue's labels (reopened)."""
+
     repo: str
     issue: int
     reason: Reason
     actor: Requester
     label: str | None = None
+    labels: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
