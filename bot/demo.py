@@ -52,6 +52,15 @@ WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - a local demo value, not a
 DEMO_PROJECT = Path(__file__).resolve().parent / "demo_project"
 IDLE_TIMEOUT = 20.0
 LABEL_MARK = "label → plan comment"
+JOB_STEPS = (
+    ("config", "config"),
+    ("permission", "permission"),
+    ("github_issue", "issue"),
+    ("research_git", "research (git)"),
+    ("research_agents", "research (agents)"),
+    ("planning", "planning"),
+    ("github_comment", "comment"),
+)
 TICK_MARK = "approve tick → approved"
 POLL_SECONDS = 0.02
 STARTUP_TIMEOUT = 10.0
@@ -306,7 +315,7 @@ def create_accounts(run: DemoRun) -> None:
     run.heading("Creating people, the repository and the TechLead App")
     sandbox.create_user(OWNER, name="Octo Org")
     maintainer = sandbox.create_user(MAINTAINER, name="Octo Maintainer")
-    source = copy_project(DEMO_PROJECT, Path(tempfile.mkdtemp(dir=run.data_dir)) / REPO_NAME)
+    source = copy_project(DEMO_PROJECT, run.data_dir / "project" / REPO_NAME)
     repo = sandbox.create_repo(OWNER, REPO_NAME, source=source, description="Carts and coupons")
     sandbox.set_role(repo.full_name, MAINTAINER, "write")
     run.app = sandbox.create_app(OWNER, APP_SLUG, name="TechLead")
@@ -403,10 +412,10 @@ def summarise(run: DemoRun) -> None:
             f"plan: {len(record.plan.tasks)} tasks in {waves} waves, "
             f"from {record.findings.file_count} files researched"
         )
-    steps = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in run.timings.items())
     for name, seconds in run.marks.items():
-        detail = f" ({steps})" if name == LABEL_MARK and steps else ""
-        run.say(f"{name}: {seconds:.2f} s{detail}")
+        run.say(f"{name}: {seconds:.2f} s")
+        if name == LABEL_MARK:
+            run.say(f"  planning job: {job_steps(run.timings)}")
     stats = run.github.stats
     run.say(f"GitHub requests made by TechLead: {stats.total()}")
     for (route, status), count in sorted(stats.counts().items()):
@@ -450,6 +459,12 @@ def demo_dir(given: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="techlead-demo-") as tmp:
         yield Path(tmp)
+
+
+def job_steps(timings: dict[str, float]) -> str:
+    """The planning job's recorded steps in the order they run, for people."""
+    steps = [f"{label} {timings[key] * 1000:.0f} ms" for key, label in JOB_STEPS if key in timings]
+    return " · ".join(steps)
 
 
 def _plan_comment_exists(sandbox: Sandbox, repo: str, issue: int) -> bool:
