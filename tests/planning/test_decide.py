@@ -39,10 +39,14 @@ def planned(**changes: object) -> PlanRecord:
     return PlanRecord("o/r", 7, revision=1, plan=replace(plan, **changes), comment_id=5)  # type: ignore[arg-type]
 
 
-def failed(task_id: str) -> PlanRecord:
+def with_status(task_id: str, status: TaskStatus) -> PlanRecord:
     record = planned()
     assert record.plan is not None
-    return replace(record, plan=record.plan.with_task(task_id, status=TaskStatus.FAILED))
+    return replace(record, plan=record.plan.with_task(task_id, status=status))
+
+
+def failed(task_id: str) -> PlanRecord:
+    return with_status(task_id, TaskStatus.FAILED)
 
 
 def command(text: str, version: int | None = None) -> Command:
@@ -141,9 +145,15 @@ def test_plan_wide_commands(
         ),
         (failed("T2"), "/techlead skip T2", {"T2": TaskStatus.SKIPPED}, []),
         (planned(), "/techlead skip T3", {"T3": TaskStatus.SKIPPED}, []),
+        (
+            with_status("T3", TaskStatus.SKIPPED),
+            "/techlead skip T3",
+            {"T3": TaskStatus.SKIPPED},
+            [],
+        ),
         (failed("T2"), "/techlead retry T2 T9", {"T2": TaskStatus.PENDING}, ["no task T9"]),
         (
-            replace(planned(), plan=planned().plan.with_task("T1", status=TaskStatus.COMPLETED)),  # type: ignore[union-attr]
+            with_status("T1", TaskStatus.COMPLETED),
             "/techlead skip T1",
             {"T1": TaskStatus.COMPLETED},
             ["T1 is already completed"],
@@ -154,6 +164,7 @@ def test_plan_wide_commands(
         "retry-pending",
         "skip-failed",
         "skip-pending",
+        "skip-again",
         "partly-unknown",
         "skip-done",
     ],

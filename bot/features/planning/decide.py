@@ -158,6 +158,8 @@ def _skip_one(plan: Plan, task_id: str) -> Plan | str:
     task = plan.task(task_id)
     if task is None:
         return templates.NO_SUCH_TASK.format(task=task_id, ids=", ".join(plan.ids()))
+    if task.status is TaskStatus.SKIPPED:
+        return plan  # asked twice (or the job ran again): already done
     if task.status.finished:
         status = plan_templates.STATUS_NAMES[task.status.value]
         return templates.SKIP_FINISHED.format(task=task_id, status=status)
