@@ -104,6 +104,8 @@ def test_new_findings_fail_with_annotations_on_exactly_their_lines(
     assert lines(pr.annotations(lint)) == {("app.py", 1)}
     assert lines(pr.annotations(security)) == {("app.py", 4), ("app.py", 8)}
     assert "| high |" in security["output"]["summary"]
+    published = str([security, lint, pr.annotations(security), pr.annotations(lint)])
+    assert "hunter2-very-secret" not in published, "the secret is never shown"
     # check_suite.requested and pull_request.opened both asked for this head: one run each.
     assert sorted(run["name"] for run in pr.runs(head)) == [LINT, SECURITY]
 

@@ -41,5 +41,6 @@ def test_statuses_per_gate_and_one_comment_edited_on_the_next_push(
     assert edited["id"] == comment["id"]
     assert f"Head commit: `{second}`" in edited["body"]
     assert "4 new findings" in edited["body"]
+    assert "hunter2-very-secret" not in edited["body"], "the secret is never shown"
     assert statuses(pr, second)[SECURITY]["description"] == "4 new findings (3 high, 1 low)"
     assert pr.runs(second) == []
