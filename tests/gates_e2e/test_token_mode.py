@@ -44,3 +44,24 @@ def test_statuses_per_gate_and_one_comment_edited_on_the_next_push(
     assert "hunter2-very-secret" not in edited["body"], "the secret is never shown"
     assert statuses(pr, second)[SECURITY]["description"] == "4 new findings (3 high, 1 low)"
     assert pr.runs(second) == []
+
+
+def test_an_invalid_configuration_shows_in_the_statuses_and_the_comment(
+    pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
+) -> None:
+    bad = "version: 1\ngates:\n  security:\n    timeout_seconds: 0\n"
+    pr = pull_world_for({".github/techlead.yml": bad}, app=False)
+    techlead = techlead_for(pr.world)
+    head = pr.push("change", {"app.py": RISKY})
+    number = pr.open_pull("change")
+    techlead.settle()
+
+    where = ".github/techlead.yml:4 (gates.security.timeout_seconds)"
+    found = statuses(pr, head)
+    for name in (LINT, SECURITY):
+        assert found[name]["state"] == "error"
+        assert found[name]["description"] == f"invalid configuration: {where}"
+    [comment] = comments(pr, number)
+    assert comment["body"].startswith(MARKER)
+    assert "| `.github/techlead.yml` | 4 | `gates.security.timeout_seconds` |" in comment["body"]
+    assert techlead.jobs("gates.run") == []
