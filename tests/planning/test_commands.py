@@ -165,6 +165,17 @@ def test_commands_without_a_plan_say_how_to_start(project: Project) -> None:
     assert project.plan_comments(issue) == []
 
 
+def test_planning_a_closed_issue_is_explained(project: Project) -> None:
+    issue = project.open_issue()
+    project.maintainer.edit_issue(project.name, issue, state="closed")
+    comment = project.maintainer.comment(project.name, issue, "/techlead plan")
+    project.settle()
+
+    assert "this issue is closed; reopen it" in _reply_to(project, issue, comment)
+    assert project.plan_comments(issue) == []
+    assert project.reactions(comment) == ["confused", "eyes"]
+
+
 def _reply_to(project: Project, issue: int, comment_id: int) -> str:
     marker = f"<!-- techlead:reply:{comment_id} -->"
     found = [c["body"] for c in project.comments(issue) if c["body"].startswith(marker)]

@@ -268,7 +268,9 @@ def answer_command(work: Work, actor: Requester, command: Command) -> Answer:
 
 def _answer_plan(work: Work, actor: Requester, command: Command) -> Answer:
     record = plan_issue(work, Reason.COMMAND)
-    return Answer(record is not None and record.error is None)
+    if record is None:
+        return Answer(False, (templates.NOT_OPEN.format(command=work.words.command),))
+    return Answer(record.error is None)  # an error is explained in the plan comment
 
 
 def _answer_status(work: Work, actor: Requester, command: Command) -> Answer:

@@ -26,6 +26,7 @@ PLAN_INVALID = (
     "the plan cannot run while planning reports a problem (see the plan comment). "
     "Edit the issue or the configuration, then comment `{command} plan`."
 )
+NOT_OPEN = "this issue is closed; reopen it, then comment `{command} plan`."
 PLAN_CANCELLED = "the plan is cancelled. Comment `{command} plan` to plan again."
 ALREADY_APPROVED = "version {version} of the plan is already approved."
 STALE_TICK = (
