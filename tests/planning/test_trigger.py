@@ -208,6 +208,15 @@ def test_invalid_config_is_reported_on_the_issue_with_key_and_line(project: Proj
     assert project.record(issue).state is PlanState.INVALID
 
 
+def test_too_many_tasks_for_the_configured_limit_are_explained(project: Project) -> None:
+    project.write_config("version: 1\nplanning:\n  max_tasks: 2\n")
+    issue = project.planned_issue()
+
+    comment = project.plan_comment(issue)["body"]
+    assert "the issue lists 4 tasks; a plan holds at most 2 (planning.max_tasks)" in comment
+    assert "Approve this plan" not in comment
+
+
 def test_config_from_the_default_branch_changes_the_label(project: Project) -> None:
     project.write_config("version: 1\ntrigger:\n  label: plan-me\n")
     issue = project.open_issue()

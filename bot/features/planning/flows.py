@@ -176,12 +176,18 @@ def plan_issue(work: Work, reason: Reason) -> PlanRecord | None:
 
 
 def _planned(work: Work, record: PlanRecord, issue: IssueInput, findings: Findings) -> PlanRecord:
+    """The record with the next plan, or with the error that prevents one.
+
+    The checklist is rendered here once so a plan too large for a comment becomes an
+    error shown on the issue rather than a job failing at publication.
+    """
     try:
-        plan = next_plan(record.plan, issue, findings, work.config)
+        planned = record.with_plan(next_plan(record.plan, issue, findings, work.config), findings)
+        checklist_body(planned, work.words.command)
     except PlanError as exc:
         body = render_error(exc, issue_number=work.issue, command=work.words.command)
         return replace(record, findings=findings).with_error(str(exc), body)
-    return record.with_plan(plan, findings)
+    return planned
 
 
 def _publish_error(work: Work, error: RepoConfigError) -> PlanRecord:
