@@ -1,11 +1,11 @@
 """TechLead in-process against the GitHub sandbox: real webhooks, real worker, real gates.
 
 - ``sandbox_session``: a session sandbox that also speaks git over HTTP.
-- ``techlead_for(world)``: the TechLead app (FastAPI under uvicorn on a thread, its
-  worker started by the lifespan) with only the gates feature, its own data dir, and
-  the world's webhooks pointed at it (App mode; token mode for a ``TokenWorld``).
-  ``techlead.settle()`` waits until the sandbox has delivered every webhook and
-  TechLead's queue has nothing left to do.
+- ``techlead_for(world)``: the TechLead app with every feature (``bot.demo.LocalBot``:
+  FastAPI under uvicorn on a thread, its worker started by the lifespan), its own data
+  dir, and the world's webhooks pointed at it (App mode; token mode for a
+  ``TokenWorld``). ``techlead.settle()`` waits (``bot.demo.wait_idle``) until the
+  sandbox has delivered every webhook and TechLead's queue has nothing left to do.
 - ``pull_world_for(files, app=True)``: a repository holding a pinned ruff configuration
   and ``files``, with a checkout the test commits and pushes from; ``app=False`` makes
   one without any App installed (for token mode).
@@ -13,26 +13,22 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import github
 import httpx
 import pytest
-import uvicorn
 
-from bot.app import Services, build_services, create_app
-from bot.features import gates as feature
+from bot.demo import LocalBot, wait_idle
 from bot.github import GitHubClient
-from bot.jobs import JobState
+from bot.jobs import Job
 from bot.sandbox import ManualClock, Sandbox, git_http
 from bot.sandbox.app import RESOURCE_MODULES
 from bot.sandbox.sandbox import SandboxRepo, SandboxUser
-from bot.sandbox.server import ServerThread, free_port
+from bot.sandbox.server import ServerThread
 from bot.settings import Settings
 from bot.worker import WorkerConfig
 from tests.conftest import World, build_world, make_github, unique
@@ -61,57 +57,22 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
 
 @dataclass
 class TechLead:
-    """One TechLead process's worth of services, served on 127.0.0.1."""
+    """The TechLead app as ``techlead serve`` composes it, on 127.0.0.1 (bot.demo.LocalBot)."""
 
-    services: Services
+    bot: LocalBot
     client: GitHubClient
     sandbox: Sandbox
-    port: int = field(default_factory=free_port)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/webhook"
-
-    def start(self) -> None:
-        app = create_app(self.services.settings, self.services)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="techlead", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "TechLead did not start"
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=30)
-        self.services.close()
-
-    def busy(self) -> bool:
-        counts = self.services.queue.stats().by_state
-        return bool(counts[JobState.PENDING] or counts[JobState.RUNNING])
+        return self.bot.webhook_url
 
     def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
-        """Until every webhook is delivered and every job done, twice in a row."""
-        deadline = time.monotonic() + timeout
-        quiet = 0
-        while quiet < 2:
-            assert time.monotonic() < deadline, f"still busy: {self.jobs()}"
-            delivered = self.sandbox.wait_for_deliveries(max(deadline - time.monotonic(), 0.1))
-            if delivered and not self.busy():
-                quiet += 1
-            else:
-                quiet = 0
-            time.sleep(0.05)
+        """Until every webhook is delivered and every job done (retries included)."""
+        assert wait_idle(self.sandbox, self.bot, timeout), f"still busy: {self.jobs()}"
 
-    def jobs(self, kind: str | None = None) -> list[Any]:
-        return [j for j in self.services.queue.list(limit=1000) if kind in (None, j.kind)]
+    def jobs(self, kind: str | None = None) -> list[Job]:
+        return [j for j in self.bot.services.queue.list(limit=1000) if kind in (None, j.kind)]
 
 
 TechLeadFactory = Callable[..., TechLead]
@@ -124,27 +85,20 @@ def techlead_for(sandbox: Sandbox, tmp_path: Path) -> Iterator[TechLeadFactory]:
     def make(world: World | TokenWorld) -> TechLead:
         settings = techlead_settings(world, tmp_path / f"techlead-{len(made)}")
         client = GitHubClient(settings, clock=sandbox.clock)
-        services = build_services(
-            settings,
-            github_factory=client.port,
-            router=feature.router,
-            jobs=feature.jobs,
-            rand=lambda: 0.0,
-            worker_config=WorkerConfig(threads=3, poll_seconds=0.05, heartbeat_seconds=5),
-        )
-        techlead = TechLead(services, client, sandbox)
-        techlead.start()
-        made.append(techlead)
+        worker = WorkerConfig(threads=3, poll_seconds=0.05, heartbeat_seconds=5)
+        bot = LocalBot(settings, client, worker=worker)
+        bot.start()
+        made.append(TechLead(bot, client, sandbox))
         if isinstance(world, TokenWorld):
-            sandbox.set_webhook(techlead.url, SECRET)
+            sandbox.set_webhook(bot.webhook_url, SECRET)
         else:
-            sandbox.set_app_webhook(world.app.id, techlead.url, SECRET)
-        return techlead
+            sandbox.set_app_webhook(world.app.id, bot.webhook_url, SECRET)
+        return made[-1]
 
     yield make
     sandbox.set_webhook(None, None)
     for techlead in made:
-        techlead.stop()
+        techlead.bot.stop()
 
 
 def techlead_settings(world: World | TokenWorld, data_dir: Path) -> Settings:
