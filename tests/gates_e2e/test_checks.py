@@ -311,3 +311,15 @@ def test_a_run_job_that_keeps_failing_completes_its_runs_as_failures(
         assert "given up after 2 failed attempt(s)" in run["output"]["title"]
         assert "422" in run["output"]["title"]
     assert [job.attempts for job in techlead.jobs("gates.run")][-1] == 3
+
+
+def test_a_pull_request_cannot_change_the_rules_it_is_judged_by(
+    pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
+) -> None:
+    pr = pull_world_for()
+    techlead = techlead_for(pr.world)
+    lenient = "version: 1\ngates:\n  security:\n    enabled: false\n  lint:\n    required: false\n"
+    head, _ = opened(pr, techlead, {"app.py": RISKY, TECHLEAD_YML: lenient})
+
+    assert outcome(pr.run_named(head, LINT)) == ("completed", "failure")
+    assert outcome(pr.run_named(head, SECURITY)) == ("completed", "failure")
