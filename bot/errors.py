@@ -14,6 +14,8 @@ something a person sees (a failed check run, a comment saying what to do next)::
     │   │   └── UnsupportedMediaTypeError  body not declared as JSON              -> 415
     │   └── PayloadTooLargeError   body over the size cap                      -> 413
     ├── QueueError                 the durable store or job queue failed
+    │   ├── PlanStoreConflict      an issue's plan changed while a job worked on it (re-run)
+    │   └── PlanBusy               another job held the issue's lease too long
     ├── GitHubError                a GitHub API call failed (never carries a token)
     │   ├── GitHubAuthError        401: bad credentials, expired JWT/token
     │   ├── GitHubPermissionError  403 without rate limiting: not allowed
@@ -105,6 +107,20 @@ class PayloadTooLargeError(WebhookError):
 
 class QueueError(TechLeadError):
     """The durable store or job queue failed."""
+
+
+class PlanStoreConflict(QueueError):
+    """Another job saved this issue's plan after this job read it; run the job again."""
+
+    def __init__(self, repo: str, issue: int) -> None:
+        super().__init__(f"the plan of {repo}#{issue} changed while this job worked on it")
+
+
+class PlanBusy(QueueError):
+    """Another job held this issue's lease for longer than this job would wait."""
+
+    def __init__(self, repo: str, issue: int, waited: float) -> None:
+        super().__init__(f"the plan of {repo}#{issue} is busy (waited {waited:.0f} s)")
 
 
 class GitHubError(TechLeadError):

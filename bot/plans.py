@@ -30,7 +30,7 @@ from typing import Any
 
 from agents.research.model import Findings
 from bot.context import Clock, SystemClock
-from bot.errors import QueueError
+from bot.errors import PlanBusy, PlanStoreConflict
 from bot.plan.model import Plan, PlanState
 from bot.store import Store
 
@@ -80,20 +80,6 @@ _INSERT = (
 )
 
 Sleep = Callable[[float], None]
-
-
-class PlanStoreConflict(QueueError):
-    """Another job saved this issue's plan after this job read it; run the job again."""
-
-    def __init__(self, repo: str, issue: int) -> None:
-        super().__init__(f"the plan of {repo}#{issue} changed while this job worked on it")
-
-
-class PlanBusy(QueueError):
-    """Another job held this issue's lease for longer than this job would wait."""
-
-    def __init__(self, repo: str, issue: int, waited: float) -> None:
-        super().__init__(f"the plan of {repo}#{issue} is busy (waited {waited:.0f} s)")
 
 
 @dataclass(frozen=True)

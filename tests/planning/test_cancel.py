@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.demo import Person
 from bot.plan.model import CancelReason, PlanState
+from bot.sandbox import Sandbox
 from tests.planning.conftest import Project
 
 pytestmark = pytest.mark.sandbox
@@ -25,6 +27,29 @@ def test_closing_cancels_and_reopening_plans_again(project: Project) -> None:
     project.maintainer.edit_issue(project.name, issue, state="open")
     project.settle()
     assert "· awaiting approval · v2" in project.plan_comment(issue)["body"]
+
+
+def test_an_issue_closed_by_another_app_is_cancelled_too(
+    project: Project, sandbox: Sandbox
+) -> None:
+    issue = project.planned_issue()
+    release = sandbox.create_app(project.owner.login, f"release-bot-{project.repo.name}")
+    installed = sandbox.install_app(
+        release.id,
+        project.owner.login,
+        repositories=[project.repo.name],
+        permissions={"issues": "write", "metadata": "read"},
+    )
+    bot = Person(sandbox.api_url, release.bot_login, sandbox.installation_token(installed.id))
+    try:
+        bot.edit_issue(project.name, issue, state="closed")
+        project.settle()
+    finally:
+        bot.close()
+
+    body = project.plan_comment(issue)["body"]
+    assert f"Cancelled: the issue was closed (by @{release.bot_login})." in body
+    assert project.record(issue).plan.state is PlanState.CANCELLED
 
 
 def test_removing_the_label_cancels(project: Project) -> None:

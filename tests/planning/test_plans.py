@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from agents.research import Findings
+from bot.errors import PlanBusy, PlanStoreConflict
 from bot.plan.model import IssueInput, Plan, PlanState
 from bot.plan.planner import PlanningDefaults, make_plan
-from bot.plans import PlanBusy, PlanRecord, PlanStore, PlanStoreConflict
+from bot.plans import PlanRecord, PlanStore
 from bot.repo_config import load_defaults
 from bot.store import Store
 

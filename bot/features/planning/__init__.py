@@ -168,7 +168,9 @@ def on_unlabeled(event: Event, ctx: JobContext) -> list[JobSpec]:
     return cancel_spec(event, CancelReason.LABEL_REMOVED, label_of(event) or "")
 
 
-@router.register("issues", action="closed")
+# Closing cancels whoever closes: a bot merging a pull request with "Closes #12"
+# ends the plan too. Only starting work is reserved to people.
+@router.register("issues", action="closed", allow_bots=True)
 def on_closed(event: Event, ctx: JobContext) -> list[JobSpec]:
     return cancel_spec(event, CancelReason.ISSUE_CLOSED)
 
