@@ -110,9 +110,8 @@ def _detect_secrets(diff: str, entropy: bool) -> Iterator[SecretHit]:
     from detect_secrets.core.scan import scan_diff
     from detect_secrets.settings import transient_settings
 
-    names: list[str] = [
-        plugin.__name__ for plugin in get_mapping_from_secret_type_to_class().values()
-    ]
+    classes: dict[str, type] = get_mapping_from_secret_type_to_class()
+    names = [plugin.__name__ for plugin in classes.values()]
     plugins = [{"name": name} for name in names if entropy or name not in _ENTROPY_PLUGINS]
     with _DETECT_SECRETS_LOCK, transient_settings({"plugins_used": plugins}) as settings:
         # The files are not on disk where detect-secrets would look for them.
