@@ -15,7 +15,8 @@ issue_comment.created      a line starts with ``/`` (not on pull requests)  plan
 issue_comment.edited       the plan comment, with boxes newly ticked        plan.ticks
 =========================  ===============================================  ============
 
-Events from bots never reach these handlers (the router filters them). Each job's
+Events from bots reach only ``issues.closed`` (a close by anyone ends the plan); starting
+work stays reserved to people (the router filters bots from the other handlers). Each job's
 dedupe key comes from the delivery, so a delivery routed twice schedules its jobs once.
 A job that fails on its last attempt leaves a comment saying what to do.
 """
