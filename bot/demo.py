@@ -15,6 +15,7 @@ No network and no GitHub account: everything listens on 127.0.0.1.
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import socket
@@ -401,6 +402,34 @@ def show_state(run: DemoRun) -> None:
     run.say(_controls_section(readable(comment["body"])))
 
 
+def gate_pull_request(run: DemoRun) -> None:
+    """A pull request with an unused import and a shell call: the gates' check runs."""
+    _, _, maintainer = run.require()
+    run.heading(f"@{MAINTAINER} opens a pull request; TechLead's quality gates check it")
+    branch, path = "coupon-lookup", "src/shop/coupon_lookup.py"
+    code = (
+        "import os\nimport subprocess\n\n\n"
+        'def lookup(code):\n    return subprocess.run(f"grep {code} coupons.txt", shell=True)\n'
+    )
+    main = maintainer.call("GET", f"/repos/{run.repo}/git/ref/heads/main")["object"]["sha"]
+    ref = {"ref": f"refs/heads/{branch}", "sha": main}
+    maintainer.call("POST", f"/repos/{run.repo}/git/refs", ref)
+    content = base64.b64encode(code.encode()).decode()
+    change = {"message": "Look coupons up", "content": content, "branch": branch}
+    maintainer.call("PUT", f"/repos/{run.repo}/contents/{path}", change)
+    started = time.perf_counter()
+    pull = {"title": "Coupon lookup", "head": branch, "base": "main"}
+    head = maintainer.call("POST", f"/repos/{run.repo}/pulls", pull)["head"]["sha"]
+    run.settle()
+    run.marks["pull request → completed check runs"] = time.perf_counter() - started
+    checks = maintainer.call("GET", f"/repos/{run.repo}/commits/{head}/check-runs")
+    for check in sorted(checks["check_runs"], key=lambda item: item["name"]):
+        run.say(f"{check['name']}: {check['conclusion']} · {check['output']['title']}")
+        notes = maintainer.call("GET", f"/repos/{run.repo}/check-runs/{check['id']}/annotations")
+        for note in notes:
+            run.say(f"  {note['path']}:{note['start_line']} {note['title']}")
+
+
 def summarise(run: DemoRun) -> None:
     _, bot, _ = run.require()
     assert run.github is not None
@@ -431,6 +460,7 @@ STAGES: tuple[Stage, ...] = (
     show_plan,
     approve_by_tick,
     show_state,
+    gate_pull_request,
     summarise,
 )
 
