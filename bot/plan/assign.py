@@ -1,7 +1,9 @@
 """Chooses the specialist for a task from the roster: keywords first, then paths.
 
 Score = 3 per roster keyword found in the title + 1 per keyword found only in the body
-+ 3 per path named in the task that the agent owns. A path belongs to the agent whose
++ 3 per path named in the task that the agent owns. A task names a path by writing it
+("src/cart.py") or by a title word that is a relevant file's name ("cart total" names
+``src/shop/cart.py`` when research ranked it). A path belongs to the agent whose
 matching glob is the most specific (so ``tests/**`` beats ``**/*``). Ties go to the
 agent owning more of the issue's most relevant files, then to roster order.
 """
@@ -12,6 +14,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Protocol
 
 from agents.research.globs import best_match, specificity
@@ -59,7 +62,8 @@ def assign(
     """The best specialist for a task, with the reasoning kept for people to read."""
     if not roster:
         raise PlanError(templates.EMPTY_ROSTER)
-    named_paths = mentioned_paths(f"{title}\n{body}")
+    named = [*mentioned_paths(f"{title}\n{body}"), *implied_paths(title, relevant_paths)]
+    named_paths = list(dict.fromkeys(named))
     owners_named = _owners(named_paths, roster)
     owners_relevant = _owners(relevant_paths[:RELEVANT_FILES_CONSIDERED], roster)
     scored = []
@@ -79,6 +83,12 @@ def mentioned_paths(text: str) -> list[str]:
     """Paths a task names ("src/cart.py", "web/", "README.md"), without URLs."""
     text = re.sub(r"https?://\S+", " ", text)
     return list(dict.fromkeys(path.strip("./") for path in _PATH.findall(text) if path.strip("./")))
+
+
+def implied_paths(title: str, relevant_paths: Sequence[str]) -> list[str]:
+    """Relevant files whose name (without extension) is a word of the title."""
+    words = {word.lower() for word in re.findall(r"[A-Za-z][\w-]*", title)}
+    return [path for path in relevant_paths if PurePosixPath(path).stem.lower() in words]
 
 
 def _owners(paths: Sequence[str], roster: Sequence[AgentLike]) -> dict[str, list[str]]:

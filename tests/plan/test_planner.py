@@ -175,9 +175,15 @@ def test_priority_markers_leave_the_title() -> None:
         ("Tidy src/auth/login.py", Findings(), "security-guardian"),
         ("Make carts faster", findings_with("web/cart.tsx", "web/list.tsx"), "frontend-developer"),
         ("Make carts faster", Findings(), "api-architect"),
+        (
+            "Compute discounts in the cart total",
+            findings_with("docs/api.md", "README.md", "src/shop/cart.py"),
+            "backend-developer",
+        ),
     ],
     ids=["api", "backend", "frontend", "tests", "docs", "security", "path-tsx",
-         "path-test", "path-most-specific", "relevant-files-break-ties", "roster-order"],
+         "path-test", "path-most-specific", "relevant-files-break-ties", "roster-order",
+         "title-word-names-a-relevant-file"],
 )  # fmt: skip
 def test_specialist_assignment(line: str, findings: Findings, agent: str) -> None:
     task = plan_of(f"- [ ] {line}", findings=findings).tasks[0]
