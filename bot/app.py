@@ -63,7 +63,10 @@ def build_services(
     worker_config: WorkerConfig | None = None,
     durability: Durability = Durability.FULL,
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    metrics: Metrics | None = None,
 ) -> Services:
+    """Store, queue, worker and metrics. Pass ``metrics`` when the GitHub port built by
+    ``github_factory`` reports to it too (see ``bot.features.github_factory``)."""
     clock = clock or SystemClock()
     if router is None or jobs is None:
         composed = compose()
@@ -72,7 +75,7 @@ def build_services(
     store = Store.open(settings.data_dir, durability)
     store.start_checkpoints()
     queue = SqliteJobQueue(store, clock, new_id)
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     metrics.watch_queue(queue.stats)
     registry = JobRegistry.compose(routing_jobs(router, store), jobs)
     worker = Worker(

@@ -68,6 +68,8 @@ from bot.settings import AuthMode, Settings
 log = logging.getLogger(__name__)
 
 OnRequest = Callable[[str, int], None]
+# Called with the identity ("installation:42", "token", "app") and X-RateLimit-Remaining.
+OnRateLimit = Callable[[str, int], None]
 Sleep = Callable[[float], None]
 
 DEFAULT_TIMEOUT = 30
@@ -442,6 +444,7 @@ class GitHubClient:
         clock: Clock | None = None,
         sleep: Sleep = time.sleep,
         on_request: OnRequest | None = None,
+        on_rate_limit: OnRateLimit | None = None,
         max_inline_wait: float = MAX_INLINE_WAIT,
         timeout: int = DEFAULT_TIMEOUT,
     ) -> None:
@@ -450,6 +453,7 @@ class GitHubClient:
         REDACTOR.add(settings.github_token)
         self.settings = settings
         self.stats = RequestStats(on_request)
+        self._on_rate_limit = on_rate_limit
         self._clock = clock or SystemClock()
         self._sleep = sleep
         self._max_inline_wait = max_inline_wait
@@ -645,7 +649,10 @@ class GitHubClient:
         )
 
     def _note_budget(self, identity: str, headers: Mapping[str, str]) -> None:
-        if headers.get("x-ratelimit-remaining") != "0":
+        remaining = _number(headers.get("x-ratelimit-remaining"))
+        if remaining is not None and self._on_rate_limit is not None:
+            self._on_rate_limit(identity, int(remaining))
+        if remaining != 0:
             return
         reset_at = _number(headers.get("x-ratelimit-reset"))
         if reset_at is not None:

@@ -13,6 +13,7 @@ from bot.app import Services, build_services, create_app
 from bot.deliveries import PeriodicSweep
 from bot.errors import SettingsError
 from bot.log import configure_logging, get_logger
+from bot.metrics import Metrics
 from bot.settings import AuthMode, Settings
 from bot.worker import WorkerConfig
 
@@ -69,9 +70,11 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     _check_sweep(settings, args.sweep_every)
     composition = features.compose(features.plugin_names(env, args.plugin))
     configure_logging(settings)
+    metrics = Metrics()
     services = build_services(
         settings,
-        github_factory=features.github_factory(settings),
+        github_factory=features.github_factory(settings, metrics),
+        metrics=metrics,
         router=composition.router,
         jobs=composition.jobs,
         worker_config=WorkerConfig(threads=args.threads, grace_seconds=args.grace),

@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Protocol
 
 from bot.context import GitHubFactory, no_github
 from bot.errors import SettingsError
@@ -45,19 +46,36 @@ def job_handlers() -> JobRegistry:
     return JobRegistry.compose(*registries)
 
 
-def github_factory(settings: Settings) -> GitHubFactory:
+class GitHubObserver(Protocol):
+    """Where the port reports each request and the rate limit left (``bot.metrics``)."""
+
+    def record_github_request(self, route: str, status: int | str) -> None: ...
+
+    def set_rate_limit_remaining(self, installation: int | str | None, remaining: int) -> None: ...
+
+
+def github_factory(settings: Settings, observer: GitHubObserver | None = None) -> GitHubFactory:
     """How jobs get a GitHub port: one client (caches, pacing, counters) for the process.
 
     App mode hands each job the port of its delivery's installation (None: looked up
     per repository); token mode ignores the installation. Without credentials
     ``ctx.github`` raises a :class:`SettingsError` naming the variable to set.
+    ``observer`` (the app's metrics) counts requests by route and status and keeps the
+    rate limit left per identity.
     """
     if settings.auth_mode is AuthMode.NONE:
         return no_github
     # Imported here: the client pulls in PyGithub, which only GitHub-using runs need.
     from bot.github import GitHubClient
 
-    return GitHubClient(settings).port
+    if observer is None:
+        return GitHubClient(settings).port
+    client = GitHubClient(
+        settings,
+        on_request=observer.record_github_request,
+        on_rate_limit=observer.set_rate_limit_remaining,
+    )
+    return client.port
 
 
 def plugin_names(env: Mapping[str, str], extra: Sequence[str] = ()) -> tuple[str, ...]:
