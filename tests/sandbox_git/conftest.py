@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox_git.gitcli import GitCli
+from tests.support.gitcli import GitCli
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from bot.sandbox import ManualClock, Sandbox
 from bot.sandbox.git_http import RefUpdate, on_ref_updated
 from bot.sandbox.state import Repo, State, User
 from tests.conftest import World, build_world
-from tests.sandbox_git.gitcli import GitCli, clone_url
+from tests.support.gitcli import GitCli, clone_url
 
 pytestmark = pytest.mark.sandbox
 
@@ -25,10 +25,7 @@ def basic(user: str, token: str) -> dict[str, str]:
 
 
 def commit_file(git_cli: GitCli, checkout: Path, name: str, text: str) -> str:
-    (checkout / name).write_text(text)
-    git_cli.ok("add", name, cwd=checkout)
-    git_cli.ok("commit", "-q", "-m", f"Add {name}", cwd=checkout)
-    return git_cli.ok("rev-parse", "HEAD", cwd=checkout)
+    return git_cli.commit(checkout, {name: text}, f"Add {name}")
 
 
 def push_events(sandbox: Sandbox, repo_id: int) -> list[dict[str, object]]:

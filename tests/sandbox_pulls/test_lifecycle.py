@@ -14,7 +14,8 @@ import pytest
 from bot.sandbox import Sandbox
 from tests.conftest import World, build_world
 from tests.sandbox_webhooks.fixtures import Cloner
-from tests.sandbox_webhooks.support import Git, Receiver
+from tests.sandbox_webhooks.support import Receiver
+from tests.support.gitcli import GitCli
 
 pytestmark = pytest.mark.sandbox
 
@@ -78,15 +79,15 @@ def project(
 
 
 def test_pull_request_from_push_to_merge(
-    sandbox: Sandbox, project: World, git: Git, clone: Cloner, receiver: Receiver
+    sandbox: Sandbox, project: World, git: GitCli, clone: Cloner, receiver: Receiver
 ) -> None:
     token = project.user.token
     repo = project.user_gh.get_repo(project.repo.full_name)
     bug = repo.create_issue("add() is hard to read")
     checkout = clone(project, token)
-    git.run("checkout", "-q", "-b", "readable-add", cwd=checkout)
+    git.ok("checkout", "-q", "-b", "readable-add", cwd=checkout)
     first = git.commit(checkout, {"app.py": FIRST}, "Name the sum")
-    git.run("push", "-q", "origin", "readable-add", cwd=checkout, token=token)
+    git.ok("push", "-q", "origin", "readable-add", cwd=checkout, token=token)
 
     pull = repo.create_pull(
         base="main",
@@ -121,7 +122,7 @@ def test_pull_request_from_push_to_merge(
     }
 
     second = git.commit(checkout, {"app.py": SECOND}, "Use sum")
-    git.run("push", "-q", "origin", "readable-add", cwd=checkout, token=token)
+    git.ok("push", "-q", "origin", "readable-add", cwd=checkout, token=token)
     after = {c.body: c for c in repo.get_pull(pull.number).get_review_comments()}
     outdated = after["added line"]
     assert (outdated.position, outdated.line) == (None, None)

@@ -16,7 +16,8 @@ from bot.sandbox import ManualClock, Sandbox, git_http
 from bot.sandbox.app import RESOURCE_MODULES
 from bot.sandbox.server import ServerThread
 from tests.conftest import World
-from tests.sandbox_webhooks.support import SECRET, Git, Receiver, WebhookSchemas
+from tests.sandbox_webhooks.support import SECRET, Receiver, WebhookSchemas
+from tests.support.gitcli import GitCli, clone_url
 
 DRAIN_TIMEOUT = 20.0
 
@@ -76,23 +77,22 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def git(tmp_path: Path) -> Git:
+def git(tmp_path: Path) -> GitCli:
     home = tmp_path / "home"
     home.mkdir()
-    return Git(home)
+    return GitCli(home)
 
 
 Cloner = Callable[[World, str], Path]
 
 
 @pytest.fixture
-def clone(sandbox: Sandbox, git: Git, tmp_path: Path) -> Cloner:
+def clone(sandbox: Sandbox, git: GitCli, tmp_path: Path) -> Cloner:
     """``clone(world, token)``: a checkout of the world's repository."""
 
     def make(world: World, token: str) -> Path:
         target = tmp_path / f"checkout-{world.repo.name}"
-        url = f"{sandbox.base_url}/{world.repo.full_name}.git"
-        git.run("clone", "-q", url, str(target), token=token)
+        git.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
         return target
 
     return make

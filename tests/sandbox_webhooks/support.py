@@ -2,17 +2,14 @@
 
 - :class:`Receiver`: a tiny real HTTP server on 127.0.0.1 recording every webhook POST.
 - :class:`WebhookSchemas`: GitHub's published webhook JSON Schemas, one per event$action.
-- :class:`Git`: the real ``git`` CLI in a scratch checkout, pushing with a token header.
+- :class:`Git`: the git client of :mod:`tests.support.gitcli` as ``run``-must-succeed.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
-import os
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,9 +19,10 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
+from tests.support.gitcli import GitCli
+
 SCHEMAS = Path(__file__).resolve().parent.parent / "fixtures" / "webhook-schemas"
 SECRET = "sandbox-webhook-secret"
-GIT_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
@@ -143,50 +141,16 @@ class WebhookSchemas:
 
 @dataclass
 class Git:
-    """The real git client in ``home``: never prompts, ignores the developer's config."""
+    """:class:`GitCli` whose every command must succeed: ``run`` returns git's output.
+
+    For callers written against this name; new tests take ``GitCli`` and its ``ok``.
+    """
 
     home: Path
 
-    def env(self) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", os.defpath),
-            "HOME": str(self.home),
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_AUTHOR_NAME": "Dev",
-            "GIT_AUTHOR_EMAIL": "dev@example.invalid",
-            "GIT_COMMITTER_NAME": "Dev",
-            "GIT_COMMITTER_EMAIL": "dev@example.invalid",
-            "LC_ALL": "C",
-        }
-
     def run(self, *args: str, cwd: Path | None = None, token: str | None = None) -> str:
-        config = []
-        if token is not None:
-            raw = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-            config = ["-c", f"http.extraHeader=Authorization: Basic {raw}"]
-        done = subprocess.run(
-            ["git", *config, *args],
-            cwd=cwd or self.home,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return GitCli(self.home).ok(*args, cwd=cwd, token=token)
 
     def commit(self, checkout: Path, files: dict[str, str | None], message: str) -> str:
         """Write (or with None delete) files, commit them, return the new SHA."""
-        for name, text in files.items():
-            path = checkout / name
-            if text is None:
-                path.unlink()
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-        self.run("add", "--all", cwd=checkout)
-        self.run("commit", "-q", "-m", message, cwd=checkout)
-        return self.run("rev-parse", "HEAD", cwd=checkout)
+        return GitCli(self.home).commit(checkout, files, message)

@@ -15,7 +15,8 @@ import pytest
 
 from bot.sandbox import Sandbox
 from tests.conftest import build_world, make_github
-from tests.sandbox_webhooks.support import Git, Receiver
+from tests.sandbox_webhooks.support import Receiver
+from tests.support.gitcli import GitCli
 
 pytestmark = pytest.mark.sandbox
 
@@ -58,7 +59,7 @@ def test_each_event_kind_arrives_once_per_occurrence(
     sandbox_api_url: str,
     app_key: tuple[str, str],
     receiver: Receiver,
-    git: Git,
+    git: GitCli,
     tmp_path: Path,
 ) -> None:
     owner = sandbox.create_user(f"cat-{len(sandbox.events)}")
@@ -83,17 +84,17 @@ def test_each_event_kind_arrives_once_per_occurrence(
 
         checkout = tmp_path / "checkout"
         url = f"{sandbox.base_url}/{repo_info.full_name}.git"
-        git.run("clone", "-q", url, str(checkout), token=owner.token)
-        git.run("checkout", "-q", "-b", "topic", cwd=checkout)
+        git.ok("clone", "-q", url, str(checkout), token=owner.token)
+        git.ok("checkout", "-q", "-b", "topic", cwd=checkout)
         git.commit(checkout, {"app.py": "a = 2\n"}, "Two")
-        git.run("push", "-q", "origin", "topic", cwd=checkout, token=owner.token)
+        git.ok("push", "-q", "origin", "topic", cwd=checkout, token=owner.token)
         pull = repo.create_pull(base="main", head="topic", title="Topic")
         pull.edit(body="now with a body")
         pull.add_to_labels("kind")
         sandbox.convert_to_draft(repo_info.full_name, pull.number)
         sandbox.mark_ready_for_review(repo_info.full_name, pull.number)
         git.commit(checkout, {"app.py": "a = 3\n"}, "Three")
-        git.run("push", "-q", "origin", "topic", cwd=checkout, token=owner.token)
+        git.ok("push", "-q", "origin", "topic", cwd=checkout, token=owner.token)
         reviewing = as_app.get_repo(repo_info.full_name).get_pull(pull.number)
         reviewing.create_review(
             body="ok", event="COMMENT", comments=[{"path": "app.py", "line": 1, "body": "three?"}]
