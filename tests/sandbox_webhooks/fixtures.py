@@ -19,6 +19,17 @@ from tests.conftest import World
 from tests.sandbox_webhooks.support import SECRET, Receiver, WebhookSchemas
 from tests.support.gitcli import GitCli, clone_url
 
+# What a conftest gets with ``from tests.sandbox_webhooks.fixtures import *``.
+__all__ = [
+    "clone",
+    "delivered_payloads_are_valid",
+    "git",
+    "hook_receiver",
+    "receiver",
+    "sandbox_session",
+    "schemas",
+]
+
 DRAIN_TIMEOUT = 20.0
 
 
