@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from agents.research.base import ResearchContext
-from agents.research.model import Contribution, Note, NoteKind
-from agents.research.scan import Rule, Scanner
+from agents.research.inventory import SourceFile
+from agents.research.model import Contribution, NoteKind
+from agents.research.scan import Rule, Scanner, scan_files
 from agents.research.templates import PERFORMANCE as TEXT
 
 RULES = (
@@ -62,10 +63,8 @@ class PerformanceSpecialist:
         self.scanner = Scanner(RULES)
 
     def run(self, context: ResearchContext) -> Contribution:
-        notes: list[Note] = []
-        for item, text in context.inventory.texts():
-            if context.expired():
-                break
-            if item.language is not None:
-                notes.extend(self.scanner.scan(item.path, text))
-        return Contribution(performance=tuple(notes))
+        return Contribution(performance=scan_files(context, self.scanner, _is_code))
+
+
+def _is_code(item: SourceFile) -> bool:
+    return item.language is not None

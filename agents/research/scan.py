@@ -6,15 +6,18 @@ text is searched for them with plain substring search, and the rule's regex runs
 on the lines holding a trigger. A rule can ask whether its hit sits inside a loop (an
 enclosing ``for``/``while`` by indentation), which is how "a query inside a loop" is
 told apart from "a query". Each rule reports at most once per file (and loop state).
+:func:`scan_files` runs a scanner over the inventory for a specialist agent.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from agents.research.base import ResearchContext
+from agents.research.inventory import SourceFile
 from agents.research.model import Note, NoteKind
 
 _LOOP_HEADER = re.compile(r"(?:async\s+)?(?:for|while)\b|.*\.(?:forEach|map)\(")
@@ -54,6 +57,26 @@ class Scanner:
                     break
         notes.sort(key=lambda note: note.line)
         return notes
+
+
+def scan_files(
+    context: ResearchContext,
+    scanner: Scanner,
+    wanted: Callable[[SourceFile], bool],
+    whole_file: Callable[[SourceFile], Iterable[Note]] = lambda item: (),
+) -> tuple[Note, ...]:
+    """The notes on every ``wanted`` file, in inventory order, until the budget is spent.
+
+    ``whole_file`` gives notes about a file as such; they come before its rule matches.
+    """
+    notes: list[Note] = []
+    for item, text in context.inventory.texts():
+        if context.expired():
+            break
+        if wanted(item):
+            notes.extend(whole_file(item))
+            notes.extend(scanner.scan(item.path, text))
+    return tuple(notes)
 
 
 def _rule_notes(rule: Rule, regex: re.Pattern[str], path: str, lines: _Lines) -> Iterator[Note]:

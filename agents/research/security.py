@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents.research.base import ResearchContext
 from agents.research.inventory import SourceFile
 from agents.research.model import Contribution, Note, NoteKind
-from agents.research.scan import Rule, Scanner
+from agents.research.scan import Rule, Scanner, scan_files
 from agents.research.templates import SECURITY as TEXT
 
 _WORKFLOW_DIR = ".github/workflows/"
@@ -117,17 +117,15 @@ class SecuritySpecialist:
         self.scanner = Scanner(RULES)
 
     def run(self, context: ResearchContext) -> Contribution:
-        notes: list[Note] = []
-        for item, text in context.inventory.texts():
-            if context.expired():
-                break
-            if not _scanned(item):
-                continue
-            if item.path.startswith(_WORKFLOW_DIR):
-                notes.append(Note(NoteKind.CI, item.path, 1, TEXT["workflow"]))
-            notes.extend(self.scanner.scan(item.path, text))
-        return Contribution(security=tuple(notes))
+        return Contribution(security=scan_files(context, self.scanner, _scanned, _workflow_note))
 
 
 def _scanned(item: SourceFile) -> bool:
     return item.language is not None or item.path.endswith(_CONFIG_SUFFIXES)
+
+
+def _workflow_note(item: SourceFile) -> list[Note]:
+    """A workflow file is CI configuration as a whole, whatever its lines say."""
+    if item.path.startswith(_WORKFLOW_DIR):
+        return [Note(NoteKind.CI, item.path, 1, TEXT["workflow"])]
+    return []
