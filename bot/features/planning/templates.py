@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# A plan's state reads the same in the status reply as in the checklist comment.
+from bot.plan.templates import STATE_NAMES as STATE_NAMES
+
 # Added under the checklist's controls once a plan is approved: execution is not part
 # of this TechLead version, so approval must say what it does and does not do.
 APPROVED_MEANS = (
@@ -47,15 +50,6 @@ STATUS = "**Plan status:** version {version}, {state}. {counts}."
 STATUS_COUNT = "{count} {status}"
 STATUS_NO_TASKS = "No tasks"
 STATUS_LINK = " [Plan comment]({url})"
-STATE_NAMES = {
-    "draft": "draft",
-    "awaiting_approval": "awaiting approval",
-    "approved": "approved",
-    "running": "running",
-    "done": "done",
-    "cancelled": "cancelled",
-    "invalid": "invalid",
-}
 
 JOB_FAILED = (
     "I could not finish {what} for this issue after {attempts} attempts: {error}\n\n"
