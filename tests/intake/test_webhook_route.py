@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -111,45 +112,43 @@ def test_bad_deliveries_are_refused_and_nothing_is_stored(
     assert counts(client) == (0, 0)
 
 
-def test_oversize_body_is_refused_by_its_declared_length(
-    make_services: ServicesFactory, tmp_path: Path
+def client_with(make_services: ServicesFactory, env: dict[str, str]) -> TestClient:
+    """A client over services built from ``env`` rather than the default settings."""
+    settings = Settings.from_env(env)
+    return TestClient(create_app(settings, make_services(settings_=settings), start_worker=False))
+
+
+def declared(body: bytes) -> bytes:
+    return body
+
+
+def streamed(body: bytes) -> Iterator[bytes]:
+    """A streamed body declares no Content-Length: only the bytes read can tell its size."""
+    yield body[:50]
+    yield body[50:]
+
+
+@pytest.mark.parametrize("send", [declared, streamed], ids=["declared-length", "streamed"])
+def test_oversize_body_is_refused(
+    make_services: ServicesFactory,
+    tmp_path: Path,
+    send: Callable[[bytes], bytes | Iterator[bytes]],
 ) -> None:
-    small = Settings.from_env(
+    client = client_with(
+        make_services,
         {
             "TECHLEAD_WEBHOOK_SECRET": SECRET,
             "TECHLEAD_DATA_DIR": str(tmp_path / "small"),
             "TECHLEAD_MAX_PAYLOAD_BYTES": "64",
-        }
+        },
     )
-    services = make_services(settings_=small)
-    client = TestClient(create_app(small, services, start_worker=False))
-    body = payload_bytes({"padding": "x" * 100})
-    status, answer = post(client, body, signed_headers(body, "issues", "d-1"))
-    assert (status, answer["error"]) == (413, "payload_too_large")
-    assert counts(client) == (0, 0)
-
-
-def test_oversize_body_is_refused_by_bytes_read_whatever_it_declares(
-    make_services: ServicesFactory, tmp_path: Path
-) -> None:
-    small = Settings.from_env(
-        {
-            "TECHLEAD_WEBHOOK_SECRET": SECRET,
-            "TECHLEAD_DATA_DIR": str(tmp_path / "small"),
-            "TECHLEAD_MAX_PAYLOAD_BYTES": "64",
-        }
-    )
-    services = make_services(settings_=small)
-    client = TestClient(create_app(small, services, start_worker=False))
     body = payload_bytes({"padding": "x" * 100})
 
-    def chunks():  # a streamed body declares no Content-Length
-        yield body[:50]
-        yield body[50:]
+    response = client.post(
+        "/webhook", content=send(body), headers=signed_headers(body, "issues", "d-1")
+    )
 
-    headers = signed_headers(body, "issues", "d-1")
-    response = client.post("/webhook", content=chunks(), headers=headers)
-    assert response.status_code == 413
+    assert (response.status_code, response.json()["error"]) == (413, "payload_too_large")
     assert counts(client) == (0, 0)
 
 
@@ -161,11 +160,10 @@ def test_only_post_is_allowed(client: TestClient) -> None:
 def test_both_secrets_are_accepted_during_rotation(
     make_services: ServicesFactory, tmp_path: Path
 ) -> None:
-    rotating = Settings.from_env(
-        {"TECHLEAD_WEBHOOK_SECRET": "new-secret,old-secret", "TECHLEAD_DATA_DIR": str(tmp_path)}
+    client = client_with(
+        make_services,
+        {"TECHLEAD_WEBHOOK_SECRET": "new-secret,old-secret", "TECHLEAD_DATA_DIR": str(tmp_path)},
     )
-    services = make_services(settings_=rotating)
-    client = TestClient(create_app(rotating, services, start_worker=False))
     for delivery_id, secret in (("d-old", "old-secret"), ("d-new", "new-secret")):
         status, _ = post(client, GOOD, signed_headers(GOOD, "issues", delivery_id, secret))
         assert status == 202
