@@ -1,4 +1,11 @@
-"""Job types: what to run (JobSpec), a stored job (Job), retry policy and the handler registry."""
+"""Job types: what to run (JobSpec), a stored job (Job), retry policy and the handler registry.
+
+A kind may register an ``on_dead`` hook: the worker calls it once each time a job of that
+kind is dead-lettered (out of attempts, or abandoned by workers that kept dying), so a
+feature leaves its visible state finished (a check run completed, a comment saying what
+happened) however the job ended. The hook is best effort: it runs after the job is dead,
+and its own failure is only logged.
+"""
 
 from __future__ import annotations
 
@@ -83,19 +90,22 @@ class RetryPolicy:
 
 
 JobHandler = Callable[[Job, "JobContext"], None]
+# Called with the dead job, the reason it died (its last error) and a fresh context.
+DeadHandler = Callable[[Job, str, "JobContext"], None]
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """A registered job kind: its handler and its retry policy."""
+    """A registered job kind: its handler, its retry policy and its dead-letter hook."""
 
     name: str
     handler: JobHandler
     retry: RetryPolicy
+    on_dead: DeadHandler | None = None
 
 
 class JobRegistry:
-    """Job handlers by kind. ``@jobs.register("plan.run", max_attempts=5)``."""
+    """Job handlers by kind. ``@jobs.register("plan.run", max_attempts=5, on_dead=report)``."""
 
     def __init__(self) -> None:
         self._kinds: dict[str, JobKind] = {}
@@ -106,11 +116,12 @@ class JobRegistry:
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         retry: RetryPolicy | None = None,
+        on_dead: DeadHandler | None = None,
     ) -> Callable[[JobHandler], JobHandler]:
         policy = retry or RetryPolicy(max_attempts=max_attempts)
 
         def decorate(handler: JobHandler) -> JobHandler:
-            self.add(JobKind(kind, handler, policy))
+            self.add(JobKind(kind, handler, policy, on_dead))
             return handler
 
         return decorate

@@ -19,6 +19,7 @@ from bot.jobs import Job, JobSpec, JobState
 from bot.store import JOB_COLUMNS, Store, insert_job, job_from_row
 
 MAX_ERROR_CHARS = 4000
+_REFUND = "attempts = max(attempts - 1, 0), "
 
 _UNPAUSED = "(p.not_before IS NULL OR p.not_before <= :now)"
 _PAUSES = "LEFT JOIN installation_pauses p ON p.installation_id = coalesce(j.installation_id, 0)"
@@ -64,8 +65,15 @@ class JobQueue(Protocol):
 
     def complete(self, job_id: int, owner: str) -> bool: ...
 
-    def fail(self, job_id: int, owner: str, error: str, retry_at: float | None) -> bool:
-        """Record a failure: retry at ``retry_at``, or dead-letter when it is None."""
+    def fail(
+        self, job_id: int, owner: str, error: str, retry_at: float | None, *, refund: bool = False
+    ) -> bool:
+        """Record a failure: retry at ``retry_at``, or dead-letter when it is None.
+
+        True only for the owner whose lease this ends: a job is dead-lettered once, by
+        one worker, so whatever follows its death (the kind's ``on_dead``) runs once.
+        ``refund``: the current attempt never ran (it only found the job abandoned).
+        """
         ...
 
     def release(
@@ -132,19 +140,27 @@ class SqliteJobQueue:
     def complete(self, job_id: int, owner: str) -> bool:
         return self._transition(job_id, owner, "state = 'done'", ())
 
-    def fail(self, job_id: int, owner: str, error: str, retry_at: float | None) -> bool:
+    def fail(
+        self, job_id: int, owner: str, error: str, retry_at: float | None, *, refund: bool = False
+    ) -> bool:
         trimmed = error[-MAX_ERROR_CHARS:]
+        refunded = _REFUND if refund else ""
         if retry_at is None:
-            return self._transition(job_id, owner, "state = 'dead', last_error = ?", (trimmed,))
+            return self._transition(
+                job_id, owner, f"{refunded}state = 'dead', last_error = ?", (trimmed,)
+            )
         return self._transition(
-            job_id, owner, "state = 'pending', run_at = ?, last_error = ?", (retry_at, trimmed)
+            job_id,
+            owner,
+            f"{refunded}state = 'pending', run_at = ?, last_error = ?",
+            (retry_at, trimmed),
         )
 
     def release(
         self, job_id: int, owner: str, run_at: float | None = None, *, refund: bool = True
     ) -> bool:
         when = self._clock.now() if run_at is None else run_at
-        refunded = "attempts = max(attempts - 1, 0), " if refund else ""
+        refunded = _REFUND if refund else ""
         return self._transition(job_id, owner, f"{refunded}state = 'pending', run_at = ?", (when,))
 
     def release_owners(self, is_dead: Callable[[str], bool]) -> int:

@@ -1,4 +1,10 @@
-"""The worker: claims jobs under a lease, runs their handlers, and applies the retry policy."""
+"""The worker: claims jobs under a lease, runs their handlers, and applies the retry policy.
+
+A job is dead-lettered when it fails on its last attempt, when it is claimed again after
+more than ``max_attempts`` attempts (its workers kept dying or losing the lease), or when
+no handler is registered for its kind. Whoever makes that transition (one worker, see
+:meth:`JobQueue.fail`) then runs the kind's ``on_dead`` hook once, in a fresh context.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,11 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.context import Clock, GitHubFactory, JobContext, child_spec, no_github
 from bot.errors import GitHubRateLimited, QueueError
-from bot.jobs import Job, JobKind, JobRegistry, JobSpec
+from bot.jobs import DeadHandler, Job, JobKind, JobRegistry, JobSpec, JobState
 from bot.log import Redactor, bound, get_logger, job_fields, secrets_of
 from bot.metrics import Metrics
 from bot.queue import JobQueue
@@ -30,6 +36,7 @@ TOKEN_MODE_INSTALLATION = 0  # pauses in token mode apply to jobs without an ins
 
 MSG_NO_HANDLER = "no handler for job kind {kind!r} (is its feature or plugin loaded?)"
 MSG_ABANDONED = "abandoned after {attempts} attempts: its worker died or its lease expired"
+MSG_ABANDONED_AFTER_ERROR = MSG_ABANDONED + "; the last error before that: {error}"
 
 
 class Outcome(enum.StrEnum):
@@ -214,9 +221,11 @@ class Worker:
     def _run(self, job: Job) -> Outcome:
         kind = self.registry.get(job.kind)
         if kind is None:
-            return self._bury(job, MSG_NO_HANDLER.format(kind=job.kind))
+            return self._bury(job, None, MSG_NO_HANDLER.format(kind=job.kind))
         if job.attempts > kind.retry.max_attempts:
-            return self._bury(job, MSG_ABANDONED.format(attempts=job.attempts - 1))
+            # A crash loop: every attempt so far died with its worker (or lost its lease).
+            # This claim is not an attempt: the handler does not run again.
+            return self._bury(job, kind, abandoned_error(job), refund=True)
         try:
             kind.handler(job, self._context(job))
         except GitHubRateLimited as exc:
@@ -249,7 +258,7 @@ class Worker:
         error = self._redactor.text(f"{type(exc).__name__}: {exc}")
         if kind.retry.exhausted(job.attempts):
             self._log.error("job_dead", error=error, trace=traceback.format_exc())
-            return self._bury(job, error)
+            return self._bury(job, kind, error)
         delay = kind.retry.delay(job.attempts, self.rand())
         self._log.warning("job_retry", error=error, retry_in=round(delay, 3))
         stored = self.queue.fail(job.id, self.owner, error, self.clock.now() + delay)
@@ -261,9 +270,22 @@ class Worker:
         released = self.queue.release(job.id, self.owner, refund=True)
         return self._settle(released, Outcome.RELEASED)
 
-    def _bury(self, job: Job, error: str) -> Outcome:
+    def _bury(self, job: Job, kind: JobKind | None, error: str, *, refund: bool = False) -> Outcome:
+        """Dead-letter ``job``; if this worker made the transition, run the kind's hook."""
         self._log.error("job_dead_lettered", error=error)
-        return self._settle(self.queue.fail(job.id, self.owner, error, None), Outcome.DEAD)
+        buried = self.queue.fail(job.id, self.owner, error, None, refund=refund)
+        if buried and kind is not None and kind.on_dead is not None:
+            attempts = job.attempts - 1 if refund else job.attempts
+            dead = replace(job, state=JobState.DEAD, attempts=attempts, last_error=error)
+            self._after_death(kind.on_dead, dead, error)
+        return self._settle(buried, Outcome.DEAD)
+
+    def _after_death(self, hook: DeadHandler, job: Job, error: str) -> None:
+        """Best effort: a failing hook is logged; the job stays dead, the worker goes on."""
+        try:
+            hook(job, error, self._context(job))
+        except Exception as exc:
+            self._log.exception("job_dead_hook_failed", error=self._redactor.text(str(exc)))
 
     def _pause(self, job: Job, exc: GitHubRateLimited) -> Outcome:
         """Wait for the reset without spending an attempt; hold the installation too."""
@@ -316,6 +338,16 @@ class Worker:
         for job in unfinished:
             self.queue.release(job.id, self.owner, refund=True)
         return unfinished
+
+
+def abandoned_error(job: Job) -> str:
+    """Why a job claimed past its last attempt is dead: its attempts (and last error) died."""
+    attempts = job.attempts - 1
+    earlier = job.last_error or ""
+    # A job re-driven after an earlier abandonment still carries that message: not news.
+    if earlier and not earlier.startswith(MSG_ABANDONED.partition("{")[0]):
+        return MSG_ABANDONED_AFTER_ERROR.format(attempts=attempts, error=earlier)
+    return MSG_ABANDONED.format(attempts=attempts)
 
 
 def rate_limit_until(exc: GitHubRateLimited, now: float) -> float:
