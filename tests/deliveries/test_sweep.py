@@ -23,6 +23,7 @@ from bot.github import GitHubClient
 from bot.intake import sign
 from bot.ports import HookDelivery
 from bot.sandbox import Sandbox
+from bot.sandbox.webhooks import Delivery
 from bot.store import Store
 from tests.conftest import World
 from tests.deliveries.conftest import TECHLEAD_SECRET, TechLead, dead_url, hooks_to
@@ -107,13 +108,28 @@ def test_a_second_sweep_finds_nothing_once_redeliveries_succeeded() -> None:
 # --- the port against the sandbox's delivery log ---------------------------------------------
 
 
+def miss_a_delivery(sandbox: Sandbox, world: World, title: str) -> Delivery:
+    """Open an issue while TechLead is down: the ``issues`` delivery the App's log marks failed."""
+    hooks_to(sandbox, world, dead_url())
+    world.user_gh.get_repo(world.repo.full_name).create_issue(title)
+    assert sandbox.wait_for_deliveries()
+    [missed] = [d for d in sandbox.webhook_deliveries(world.app.id) if d.event == "issues"]
+    return missed
+
+
+def attempts_of(sandbox: Sandbox, world: World, guid: str) -> list[tuple[bool, int]]:
+    """(redelivery, status code) of each attempt at delivering ``guid``, oldest first."""
+    return [
+        (d.redelivery, d.status_code)
+        for d in sandbox.webhook_deliveries(world.app.id)
+        if d.guid == guid
+    ]
+
+
 def test_the_port_sweeps_the_sandbox_log(
     sandbox: Sandbox, world: World, client: GitHubClient, store: Store
 ) -> None:
-    hooks_to(sandbox, world, dead_url())
-    world.user_gh.get_repo(world.repo.full_name).create_issue("Missed while down")
-    assert sandbox.wait_for_deliveries()
-    [missed] = [d for d in sandbox.webhook_deliveries(world.app.id) if d.event == "issues"]
+    missed = miss_a_delivery(sandbox, world, "Missed while down")
     assert missed.status_code == 0
 
     report = sweep(client.port(), store, sandbox.clock, DAY)
@@ -121,8 +137,7 @@ def test_the_port_sweeps_the_sandbox_log(
 
     assert report.failed == (missed.guid,)
     assert report.redelivered == (missed.id,)
-    again = [d for d in sandbox.webhook_deliveries(world.app.id) if d.guid == missed.guid]
-    assert [(d.redelivery, d.status_code) for d in again] == [(False, 0), (True, 0)]
+    assert attempts_of(sandbox, world, missed.guid) == [(False, 0), (True, 0)]
 
 
 def test_the_port_follows_the_log_past_one_page(
@@ -150,10 +165,7 @@ def test_the_port_follows_the_log_past_one_page(
 def test_a_delivery_missed_while_down_is_recovered_once(
     sandbox: Sandbox, world: World, client: GitHubClient, techlead: TechLead
 ) -> None:
-    hooks_to(sandbox, world, dead_url())
-    world.user_gh.get_repo(world.repo.full_name).create_issue("While TechLead was down")
-    assert sandbox.wait_for_deliveries()
-    [missed] = [d for d in sandbox.webhook_deliveries(world.app.id) if d.event == "issues"]
+    missed = miss_a_delivery(sandbox, world, "While TechLead was down")
     assert techlead.store.get_delivery(missed.guid) is None
     hooks_to(sandbox, world, techlead.url)
 
@@ -166,17 +178,13 @@ def test_a_delivery_missed_while_down_is_recovered_once(
     assert stored is not None and stored.event == "issues"
     assert stored.payload()["issue"]["title"] == "While TechLead was down"
     assert (second.redelivered, second.failed) == ((), ())
-    attempts = [d for d in sandbox.webhook_deliveries(world.app.id) if d.guid == missed.guid]
-    assert [(d.redelivery, d.status_code) for d in attempts] == [(False, 0), (True, 202)]
+    assert attempts_of(sandbox, world, missed.guid) == [(False, 0), (True, 202)]
 
 
 def test_a_delivery_techlead_stored_is_not_asked_for_again(
     sandbox: Sandbox, world: World, client: GitHubClient, techlead: TechLead
 ) -> None:
-    hooks_to(sandbox, world, dead_url())
-    world.user_gh.get_repo(world.repo.full_name).create_issue("Stored, but GitHub saw a failure")
-    assert sandbox.wait_for_deliveries()
-    [missed] = [d for d in sandbox.webhook_deliveries(world.app.id) if d.event == "issues"]
+    missed = miss_a_delivery(sandbox, world, "Stored, but GitHub saw a failure")
     # The same bytes reach TechLead another way (GitHub logged a failure nonetheless).
     headers = {k: v for k, v in missed.headers.items() if not k.startswith("X-Hub-")}
     headers["X-Hub-Signature-256"] = sign(missed.body, TECHLEAD_SECRET)
@@ -202,9 +210,7 @@ def _env(world: World, data_dir: Path, *, app: bool = True) -> dict[str, str]:
 def test_the_command_redelivers_and_reports(
     sandbox: Sandbox, world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    hooks_to(sandbox, world, dead_url())
-    world.user_gh.get_repo(world.repo.full_name).create_issue("For the command")
-    assert sandbox.wait_for_deliveries()
+    miss_a_delivery(sandbox, world, "For the command")
 
     code = cli.main(["deliveries", "sweep", "--since", "2"], _env(world, tmp_path))
     assert sandbox.wait_for_deliveries()
@@ -229,7 +235,7 @@ def test_the_command_needs_app_credentials(
     assert "TECHLEAD_APP_ID" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("since", ["0", "-3", "soon"])
+@pytest.mark.parametrize("since", ["0", "-3", "soon"], ids=["zero", "negative", "not-a-number"])
 def test_the_command_rejects_a_bad_window(
     world: World, tmp_path: Path, since: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
