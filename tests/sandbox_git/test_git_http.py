@@ -28,6 +28,12 @@ def commit_file(git_cli: GitCli, checkout: Path, name: str, text: str) -> str:
     return git_cli.commit(checkout, {name: text}, f"Add {name}")
 
 
+def clone(git_cli: GitCli, sandbox: Sandbox, world: World, target: Path, token: str) -> Path:
+    """A checkout of the world's repository at ``target``, cloned with ``token``."""
+    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
+    return target
+
+
 def push_events(sandbox: Sandbox, repo_id: int) -> list[dict[str, object]]:
     urls = sandbox.urls
     return [
@@ -79,8 +85,7 @@ def test_clone_and_fetch_with_an_installation_token(
     sandbox: Sandbox, world: World, git_cli: GitCli, tmp_path: Path
 ) -> None:
     token = sandbox.installation_token(world.installation.id)
-    target = tmp_path / "clone"
-    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
+    target = clone(git_cli, sandbox, world, tmp_path / "clone", token)
     newer = (
         world.user_gh.get_repo(world.repo.full_name)
         .create_file("docs/new.md", "add docs", "new\n")["commit"]
@@ -95,8 +100,7 @@ def test_clone_and_fetch_with_an_installation_token(
 def test_push_with_a_personal_token_is_visible_through_the_rest_api(
     sandbox: Sandbox, world: World, git_cli: GitCli, tmp_path: Path
 ) -> None:
-    target = tmp_path / "clone"
-    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=world.user.token)
+    target = clone(git_cli, sandbox, world, tmp_path / "clone", world.user.token)
     sha = commit_file(git_cli, target, "feature.txt", "pushed over HTTP\n")
 
     git_cli.ok(
@@ -114,8 +118,7 @@ def test_push_with_an_installation_token_records_a_push_event_sent_by_the_bot(
     sandbox: Sandbox, world: World, git_cli: GitCli, tmp_path: Path
 ) -> None:
     token = sandbox.installation_token(world.installation.id)
-    target = tmp_path / "clone"
-    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
+    target = clone(git_cli, sandbox, world, tmp_path / "clone", token)
     before = git_cli.ok("rev-parse", "HEAD", cwd=target)
     first = commit_file(git_cli, target, "a.txt", "a\n")
     second = commit_file(git_cli, target, "b.txt", "b\n")
@@ -144,8 +147,7 @@ def test_new_forced_and_deleted_refs_are_reported_as_such(
     sandbox: Sandbox, world: World, git_cli: GitCli, tmp_path: Path
 ) -> None:
     token = world.user.token
-    target = tmp_path / "clone"
-    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
+    target = clone(git_cli, sandbox, world, tmp_path / "clone", token)
     commit_file(git_cli, target, "x.txt", "x\n")
     git_cli.ok("push", "-q", "origin", "HEAD:refs/heads/topic", cwd=target, token=token)
     git_cli.ok("reset", "-q", "--hard", "HEAD~1", cwd=target)
@@ -176,9 +178,8 @@ def test_listeners_hear_every_ref_one_push_moved(
         heard.append((repo.id, list(updates), pusher.login))
 
     on_ref_updated(sandbox, listener)
-    target = tmp_path / "clone"
     token = world.user.token
-    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
+    target = clone(git_cli, sandbox, world, tmp_path / "clone", token)
     sha = commit_file(git_cli, target, "z.txt", "z\n")
 
     git_cli.ok(
@@ -260,8 +261,7 @@ def test_people_without_write_access_cannot_push(
     world = build_world(sandbox, sandbox_api_url, app_key, private=private)
     someone = sandbox.create_user(f"{world.user.login}-guest")
     sandbox.set_role(world.repo.full_name, someone.login, role)
-    target = tmp_path / "clone"
-    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=world.user.token)
+    target = clone(git_cli, sandbox, world, tmp_path / "clone", world.user.token)
     commit_file(git_cli, target, "guest.txt", "guest\n")
 
     pushed = git_cli.run("push", "-q", "origin", "HEAD:main", cwd=target, token=someone.token)
@@ -384,9 +384,7 @@ def test_the_api_is_untouched_and_conformant_after_git_traffic(
     sandbox: Sandbox, world: World, git_cli: GitCli, tmp_path: Path
 ) -> None:
     before = len(sandbox.violations)
-    git_cli.ok(
-        "clone", "-q", clone_url(sandbox, world), str(tmp_path / "c"), token=world.user.token
-    )
+    clone(git_cli, sandbox, world, tmp_path / "clone", world.user.token)
 
     refs = world.user_gh.get_repo(world.repo.full_name).get_git_matching_refs("heads/")
 
@@ -398,8 +396,7 @@ def test_a_git_push_to_a_pull_request_head_synchronizes_it(
     sandbox: Sandbox, world: World, git_cli: GitCli, tmp_path: Path
 ) -> None:
     token = world.user.token
-    target = tmp_path / "clone"
-    git_cli.ok("clone", "-q", clone_url(sandbox, world), str(target), token=token)
+    target = clone(git_cli, sandbox, world, tmp_path / "clone", token)
     commit_file(git_cli, target, "one.txt", "1\n")
     git_cli.ok("push", "-q", "origin", "HEAD:refs/heads/topic", cwd=target, token=token)
     repo = world.user_gh.get_repo(world.repo.full_name)
