@@ -2,6 +2,7 @@
 
 Everything here is pure except :class:`HeadRegistry`, the in-process record of the gate
 runs under way, which cancels the older heads of a pull request when a newer one arrives.
+What a dead gate job's runs (or statuses) say is decided here too (:class:`DeadJob`).
 
 Identity of a gate's check run: its name (``TechLead L1 · Lint``) and its
 ``external_id`` (``techlead:L1:<pull request number>``) on a head SHA. GitHub keeps
@@ -19,7 +20,9 @@ from typing import Any
 from bot.ports import CheckRunInfo, PullInfo
 from gates import templates
 from gates.config import GateLevel, GatesConfig, SelectionConfig
+from gates.redact import redact_text
 from gates.registry import REGISTRY
+from gates.report import CheckRunPlan, CommitStatus
 from gates.tools import CancelToken
 
 PULL_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
@@ -27,9 +30,34 @@ SUITE_ACTIONS = ("requested", "rerequested")
 RUN_ACTIONS = ("rerequested",)
 EXTERNAL_PREFIX = "techlead"
 COMPLETED = "completed"
+QUEUED = "queued"
 OPEN = "open"
+FAILURE = "failure"
+STATUS_ERROR = "error"
 
 _NAMES = {templates.check_run_name(level): level for level in GateLevel}
+
+# What a gate's check run (or status) says when its job was dead-lettered. GitHub's
+# limits: title 255 characters, status description 140, summary 65,535.
+# https://docs.github.com/en/rest/checks/runs#update-a-check-run
+DEAD_TITLE = "Did not finish: gave up after {attempts} attempt(s): {error}"
+DEAD_SUMMARY = (
+    "❌ **The gates did not finish for commit `{sha}`.**\n\n"
+    "TechLead's `{kind}` job (id {job}) gave up after {attempts} attempt(s). "
+    "The last error:\n\n```\n{error}\n```\n\n{todo}"
+)
+DEAD_TODO_CHECKS = (
+    "**What to do:** re-run this check from the Checks tab, or push a new commit. "
+    "If it keeps failing, a maintainer can find job {job} with `techlead jobs list --dead`."
+)
+DEAD_TODO_STATUSES = (
+    "**What to do:** push a new commit to run the gates again; a maintainer can also "
+    "re-drive the job with `techlead jobs retry {job}`."
+)
+DEAD_COMMENT_ROW = "| {name} | ❌ failure: did not finish | - | - |"
+DEAD_ERROR_CHARS = 2000
+MAX_TITLE_CHARS = 255
+MAX_STATUS_CHARS = 140
 
 
 @dataclass(frozen=True)
@@ -329,3 +357,92 @@ def _forget_old(pull: _Pull) -> None:
             return
         pull.order.remove(oldest)
         pull.tokens.pop(oldest, None)
+
+
+# ---------------------------------------------------------------------------- dead jobs
+
+
+@dataclass(frozen=True)
+class DeadJob:
+    """A gate job that was dead-lettered, as its runs tell people: what, why, what to do."""
+
+    kind: str
+    job_id: int
+    attempts: int
+    error: str
+    head_sha: str
+
+    @classmethod
+    def of(cls, kind: str, job_id: int, attempts: int, error: str, head_sha: str) -> DeadJob:
+        """Redacted (token shapes), fence-safe and cut to a length a summary can hold."""
+        text = redact_text(error).replace("`", "'").strip()[-DEAD_ERROR_CHARS:]
+        return cls(kind, job_id, attempts, text, head_sha)
+
+    @property
+    def headline(self) -> str:
+        first = self.error.splitlines()[0] if self.error else ""
+        return DEAD_TITLE.format(attempts=self.attempts, error=first)
+
+    def summary(self, todo: str) -> str:
+        return DEAD_SUMMARY.format(
+            sha=self.head_sha,
+            kind=self.kind,
+            job=self.job_id,
+            attempts=self.attempts,
+            error=self.error,
+            todo=todo.format(job=self.job_id),
+        )
+
+
+def dead_check_run(level: GateLevel, dead: DeadJob) -> CheckRunPlan:
+    """A gate's run completed as failed because its job died (not because of findings)."""
+    return CheckRunPlan(
+        name=templates.check_run_name(level),
+        conclusion=FAILURE,
+        title=_clip(dead.headline, MAX_TITLE_CHARS),
+        summary=dead.summary(DEAD_TODO_CHECKS),
+        text="",
+        annotation_batches=(),
+    )
+
+
+def dead_status(level: GateLevel, dead: DeadJob) -> CommitStatus:
+    """Token mode: ``error`` (the gate did not run), the reason in the description."""
+    name = templates.check_run_name(level)
+    return CommitStatus(name, STATUS_ERROR, _clip(dead.headline, MAX_STATUS_CHARS))
+
+
+def dead_comment(levels: Sequence[GateLevel], dead: DeadJob) -> str:
+    """Token mode's one summary comment (same marker) when the gates' job died."""
+    head = [
+        templates.MARKER,
+        templates.COMMENT_HEADER,
+        templates.COMMENT_HEAD_SHA.format(sha=dead.head_sha),
+    ]
+    rows = [templates.COMMENT_TABLE_HEAD]
+    rows += [DEAD_COMMENT_ROW.format(name=templates.check_run_name(level)) for level in levels]
+    return "\n\n".join([*head, "\n".join(rows), dead.summary(DEAD_TODO_STATUSES)])
+
+
+def abandoned_runs(
+    existing: Sequence[CheckRunInfo], numbers: Sequence[int], levels: Sequence[GateLevel]
+) -> dict[int, dict[GateLevel, int]]:
+    """Our runs on a head still ``queued``, by pull request and level (their ids).
+
+    What a dead ``gates.queue`` job leaves behind: runs it created (or found) and no run
+    job started. ``in_progress`` runs belong to a run job, whose own death is handled
+    by its hook. Empty ``numbers``/``levels``: any of ours.
+    """
+    found: dict[int, dict[GateLevel, int]] = {}
+    for run in existing:
+        parsed = parse_external_id(run.external_id or "")
+        if parsed is None or run.status != QUEUED:
+            continue
+        level, number = parsed
+        if (not numbers or number in numbers) and (not levels or level in levels):
+            found.setdefault(number, {})[level] = run.id
+    return found
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -35,15 +35,21 @@ Design decisions:
   file lock before creating any, so a ``check_suite.requested`` and a
   ``pull_request.synchronize`` for the same push make one set of runs; the run job's
   dedupe key is the set of runs it completes; a retried run job skips runs already
-  completed. Re-runs (``rerequested``) make new runs, as GitHub asks Apps to.
+  completed. Re-runs (``rerequested``) make new runs, as GitHub asks Apps to. When
+  that key names a run job that already finished while its runs (token mode: the
+  statuses just set ``pending``) wait again, a follow-up job is scheduled after it.
 * **Cancellation**: a newer head cancels the older heads' run jobs in this process
   (their tools are killed); in any process a run job compares its head with the pull
   request's before starting and before publishing, and completes its runs
   ``cancelled`` ("a newer push superseded this commit") instead of posting stale
   results. Runs stay on their own head SHA, where GitHub shows them.
 * **Never stuck**: a gate that crashes or times out completes as ``failure`` saying
-  why (the runner); a run job that keeps failing or whose worker dies is retried, and
-  its last attempt only completes the remaining runs as ``failure`` with the last error.
+  why (the runner); a job that keeps failing or whose worker keeps dying is retried,
+  then dead-lettered, and its kind's ``on_dead`` hook completes what it left open as
+  ``failure``, naming the error and what to do: ``gates.run`` its runs, ``gates.queue``
+  the runs still ``queued`` on its head (token mode: ``error`` statuses and the summary
+  comment). The hook runs however the job died, its handler never having to guess
+  which attempt is the last.
 """
 
 from __future__ import annotations
@@ -63,9 +69,14 @@ from bot.gate_runs import (
     PULL_ACTIONS,
     RUN_ACTIONS,
     SUITE_ACTIONS,
+    DeadJob,
     GateRequest,
     HeadRegistry,
+    abandoned_runs,
     author_is_bot,
+    dead_check_run,
+    dead_comment,
+    dead_status,
     enabled_levels,
     external_id,
     fetch_refs,
@@ -78,7 +89,7 @@ from bot.gate_runs import (
     superseded_reason,
     unfinished,
 )
-from bot.jobs import Job, JobRegistry, JobSpec
+from bot.jobs import Job, JobRegistry, JobSpec, JobState
 from bot.ports import Annotation, CheckOutput, GitHubPort, PullInfo
 from bot.repo_config import fetch_repo_config
 from bot.router import Event, Router
@@ -107,10 +118,9 @@ jobs = JobRegistry()
 QUEUE_KIND = "gates.queue"
 RUN_KIND = "gates.run"
 QUEUE_ATTEMPTS = 5
-# Two tries at the work; from the third attempt on, a job only completes what is left
-# as failed. One attempt more is allowed than that, so the finishing attempt itself may
-# fail (or its worker die) once and still run again instead of being dead-lettered.
-RUN_ATTEMPTS = 3
+# Two tries at the work; then the job is dead-lettered and its hook fails what is left.
+RUN_ATTEMPTS = 2
+FINISHED = (JobState.DONE, JobState.DEAD)
 WORKTREE_LABEL = "gates"
 # Gates never commit; the workspace wants an identity all the same.
 COMMITTER = Identity("TechLead", "techlead@users.noreply.github.com")
@@ -214,6 +224,10 @@ class Publisher(Protocol):
         """Publish ``results``; ``current``: the head is still the pull request's head."""
         ...
 
+    def give_up(self, repo: str, number: int, runs: Mapping[GateLevel, int], dead: DeadJob) -> None:
+        """Complete what is still open of ``runs`` as failed: the job died, say what to do."""
+        ...
+
 
 class CheckRuns:
     """App mode: one check run per gate, found again by name and external id."""
@@ -260,12 +274,21 @@ class CheckRuns:
             if result.level in open_runs:
                 self._complete(order.repo, open_runs[result.level], to_check_run(result))
 
+    def give_up(self, repo: str, number: int, runs: Mapping[GateLevel, int], dead: DeadJob) -> None:
+        for level, run_id in self._still_open(repo, dead.head_sha, runs).items():
+            self._complete(repo, run_id, dead_check_run(level, dead))
+
     def _open(self, order: RunOrder) -> dict[GateLevel, int]:
         """The order's runs not completed yet (a retried job skips the finished ones)."""
-        live = {run.id: run for run in self.github.list_check_runs(order.repo, order.head_sha)}
+        return self._still_open(order.repo, order.head_sha, order.runs)
+
+    def _still_open(
+        self, repo: str, head_sha: str, runs: Mapping[GateLevel, int]
+    ) -> dict[GateLevel, int]:
+        live = {run.id: run for run in self.github.list_check_runs(repo, head_sha)}
         return {
             level: run_id
-            for level, run_id in order.runs.items()
+            for level, run_id in runs.items()
             if run_id not in live or live[run_id].status != "completed"
         }
 
@@ -328,6 +351,22 @@ class Statuses:
             )
         if current:
             self._comment(order.repo, order.number, summary_comment(results, order.head_sha))
+
+    def give_up(self, repo: str, number: int, runs: Mapping[GateLevel, int], dead: DeadJob) -> None:
+        """Statuses cannot be read back: every gate of the head gets ``error``; the
+        comment is written only while the head is the pull request's."""
+        levels = sorted(runs)
+        for level in levels:
+            status = dead_status(level, dead)
+            self.github.create_status(
+                repo,
+                dead.head_sha,
+                state=status.state,
+                context=status.context,
+                description=status.description,
+            )
+        if self.github.get_pull(repo, number).head_sha == dead.head_sha:
+            self._comment(repo, number, dead_comment(levels, dead))
 
     def _status(self, repo: str, sha: str, level: GateLevel, state: str, text: str) -> None:
         self.github.create_status(repo, sha, state=state, context=_name(level), description=text)
@@ -392,7 +431,36 @@ def file_lock(directory: Path, key: str) -> Iterator[None]:
 # ---------------------------------------------------------------------------- gates.queue
 
 
-@jobs.register(QUEUE_KIND, max_attempts=QUEUE_ATTEMPTS)
+def queue_died(job: Job, error: str, ctx: JobContext) -> None:
+    """``on_dead`` of ``gates.queue``: fail what it queued that no run job took over."""
+    request = GateRequest.from_payload(job.payload)
+    github: GitHubPort = ctx.github
+    dead = DeadJob.of(job.kind, job.id, job.attempts, error, request.head_sha)
+    publisher = publisher_for(ctx, github)
+    for number, runs in left_waiting(ctx, github, request).items():
+        publisher.give_up(request.repo, number, runs, dead)
+
+
+def left_waiting(
+    ctx: JobContext, github: GitHubPort, request: GateRequest
+) -> dict[int, dict[GateLevel, int]]:
+    """What a dead ``gates.queue`` may have left waiting, by pull request.
+
+    App mode: our runs on the head still ``queued``. Token mode: commit statuses cannot
+    be read back, so every gate the job would have queued for each pull request.
+    """
+    if ctx.settings.auth_mode is not AuthMode.TOKEN:
+        existing = github.list_check_runs(request.repo, request.head_sha)
+        return abandoned_runs(existing, request.numbers, request.levels)
+    waiting: dict[int, dict[GateLevel, int]] = {}
+    for pull in pulls_of(github, request):
+        chosen = select_gates(ctx, github, request, pull)
+        if chosen is not None and chosen.levels:
+            waiting[pull.number] = dict.fromkeys(chosen.levels, 0)
+    return waiting
+
+
+@jobs.register(QUEUE_KIND, max_attempts=QUEUE_ATTEMPTS, on_dead=queue_died)
 def queue_gates(job: Job, ctx: JobContext) -> None:
     """Show the gates as queued on the head of each pull request asked for; schedule them."""
     request = GateRequest.from_payload(job.payload)
@@ -413,30 +481,62 @@ def pulls_of(github: GitHubPort, request: GateRequest) -> list[PullInfo]:
     return pulls
 
 
-def queue_pull(ctx: JobContext, github: GitHubPort, request: GateRequest, pull: PullInfo) -> None:
-    repo = request.repo
-    config, problem = load_gates_config(github, repo)
+@dataclass(frozen=True)
+class Selection:
+    """The gates one pull request's head gets, by the configuration on the default branch."""
+
+    config: GatesConfig
+    problem: RepoConfigError | None
+    levels: list[GateLevel]
+
+
+def select_gates(
+    ctx: JobContext, github: GitHubPort, request: GateRequest, pull: PullInfo
+) -> Selection | None:
+    """None when this pull request's head is not gated (logged: closed, draft...)."""
+    config, problem = load_gates_config(github, request.repo)
     is_bot = author_is_bot(pull, ctx.settings.bot_login)
     skip = skip_reason(pull, request.head_sha, config.pull_requests, author_is_bot=is_bot)
     if skip is not None:
         ctx.log.info("gates_skipped", pull=pull.number, reason=skip.value)
+        return None
+    return Selection(config, problem, enabled_levels(config, request.levels))
+
+
+def queue_pull(ctx: JobContext, github: GitHubPort, request: GateRequest, pull: PullInfo) -> None:
+    repo = request.repo
+    chosen = select_gates(ctx, github, request, pull)
+    if chosen is None:
         return
     stopped = HEADS.supersede(repo, pull.number, pull.head_sha)
-    levels = enabled_levels(config, request.levels)
-    if not levels:
+    if not chosen.levels:
         ctx.log.info("gates_none_enabled", pull=pull.number)
         return
     publisher = publisher_for(ctx, github)
     with file_lock(lock_dir(ctx), f"head:{repo}@{pull.head_sha}"):
-        runs = publisher.queue(repo, pull, levels, rerun=request.rerun)
-    if problem is not None:
-        publisher.config_error(repo, pull, runs, problem)
+        runs = publisher.queue(repo, pull, chosen.levels, rerun=request.rerun)
+    if chosen.problem is not None:
+        publisher.config_error(repo, pull, runs, chosen.problem)
         return
     if runs:
-        order = RunOrder(repo, pull.number, pull.head_sha, runs, config.model_dump(mode="json"))
-        key = run_job_key(repo, pull.number, pull.head_sha, runs)
-        ctx.enqueue(JobSpec(RUN_KIND, payload=order.to_payload(), dedupe_key=key))
+        gates = chosen.config.model_dump(mode="json")
+        schedule_run(ctx, RunOrder(repo, pull.number, pull.head_sha, runs, gates))
     ctx.log.info("gates_queued", pull=pull.number, runs=len(runs), cancelled_older=stopped)
+
+
+def schedule_run(ctx: JobContext, order: RunOrder) -> Job:
+    """The run job for ``order``'s runs: the one scheduled already, unless it finished.
+
+    A finished job with the same runs means they wait again (token mode marks every
+    queued head ``pending``; a dead job's hook may have failed): a follow-up job keyed
+    after the finished one settles them, and every asker finds that same follow-up.
+    """
+    key = run_job_key(order.repo, order.number, order.head_sha, order.runs)
+    job = ctx.enqueue(JobSpec(RUN_KIND, payload=order.to_payload(), dedupe_key=key))
+    while job.state in FINISHED:
+        after = f"{key}>after:{job.id}"
+        job = ctx.enqueue(JobSpec(RUN_KIND, payload=order.to_payload(), dedupe_key=after))
+    return job
 
 
 def load_gates_config(github: GitHubPort, repo: str) -> tuple[GatesConfig, RepoConfigError | None]:
@@ -450,18 +550,20 @@ def load_gates_config(github: GitHubPort, repo: str) -> tuple[GatesConfig, RepoC
 # ---------------------------------------------------------------------------- gates.run
 
 
-@jobs.register(RUN_KIND, max_attempts=RUN_ATTEMPTS + 1)
+def run_died(job: Job, error: str, ctx: JobContext) -> None:
+    """``on_dead`` of ``gates.run``: complete its runs still open as failed, saying why."""
+    order = RunOrder.from_payload(job.payload)
+    dead = DeadJob.of(job.kind, job.id, job.attempts, error, order.head_sha)
+    publisher_for(ctx, ctx.github).give_up(order.repo, order.number, order.runs, dead)
+
+
+@jobs.register(RUN_KIND, max_attempts=RUN_ATTEMPTS, on_dead=run_died)
 def run_head(job: Job, ctx: JobContext) -> None:
-    """Run one head's gates and complete their runs; never leaves a run unfinished."""
+    """Run one head's gates and complete their runs (or cancel them, if superseded)."""
     order = RunOrder.from_payload(job.payload)
     github: GitHubPort = ctx.github
     publisher = publisher_for(ctx, github)
     config = order.config()
-    if job.attempts >= RUN_ATTEMPTS:
-        error = job.last_error or templates.WORKER_STOPPED
-        reason = templates.ABANDONED.format(attempts=job.attempts - 1, error=error)
-        publisher.finish(order, stopped(order, config, Conclusion.FAILURE, reason), current=False)
-        return
     pull = github.get_pull(order.repo, order.number)
     if pull.head_sha != order.head_sha:
         reason = superseded_reason(pull.head_sha)
@@ -497,7 +599,7 @@ def publish(
 def stopped(
     order: RunOrder, config: GatesConfig, conclusion: Conclusion, reason: str
 ) -> list[GateResult]:
-    """Results for gates that did not run to the end (cancelled, or given up on)."""
+    """Results for gates that did not run to the end (cancelled by a newer head)."""
     text = (
         templates.GATE_CANCELLED.format(reason=reason)
         if conclusion is Conclusion.CANCELLED

@@ -292,27 +292,6 @@ def test_drafts_wait_for_ready_for_review_when_configured(
     assert outcome(pr.run_named(head, SECURITY)) == ("completed", "failure")
 
 
-def test_a_run_job_that_keeps_failing_completes_its_runs_as_failures(
-    pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
-) -> None:
-    pr = pull_world_for()
-    techlead = techlead_for(pr.world)
-    head, _ = opened(pr, techlead, {"app.py": RISKY})
-    suite = pr.run_named(head, LINT)["check_suite"]["id"]
-    # Only the run job reads the pull request by number; the re-requested suite's
-    # queue job finds it by branch. Every read now fails.
-    pr.world.sandbox.faults.error(f"/repos/{pr.repo}/pulls/*", status=422, count=None)
-    pr.as_app("POST", f"/repos/{pr.repo}/check-suites/{suite}/rerequest")
-    techlead.settle()
-
-    for name in (LINT, SECURITY):
-        run = pr.run_named(head, name)
-        assert outcome(run) == ("completed", "failure")
-        assert "given up after 2 failed attempt(s)" in run["output"]["title"]
-        assert "422" in run["output"]["title"]
-    assert [job.attempts for job in techlead.jobs("gates.run")][-1] == 3
-
-
 def test_a_pull_request_cannot_change_the_rules_it_is_judged_by(
     pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
 ) -> None:

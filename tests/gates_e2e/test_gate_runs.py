@@ -1,4 +1,5 @@
-"""The gates' lifecycle decisions, table by table: requests, run identity, selection, heads."""
+"""The gates' lifecycle decisions, table by table: requests, run identity, selection, heads,
+and what a dead job's runs say."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ import pytest
 
 from bot.gate_runs import (
     MAX_HEADS,
+    MAX_STATUS_CHARS,
+    MAX_TITLE_CHARS,
+    DeadJob,
     GateRequest,
     HeadRegistry,
     Skip,
+    abandoned_runs,
+    dead_check_run,
+    dead_comment,
+    dead_status,
     enabled_levels,
     external_id,
     fetch_refs,
@@ -28,6 +36,7 @@ from bot.gate_runs import (
 )
 from bot.ports import CheckRunInfo, PullInfo
 from gates.config import GateLevel, load_defaults, parse_gates_config
+from gates.templates import MARKER
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "webhooks"
 REPO = "octo/project"
@@ -259,3 +268,68 @@ def test_finished_runs_are_forgotten_and_old_heads_pruned() -> None:
     still = heads.start(REPO, 7, f"head-{MAX_HEADS + 9}")
     assert not still.cancelled
     assert heads.known(REPO, 7) == MAX_HEADS
+
+
+# ---------------------------------------------------------------------------- dead jobs
+
+
+SECURITY = "TechLead L5 · Security"
+
+
+@pytest.mark.parametrize(
+    ("existing", "numbers", "levels", "expected"),
+    [
+        ([run(1), run(2, SECURITY, "techlead:L5:7")], (7,), (), {7: {L1: 1, L5: 2}}),
+        ([run(1, status="in_progress"), run(2, status="completed")], (7,), (), {}),
+        ([run(1, external=None), run(2, external="other:L1:7")], (7,), (), {}),
+        ([run(1), run(2, external="techlead:L1:8")], (8,), (), {8: {L1: 2}}),
+        ([run(1), run(2, external="techlead:L1:8")], (), (), {7: {L1: 1}, 8: {L1: 2}}),
+        ([run(1), run(2, SECURITY, "techlead:L5:7")], (7,), (L5,), {7: {L5: 2}}),
+    ],
+    ids=[
+        "queued-ones",
+        "started-or-done-belong-to-a-run-job",
+        "not-ours",
+        "only-the-asked-pull",
+        "any-pull-when-found-by-branch",
+        "only-the-asked-gate",
+    ],
+)
+def test_a_dead_queue_job_leaves_only_its_queued_runs_to_fail(
+    existing: list[CheckRunInfo],
+    numbers: tuple[int, ...],
+    levels: tuple[GateLevel, ...],
+    expected: dict[int, dict[GateLevel, int]],
+) -> None:
+    assert abandoned_runs(existing, numbers, levels) == expected
+
+
+def dead(error: str) -> DeadJob:
+    return DeadJob.of("gates.run", 12, 2, error, "h" * 40)
+
+
+@pytest.mark.parametrize(
+    ("error", "shown", "hidden"),
+    [
+        ("GitHubError: GET /pulls/7 failed with 422", "failed with 422", None),
+        ("bad token ghs_abcdefghijklmnopqrstuvwxyz0123456789", "bad token", "ghs_abcdef"),
+        ("oops ```\n# injected heading", "oops '''", "```\n#"),
+        ("x" * 5000 + " the end", "the end", "x" * 2001),
+    ],
+    ids=["plain", "token-redacted", "fence-cannot-be-closed", "long-error-keeps-its-end"],
+)
+def test_a_dead_jobs_runs_say_what_failed_and_what_to_do(
+    error: str, shown: str, hidden: str | None
+) -> None:
+    plan = dead_check_run(L1, dead(error))
+    status = dead_status(L1, dead(error))
+    comment = dead_comment([L1, L5], dead(error))
+    assert (plan.name, plan.conclusion, status.state) == (LINT, "failure", "error")
+    assert plan.title.startswith("Did not finish: gave up after 2 attempt(s)")
+    assert len(plan.title) <= MAX_TITLE_CHARS and len(status.description) <= MAX_STATUS_CHARS
+    assert shown in plan.summary and shown in comment
+    assert "re-run this check from the Checks tab" in plan.summary
+    assert "`techlead jobs retry 12`" in comment and comment.startswith(MARKER)
+    assert plan.summary.count("```") == 2 and comment.count("```") == 2
+    if hidden is not None:
+        assert hidden not in plan.summary + plan.title + status.description + comment

@@ -15,7 +15,8 @@ from bot.app import Services
 from bot.context import JobContext
 from bot.errors import GitHubRateLimited
 from bot.jobs import Job, JobRegistry, JobSpec, JobState
-from bot.worker import WorkerConfig
+from bot.metrics import Metrics
+from bot.worker import Worker, WorkerConfig
 from tests.intake.conftest import FakeClock, ServicesFactory, drain
 
 KIND = "fragile"
@@ -237,21 +238,27 @@ def test_crash_looped_jobs_die_once_each_under_two_running_workers(
 ) -> None:
     deaths = Deaths()
     jobs = fragile(fine, deaths)
-    first = make_services(jobs=jobs, worker_config=THREADS)
-    second = make_services(jobs=jobs, worker_config=THREADS)
-    ids = [first.queue.enqueue(JobSpec(KIND, dedupe_key=f"loop-{n}")).id for n in range(20)]
+    services = make_services(jobs=jobs)
+    ids = [services.queue.enqueue(JobSpec(KIND, dedupe_key=f"loop-{n}")).id for n in range(20)]
     for _ in range(MAX_ATTEMPTS):  # every job's workers die holding it, twice
         for _ in ids:
-            assert first.queue.claim("gone:1:x", LEASE) is not None
+            assert services.queue.claim("gone:1:x", LEASE) is not None
         clock.advance(LEASE)
+    # Two processes (here on two hosts, so neither takes the other for a dead earlier run).
+    workers = [
+        Worker(
+            services.queue, jobs, services.settings, clock, Metrics(), owner=owner, config=THREADS
+        )
+        for owner in ("host-a:1:a", "host-b:2:b")
+    ]
 
-    for services in (first, second):
-        services.worker.start()
+    for worker in workers:
+        worker.start()
     try:
-        assert _wait(lambda: all(_state(first, i) is JobState.DEAD for i in ids))
+        assert _wait(lambda: all(_state(services, i) is JobState.DEAD for i in ids))
     finally:
-        for services in (first, second):
-            services.worker.stop(grace=5)
+        for worker in workers:
+            worker.stop(grace=5)
 
     assert sorted(call[0] for call in deaths.calls) == ids
     assert {call[1] for call in deaths.calls} == {MAX_ATTEMPTS}
