@@ -90,7 +90,7 @@ class RetryPolicy:
 
 
 JobHandler = Callable[[Job, "JobContext"], None]
-# Called with the dead job, the reason it died (its last error) and a fresh context.
+# Called with the dead job, why it died (its last error, secrets redacted) and a fresh context.
 DeadHandler = Callable[[Job, str, "JobContext"], None]
 
 

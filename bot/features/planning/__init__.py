@@ -18,19 +18,19 @@ issue_comment.edited       the plan comment, with boxes newly ticked        plan
 Events from bots reach only ``issues.closed`` (a close by anyone ends the plan); starting
 work stays reserved to people (the router filters bots from the other handlers). Each job's
 dedupe key comes from the delivery, so a delivery routed twice schedules its jobs once.
-A job that fails on its last attempt leaves a comment saying what to do.
+A job that is dead-lettered (out of attempts, or its worker kept dying) leaves a comment
+on the issue saying what happened and what to do: :func:`report_failure`, the ``on_dead``
+hook of every planning job.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from bot.actions import ReplyComment
 from bot.context import JobContext
-from bot.errors import GitHubRateLimited
 from bot.executor import Executor
 from bot.features.planning import flows, templates
 from bot.features.planning.decide import Reason
@@ -44,8 +44,7 @@ from bot.features.planning.requests import (
     from_payload,
     to_payload,
 )
-from bot.jobs import DEFAULT_MAX_ATTEMPTS, Job, JobRegistry, JobSpec
-from bot.log import Redactor, secrets_of
+from bot.jobs import Job, JobRegistry, JobSpec
 from bot.plan.checklist import decide_tick_actions, is_plan_comment
 from bot.plan.commands import DEFAULT_COMMAND
 from bot.plan.model import CancelReason
@@ -57,7 +56,6 @@ jobs = JobRegistry()
 # Cheap pre-filter: only comments with a line starting with "/" can hold a command.
 _COMMAND_LINE = re.compile(r"^\s{0,3}/\w", re.MULTILINE)
 _ERROR_CHARS = 500
-R = TypeVar("R")
 
 
 # ------------------------------------------------------------------------ what to schedule
@@ -189,32 +187,17 @@ def on_comment_edited(event: Event, ctx: JobContext) -> list[JobSpec]:
 # ---------------------------------------------------------------------------------- jobs
 
 
-def reporting_failure(handler: Callable[[Job, JobContext], R]) -> Callable[[Job, JobContext], R]:
-    """On the last attempt, leave a comment on the issue before the job is dead-lettered.
+def report_failure(job: Job, error: str, ctx: JobContext) -> None:
+    """``on_dead``: one comment on the issue (keyed by the job, so never twice) saying what
+    failed and what to do. Best effort: when GitHub itself is what fails, the comment
+    cannot be written either, and the worker logs that. ``error`` comes redacted.
 
-    Rate limits are not failures (the queue pauses and retries them for free).
+    Rate limits never get here (the queue pauses and retries them for free), nor do
+    jobs interrupted by a shutdown (released, not charged).
     """
-
-    @functools.wraps(handler)
-    def run(job: Job, ctx: JobContext) -> R:
-        try:
-            return handler(job, ctx)
-        except GitHubRateLimited:
-            raise
-        except Exception as exc:
-            if job.attempts >= DEFAULT_MAX_ATTEMPTS and not ctx.stopping.is_set():
-                report_failure(job, ctx, exc)
-            raise
-
-    return run
-
-
-def report_failure(job: Job, ctx: JobContext, exc: Exception) -> None:
-    """Best effort: when GitHub itself is what fails, the comment cannot be written either."""
     repo, issue = job.payload.get("repo"), job.payload.get("issue")
     if not isinstance(repo, str) or not isinstance(issue, int):
         return
-    error = Redactor(secrets_of(ctx.settings)).text(f"{type(exc).__name__}: {exc}")
     body = templates.JOB_FAILED.format(
         what=templates.JOB_WHAT.get(job.kind, templates.JOB_WHAT_OTHER),
         attempts=job.attempts,
@@ -222,38 +205,31 @@ def report_failure(job: Job, ctx: JobContext, exc: Exception) -> None:
         command=DEFAULT_COMMAND,
         job=job.id,
     )
-    try:
-        Executor(ctx.github).apply_one(ReplyComment(repo, issue, f"job{job.id}", body))
-    except Exception:
-        ctx.log.exception("failure_comment_not_written")
+    Executor(ctx.github).apply_one(ReplyComment(repo, issue, f"job{job.id}", body))
 
 
-@jobs.register(Kind.RUN.value)
-@reporting_failure
+@jobs.register(Kind.RUN.value, on_dead=report_failure)
 def plan_run(job: Job, ctx: JobContext) -> None:
     request = from_payload(PlanRequest, job.payload)
     with flows.working(ctx, request.repo, request.issue) as work:
         flows.run_plan(work, request)
 
 
-@jobs.register(Kind.COMMAND.value)
-@reporting_failure
+@jobs.register(Kind.COMMAND.value, on_dead=report_failure)
 def plan_command(job: Job, ctx: JobContext) -> None:
     request = from_payload(CommandRequest, job.payload)
     with flows.working(ctx, request.repo, request.issue) as work:
         flows.run_commands(work, request)
 
 
-@jobs.register(Kind.TICKS.value)
-@reporting_failure
+@jobs.register(Kind.TICKS.value, on_dead=report_failure)
 def plan_ticks(job: Job, ctx: JobContext) -> None:
     request = from_payload(TickRequest, job.payload)
     with flows.working(ctx, request.repo, request.issue) as work:
         flows.run_ticks(work, request)
 
 
-@jobs.register(Kind.CANCEL.value)
-@reporting_failure
+@jobs.register(Kind.CANCEL.value, on_dead=report_failure)
 def plan_cancel(job: Job, ctx: JobContext) -> None:
     request = from_payload(CancelRequest, job.payload)
     with flows.working(ctx, request.repo, request.issue) as work:
