@@ -100,6 +100,7 @@ from gates.config import GateLevel, GatesConfig, load_defaults
 from gates.model import Conclusion, GateResult
 from gates.report import (
     CheckRunPlan,
+    CommitStatus,
     config_error_comment,
     config_error_plan,
     config_error_status,
@@ -324,14 +325,7 @@ class Statuses:
     ) -> None:
         names = [_name(level) for level in sorted(runs)]
         for name in names:
-            status = config_error_status(name, error)
-            self.github.create_status(
-                repo,
-                pull.head_sha,
-                state=status.state,
-                context=status.context,
-                description=status.description,
-            )
+            self._post(repo, pull.head_sha, config_error_status(name, error))
         body = config_error_comment(names, error, pull.head_sha)
         self._comment(repo, pull.number, body)
 
@@ -341,14 +335,7 @@ class Statuses:
 
     def finish(self, order: RunOrder, results: Sequence[GateResult], *, current: bool) -> None:
         for result in results:
-            status = to_status(result)
-            self.github.create_status(
-                order.repo,
-                order.head_sha,
-                state=status.state,
-                context=status.context,
-                description=status.description,
-            )
+            self._post(order.repo, order.head_sha, to_status(result))
         if current:
             self._comment(order.repo, order.number, summary_comment(results, order.head_sha))
 
@@ -357,19 +344,17 @@ class Statuses:
         comment is written only while the head is the pull request's."""
         levels = sorted(runs)
         for level in levels:
-            status = dead_status(level, dead)
-            self.github.create_status(
-                repo,
-                dead.head_sha,
-                state=status.state,
-                context=status.context,
-                description=status.description,
-            )
+            self._post(repo, dead.head_sha, dead_status(level, dead))
         if self.github.get_pull(repo, number).head_sha == dead.head_sha:
             self._comment(repo, number, dead_comment(levels, dead))
 
     def _status(self, repo: str, sha: str, level: GateLevel, state: str, text: str) -> None:
-        self.github.create_status(repo, sha, state=state, context=_name(level), description=text)
+        self._post(repo, sha, CommitStatus(_name(level), state, text))
+
+    def _post(self, repo: str, sha: str, status: CommitStatus) -> None:
+        self.github.create_status(
+            repo, sha, state=status.state, context=status.context, description=status.description
+        )
 
     def _comment(self, repo: str, number: int, body: str) -> None:
         # Serialised per pull request: two heads' jobs never both create the comment.

@@ -1,11 +1,11 @@
 """TechLead in-process against the GitHub sandbox: real webhooks, real worker, real gates.
 
 - ``sandbox_session``: a session sandbox that also speaks git over HTTP.
-- ``techlead_for(world)``: the TechLead app with every feature (``bot.demo.LocalBot``:
-  FastAPI under uvicorn on a thread, its worker started by the lifespan), its own data
-  dir, and the world's webhooks pointed at it (App mode; token mode for a
-  ``TokenWorld``). ``techlead.settle()`` waits (``bot.demo.wait_idle``) until the
-  sandbox has delivered every webhook and TechLead's queue has nothing left to do.
+- ``techlead_for(world)``: the TechLead app with every feature
+  (:func:`tests.support.techlead.start_techlead`), its own data dir, and the world's
+  webhooks pointed at it (App mode; token mode for a ``TokenWorld``).
+  ``techlead.settle()`` waits until the sandbox has delivered every webhook and
+  TechLead's queue has nothing left to do.
 - ``pull_world_for(files, app=True)``: a repository holding a pinned ruff configuration
   and ``files``, with a checkout the test commits and pushes from; ``app=False`` makes
   one without any App installed (for token mode).
@@ -22,57 +22,28 @@ import github
 import httpx
 import pytest
 
-from bot.demo import LocalBot, wait_idle
 from bot.github import GitHubClient
-from bot.jobs import Job
-from bot.sandbox import ManualClock, Sandbox, git_http
-from bot.sandbox.app import RESOURCE_MODULES
+from bot.sandbox import Sandbox
 from bot.sandbox.sandbox import SandboxRepo, SandboxUser
-from bot.sandbox.server import ServerThread
 from bot.settings import Settings
 from bot.worker import WorkerConfig
 from tests.conftest import World, build_world, make_github, unique
 from tests.sandbox_webhooks.support import Git
+from tests.support.techlead import LocalTechLead, served_sandbox, start_techlead, techlead_settings
 
 SECRET = "gates-e2e-secret"
-SETTLE_TIMEOUT = 60.0
 # Pinned so the tests do not depend on ruff's changing defaults.
 PYPROJECT = '[tool.ruff]\nline-length = 100\n\n[tool.ruff.lint]\nselect = ["E", "F"]\n'
 BASE_FILES: dict[str, str] = {"README.md": "# Project\n", "pyproject.toml": PYPROJECT}
+WORKER = WorkerConfig(threads=3, poll_seconds=0.05, heartbeat_seconds=5)
+
+TechLead = LocalTechLead
 
 
 @pytest.fixture(scope="session")
 def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    modules = tuple(RESOURCE_MODULES)
-    if git_http not in modules:
-        modules += (git_http,)
-    sandbox = Sandbox(
-        tmp_path_factory.mktemp("gates-sandbox"), clock=ManualClock(), strict=True, modules=modules
-    )
-    server = ServerThread(sandbox)
-    server.start()
-    yield sandbox
-    server.stop()
-
-
-@dataclass
-class TechLead:
-    """The TechLead app as ``techlead serve`` composes it, on 127.0.0.1 (bot.demo.LocalBot)."""
-
-    bot: LocalBot
-    client: GitHubClient
-    sandbox: Sandbox
-
-    @property
-    def url(self) -> str:
-        return self.bot.webhook_url
-
-    def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
-        """Until every webhook is delivered and every job done (retries included)."""
-        assert wait_idle(self.sandbox, self.bot, timeout), f"still busy: {self.jobs()}"
-
-    def jobs(self, kind: str | None = None) -> list[Job]:
-        return [j for j in self.bot.services.queue.list(limit=1000) if kind in (None, j.kind)]
+    with served_sandbox(tmp_path_factory.mktemp("gates-sandbox")) as sandbox:
+        yield sandbox
 
 
 TechLeadFactory = Callable[..., TechLead]
@@ -83,16 +54,10 @@ def techlead_for(sandbox: Sandbox, tmp_path: Path) -> Iterator[TechLeadFactory]:
     made: list[TechLead] = []
 
     def make(world: World | TokenWorld) -> TechLead:
-        settings = techlead_settings(world, tmp_path / f"techlead-{len(made)}")
+        settings = techlead_settings_for(world, tmp_path / f"techlead-{len(made)}")
         client = GitHubClient(settings, clock=sandbox.clock)
-        worker = WorkerConfig(threads=3, poll_seconds=0.05, heartbeat_seconds=5)
-        bot = LocalBot(settings, client, worker=worker)
-        bot.start()
-        made.append(TechLead(bot, client, sandbox))
-        if isinstance(world, TokenWorld):
-            sandbox.set_webhook(bot.webhook_url, SECRET)
-        else:
-            sandbox.set_app_webhook(world.app.id, bot.webhook_url, SECRET)
+        app_id = world.app.id if isinstance(world, World) else None
+        made.append(start_techlead(sandbox, client, SECRET, worker=WORKER, app_id=app_id))
         return made[-1]
 
     yield make
@@ -101,20 +66,16 @@ def techlead_for(sandbox: Sandbox, tmp_path: Path) -> Iterator[TechLeadFactory]:
         techlead.bot.stop()
 
 
-def techlead_settings(world: World | TokenWorld, data_dir: Path) -> Settings:
-    common: dict[str, Any] = {
-        "webhook_secrets": (SECRET,),
-        "api_url": world.api_url,
-        "data_dir": data_dir,
-        "write_interval": 0.0,
-    }
+def techlead_settings_for(world: World | TokenWorld, data_dir: Path) -> Settings:
     if isinstance(world, TokenWorld):
-        return Settings(github_token=world.user.token, **common)
-    return Settings(
+        return techlead_settings(world.api_url, data_dir, SECRET, github_token=world.user.token)
+    return techlead_settings(
+        world.api_url,
+        data_dir,
+        SECRET,
         app_id=world.app.id,
         private_key=world.private_key,
         bot_login=world.app.bot_login,
-        **common,
     )
 
 

@@ -2,9 +2,10 @@
 
 - ``sandbox_session``: the shared sandbox, speaking git's smart HTTP (research clones).
 - ``techlead``: one TechLead App and one TechLead server per test session: the real app
-  (signed webhook intake, router, worker, planning jobs) served by uvicorn on 127.0.0.1,
-  with the App's webhook pointed at it. The GitHub port talks to the sandbox over HTTP
-  with write pacing 0 and waits skipped (5xx backoff, short rate-limit waits).
+  (:func:`tests.support.techlead.start_techlead`: signed webhook intake, router, worker,
+  planning jobs) served by uvicorn on 127.0.0.1, with the App's webhook pointed at it.
+  The GitHub port talks to the sandbox over HTTP with write pacing 0 and waits skipped
+  (5xx backoff, short rate-limit waits).
 - ``project``: per test, a fresh owner with a small Python repository the App is
   installed on, a maintainer (write), a triager and a reader, each acting through the
   REST API with their own token; ``project.settle()`` waits until every webhook was
@@ -21,20 +22,20 @@ from typing import Any
 
 import pytest
 
-from bot.demo import LocalBot, Person, sandbox_modules, wait_idle
+from bot.demo import Person
 from bot.github import GitHubClient
 from bot.jobs import Job
 from bot.plan.checklist import PLAN_MARKER, parse_state
 from bot.plan.model import Plan
 from bot.plans import PlanRecord
-from bot.sandbox import ManualClock, Sandbox
+from bot.sandbox import Sandbox
 from bot.sandbox.sandbox import SandboxApp, SandboxRepo
-from bot.sandbox.server import ServerThread
-from bot.settings import Settings
 from bot.worker import WorkerConfig
+from tests.support.techlead import LocalTechLead, served_sandbox, start_techlead, techlead_settings
 
 SECRET = "planning-webhook-secret"
 SETTLE_TIMEOUT = 30.0
+WORKER = WorkerConfig(threads=2, poll_seconds=0.05)
 _names = itertools.count(1)
 
 PROJECT_FILES = {
@@ -64,29 +65,19 @@ def no_wait(seconds: float) -> None:
 
 @pytest.fixture(scope="session")
 def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = Sandbox(
-        tmp_path_factory.mktemp("planning-sandbox"),
-        clock=ManualClock(),
-        strict=True,
-        modules=sandbox_modules(),
-    )
-    server = ServerThread(sandbox)
-    server.start()
-    yield sandbox
-    server.stop()
+    with served_sandbox(tmp_path_factory.mktemp("planning-sandbox")) as sandbox:
+        yield sandbox
 
 
 @dataclass
-class TechLead:
+class TechLead(LocalTechLead):
     """The TechLead App on the sandbox and the TechLead server answering its webhooks."""
 
     app: SandboxApp
-    bot: LocalBot
-    github: GitHubClient
 
     @property
-    def settings(self) -> Settings:
-        return self.bot.settings
+    def github(self) -> GitHubClient:
+        return self.client
 
 
 @pytest.fixture(scope="session")
@@ -99,21 +90,18 @@ def techlead(
     sandbox = sandbox_session
     owner = sandbox.create_user(f"techlead-owner-{next(_names)}")
     app = sandbox.create_app(owner.login, f"techlead-e2e-{next(_names)}", public_key_pem=public_key)
-    settings = Settings(
-        webhook_secrets=(SECRET,),
+    settings = techlead_settings(
+        sandbox.api_url,
+        tmp_path_factory.mktemp("techlead-data"),
+        SECRET,
         app_id=app.id,
         private_key=private_key,
-        api_url=sandbox.api_url,
-        data_dir=tmp_path_factory.mktemp("techlead-data"),
-        write_interval=0.0,
         bot_login=app.bot_login,
     )
-    github = GitHubClient(settings, sleep=no_wait)
-    bot = LocalBot(settings, github, worker=WorkerConfig(threads=2, poll_seconds=0.05))
-    bot.start()
-    sandbox.set_app_webhook(app.id, bot.webhook_url, SECRET)
-    yield TechLead(app, bot, github)
-    bot.stop()
+    client = GitHubClient(settings, sleep=no_wait)
+    started = start_techlead(sandbox, client, SECRET, worker=WORKER, app_id=app.id)
+    yield TechLead(started.bot, started.client, started.sandbox, app)
+    started.bot.stop()
 
 
 @dataclass
@@ -134,7 +122,7 @@ class Project:
         return self.repo.full_name
 
     def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
-        assert wait_idle(self.sandbox, self.techlead.bot, timeout), "TechLead did not settle"
+        self.techlead.settle(timeout)
 
     def open_issue(self, title: str = "Coupons at checkout", body: str = ISSUE_BODY) -> int:
         return self.maintainer.open_issue(self.name, title, body)
@@ -192,10 +180,8 @@ class Project:
         """This repository's jobs of ``kind`` for ``issue``, oldest first."""
         return [
             job
-            for job in self.techlead.bot.services.queue.list(limit=10_000)
-            if job.kind == kind
-            and job.payload.get("repo") == self.name
-            and job.payload.get("issue") == issue
+            for job in self.techlead.jobs(kind)
+            if job.payload.get("repo") == self.name and job.payload.get("issue") == issue
         ]
 
 
