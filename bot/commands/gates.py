@@ -8,9 +8,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.errors import GateError, RepoConfigError
+from bot.errors import GateError
 from bot.repo_config import parse_repo_config
-from gates.config import GateLevel, GatesConfig, load_defaults, parse_gates_config
+from gates.config import GateLevel, GatesConfig, load_defaults
 from gates.fingerprint import baseline_document
 from gates.model import GateResult
 from gates.registry import REGISTRY
@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"run only these levels (available: {','.join(REGISTRY)})",
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    parser.add_argument(
+        "--sarif",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the results as SARIF 2.1.0 to PATH (for code scanning)",
+    )
     parser.add_argument(
         "--write-baseline",
         type=Path,
@@ -77,6 +84,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         findings = [f for r in results for f in (*r.new, *r.preexisting)]
         document = json.dumps(baseline_document(findings), indent=2)
         args.write_baseline.write_text(document + "\n", encoding="utf-8")
+    if args.sarif is not None:
+        args.sarif.write_text(json.dumps(to_sarif(results), indent=2) + "\n", encoding="utf-8")
     _print(results, args.format)
     return 1 if any(r.required and r.failed for r in results) else 0
 
@@ -86,13 +95,7 @@ def _config(repo: Path, base: str) -> GatesConfig:
     text = git(repo, "show", f"{base}:{REPO_CONFIG}", ok=(0, 128))
     if not text.strip():
         return load_defaults()
-    gates = parse_repo_config(text, path=REPO_CONFIG).gates
-    if isinstance(gates, GatesConfig):
-        return gates
-    try:
-        return parse_gates_config(gates)
-    except RepoConfigError as exc:
-        raise RepoConfigError(exc.message, key=exc.key, path=REPO_CONFIG) from exc
+    return parse_repo_config(text, path=REPO_CONFIG).gates
 
 
 def _print(results: Sequence[GateResult], output: str) -> None:
