@@ -134,8 +134,6 @@ CONFIG_SUMMARY = (
 )
 CONFIG_STATUS = "invalid configuration: {where}"
 CONFIG_COMMENT_ROW = "| {name} | ⚠️ action_required: {title} | - | - |"
-ABANDONED = "given up after {attempts} failed attempt(s) of its job; the last: {error}"
-WORKER_STOPPED = "its worker stopped before it finished"
 LINE_UNKNOWN = "-"
 
 

@@ -28,7 +28,7 @@ from bot.sandbox.sandbox import SandboxRepo, SandboxUser
 from bot.settings import Settings
 from bot.worker import WorkerConfig
 from tests.conftest import World, build_world, make_github, unique
-from tests.sandbox_webhooks.support import Git
+from tests.support.gitcli import GitCli
 from tests.support.techlead import LocalTechLead, served_sandbox, start_techlead, techlead_settings
 
 SECRET = "gates-e2e-secret"
@@ -98,7 +98,7 @@ class PullWorld:
     """A world plus a checkout of its repository to push branches from."""
 
     world: World | TokenWorld
-    git: Git
+    git: GitCli
     checkout: Path
 
     @property
@@ -107,12 +107,12 @@ class PullWorld:
 
     def push(self, branch: str, files: dict[str, str | None], message: str = "change") -> str:
         """Commit ``files`` on ``branch`` (created from main when new) and push it."""
-        if branch not in self.git.run("branch", "--list", branch, cwd=self.checkout):
-            self.git.run("checkout", "-q", "-b", branch, "origin/main", cwd=self.checkout)
+        if branch not in self.git.ok("branch", "--list", branch, cwd=self.checkout):
+            self.git.ok("checkout", "-q", "-b", branch, "origin/main", cwd=self.checkout)
         else:
-            self.git.run("checkout", "-q", branch, cwd=self.checkout)
+            self.git.ok("checkout", "-q", branch, cwd=self.checkout)
         sha = self.git.commit(self.checkout, files, message)
-        self.git.run("push", "-q", "origin", branch, cwd=self.checkout, token=self.world.user.token)
+        self.git.ok("push", "-q", "origin", branch, cwd=self.checkout, token=self.world.user.token)
         return sha
 
     def open_pull(self, branch: str, title: str = "A change", *, draft: bool = False) -> int:
@@ -171,10 +171,10 @@ def make_pull_world(
         world = token_world(sandbox, {**BASE_FILES, **files})
     home = tmp_path / unique("home")
     home.mkdir()
-    git = Git(home)
+    git = GitCli(home)
     checkout = tmp_path / unique("checkout")
     url = f"{sandbox.base_url}/{world.repo.full_name}.git"
-    git.run("clone", "-q", url, str(checkout), token=world.user.token)
+    git.ok("clone", "-q", url, str(checkout), token=world.user.token)
     return PullWorld(world, git, checkout)
 
 

@@ -19,8 +19,6 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from tests.support.gitcli import GitCli
-
 SCHEMAS = Path(__file__).resolve().parent.parent / "fixtures" / "webhook-schemas"
 SECRET = "sandbox-webhook-secret"
 
@@ -137,20 +135,3 @@ class WebhookSchemas:
             self._validators[name] = Draft7Validator(schema)
         errors = self._validators[name].iter_errors(payload)
         return [f"{name} {list(e.absolute_path)}: {e.message[:300]}" for e in errors]
-
-
-@dataclass
-class Git:
-    """:class:`GitCli` whose every command must succeed: ``run`` returns git's output.
-
-    For callers written against this name; new tests take ``GitCli`` and its ``ok``.
-    """
-
-    home: Path
-
-    def run(self, *args: str, cwd: Path | None = None, token: str | None = None) -> str:
-        return GitCli(self.home).ok(*args, cwd=cwd, token=token)
-
-    def commit(self, checkout: Path, files: dict[str, str | None], message: str) -> str:
-        """Write (or with None delete) files, commit them, return the new SHA."""
-        return GitCli(self.home).commit(checkout, files, message)

@@ -16,7 +16,7 @@ from bot.sandbox import ManualClock, Sandbox
 from bot.settings import Settings
 from bot.workspace import Identity, PushOutcome, Workspace
 from tests.conftest import World, build_world
-from tests.sandbox_git.gitcli import GitCli, clone_url
+from tests.support.gitcli import GitCli, clone_url
 from tests.workspace.conftest import BOT, FakeClock
 
 pytestmark = pytest.mark.sandbox
