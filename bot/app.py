@@ -16,17 +16,17 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import intake
 from bot.context import Clock, GitHubFactory, SystemClock, no_github
-from bot.errors import QueueError, WebhookError
+from bot.errors import PayloadError, QueueError, WebhookError
 from bot.features import compose
-from bot.intake import Delivery
+from bot.intake import MSG_NOT_STORABLE, Delivery
 from bot.jobs import JobRegistry, JobSpec
 from bot.log import bound, get_logger
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.queue import SqliteJobQueue
 from bot.router import ROUTE_KIND, Router, routing_jobs
 from bot.settings import Settings
-from bot.store import Accepted, DeliveryWriter, Durability, Store
-from bot.worker import Worker, WorkerConfig
+from bot.store import Accepted, DeliveryWriter, Durability, NotStorable, Store
+from bot.worker import Runner, Worker, WorkerConfig
 
 PING_EVENT = "ping"
 STORE_FAILED = "store_unavailable"
@@ -45,6 +45,8 @@ class Services:
     metrics: Metrics
     new_id: Callable[[], str]
     writer: DeliveryWriter
+    # What runs the jobs: ``worker`` on threads of this process, or worker processes.
+    runner: Runner
 
     def close(self) -> None:
         """Flush pending deliveries and close the store (after the worker stopped)."""
@@ -64,6 +66,7 @@ def build_services(
     durability: Durability = Durability.FULL,
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     metrics: Metrics | None = None,
+    checkpoints: bool = True,
 ) -> Services:
     """Store, queue, worker and metrics. Pass ``metrics`` when the GitHub port built by
     ``github_factory`` reports to it too (see ``bot.features.github_factory``)."""
@@ -73,7 +76,8 @@ def build_services(
         router = composed.router if router is None else router
         jobs = composed.jobs if jobs is None else jobs
     store = Store.open(settings.data_dir, durability)
-    store.start_checkpoints()
+    if checkpoints:
+        store.start_checkpoints()
     queue = SqliteJobQueue(store, clock, new_id)
     metrics = metrics or Metrics()
     metrics.watch_queue(queue.stats)
@@ -88,31 +92,34 @@ def build_services(
         rand=rand,
         config=worker_config,
     )
-    return Services(settings, clock, store, queue, worker, metrics, new_id, DeliveryWriter(store))
+    return Services(
+        settings, clock, store, queue, worker, metrics, new_id, DeliveryWriter(store), worker
+    )
 
 
 def create_app(
     settings: Settings, services: Services | None = None, *, start_worker: bool = True
 ) -> FastAPI:
-    """The ASGI app. The lifespan starts the worker and, on shutdown, stops it gracefully.
+    """The ASGI app. The lifespan starts the job runner and, on shutdown, stops it gracefully.
 
-    ``services`` defaults to :func:`build_services` on ``settings`` (features only).
+    ``services`` defaults to :func:`build_services` on ``settings`` (features only); the
+    runner is ``services.runner`` (worker threads here, or worker processes).
     """
     shared = services or build_services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start_worker:
-            await run_in_threadpool(shared.worker.start)
+            await run_in_threadpool(shared.runner.start)
         yield
         if start_worker:
-            await run_in_threadpool(shared.worker.stop)
+            await run_in_threadpool(shared.runner.stop)
 
     app = FastAPI(title="TechLead", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = shared
 
     async def webhook(request: Request) -> Response:
-        with shared.worker.deferring():
+        with shared.runner.deferring():
             return await receive(request, shared)
 
     # A plain Starlette route: the body is read raw for the signature, so FastAPI's
@@ -147,6 +154,9 @@ async def receive(request: Request, services: Services) -> Response:
         return reject(exc, services)
     try:
         accepted = await accept(services, delivery)
+    except NotStorable as exc:
+        get_logger(delivery_id=delivery.delivery_id).warning("delivery_not_storable")
+        return reject(PayloadError(MSG_NOT_STORABLE.format(reason=exc)), services)
     except QueueError:
         get_logger(delivery_id=delivery.delivery_id).exception("delivery_not_stored")
         return JSONResponse({"error": STORE_FAILED, "message": MSG_STORE_FAILED}, status_code=503)
@@ -183,7 +193,7 @@ async def accept(services: Services, delivery: Delivery) -> Accepted:
     future = services.writer.submit(delivery, route, services.clock.now())
     accepted = await asyncio.wrap_future(future)
     if accepted.new:
-        services.worker.wake()
+        services.runner.wake()
     outcome = "accepted" if accepted.new else "duplicate"
     services.metrics.record_delivery(delivery.event, delivery.envelope.action, outcome)
     with bound(delivery_id=delivery.delivery_id, trace_id=accepted.trace_id):
@@ -215,7 +225,11 @@ def reject(exc: WebhookError, services: Services) -> Response:
 
 
 def health(services: Services) -> Response:
-    checks = {"store": _store_state(services.store), "worker": _worker_state(services.worker)}
+    checks = {
+        "store": _store_state(services.store),
+        "intake_writer": "ok" if services.writer.alive() else "not running",
+        "worker": _worker_state(services.runner),
+    }
     healthy = all(state == "ok" for state in checks.values())
     body = {"status": "ok" if healthy else "failing", "checks": checks}
     return JSONResponse(body, status_code=200 if healthy else 503)
@@ -229,5 +243,5 @@ def _store_state(store: Store) -> str:
     return "ok"
 
 
-def _worker_state(worker: Worker) -> str:
+def _worker_state(worker: Runner) -> str:
     return "ok" if worker.alive() else "not running"

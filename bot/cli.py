@@ -17,6 +17,7 @@ from bot.errors import TechLeadError
 COMMANDS: dict[str, str] = {
     "demo": "bot.commands.demo",
     "serve": "bot.commands.serve",
+    "worker": "bot.commands.worker",
     "sandbox": "bot.commands.sandbox",
     "jobs": "bot.commands.jobs",
     "config": "bot.commands.config",
@@ -28,7 +29,8 @@ COMMANDS: dict[str, str] = {
 # One line of help per command, shown without importing every module.
 SUMMARIES: dict[str, str] = {
     "demo": "run the whole bot against a local GitHub sandbox (no account needed)",
-    "serve": "run the webhook server and job worker",
+    "serve": "run the webhook server and its job worker processes",
+    "worker": "run queued jobs in this process, one at a time (serve starts these itself)",
     "sandbox": "run a local, stateful GitHub stand-in (REST API + git)",
     "jobs": "list, inspect and re-drive queued and dead-lettered jobs",
     "config": "print the .github/techlead.yml JSON Schema or check a file",

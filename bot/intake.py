@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from bot.errors import (
     MissingHeaderError,
@@ -31,9 +32,17 @@ SIGNATURE_HEADER = "x-hub-signature-256"
 SHA1_SIGNATURE_HEADER = "x-hub-signature"
 SIGNATURE_PREFIX = "sha256="
 JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+FORM_FIELD = "payload"
+# GitHub's ids are positive 64-bit integers; anything else is not an id (and would not
+# fit the store's INTEGER column).
+MAX_ID = 2**63 - 1
+MAX_ROUTING_TEXT = 512
+MAX_FORM_FIELDS = 16
 
 _EVENT_NAME = re.compile(r"[a-z0-9_]{1,64}")
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_ACTION = re.compile(r"[a-z0-9_]{1,64}")
 
 MSG_TOO_LARGE = "body is {size} bytes; the limit is {limit} bytes"
 MSG_BAD_LENGTH = "Content-Length is not a number"
@@ -44,9 +53,13 @@ MSG_SHA1_ONLY = (
     "(set a webhook secret on the GitHub App or hook)"
 )
 MSG_BAD_SIGNATURE = "X-Hub-Signature-256 does not match the body for any configured secret"
-MSG_MEDIA_TYPE = "content type must be application/json, got {got!r}"
+MSG_MEDIA_TYPE = (
+    "content type must be application/json or application/x-www-form-urlencoded, got {got!r}"
+)
 MSG_NOT_JSON = "body is not valid JSON"
 MSG_NOT_OBJECT = "body must be a JSON object"
+MSG_NO_FORM_PAYLOAD = "a form-encoded body must carry exactly one 'payload' field"
+MSG_NOT_STORABLE = "the delivery cannot be stored: {reason}"
 
 
 class Rejection(enum.StrEnum):
@@ -82,7 +95,12 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Delivery:
-    """A verified delivery: headers checked, signature valid, body a JSON object."""
+    """A verified delivery: headers checked, signature valid, body a JSON object.
+
+    ``body`` is the JSON document as sent: the whole body of an ``application/json``
+    delivery, the ``payload`` field of a form-encoded one (its signature was checked
+    over the raw form body before).
+    """
 
     delivery_id: str
     event: str
@@ -127,9 +145,10 @@ def verify(
     event = _required(lowered, EVENT_HEADER, _EVENT_NAME)
     delivery_id = _required(lowered, DELIVERY_HEADER, _DELIVERY_ID)
     verify_signature(lowered, body, secrets)
-    _check_media_type(lowered.get("content-type", ""))
-    payload = parse_payload(body)
-    return Delivery(delivery_id, event, body, payload, envelope(payload))
+    media_type = _media_type(lowered.get("content-type", ""))
+    document = form_payload(body) if media_type == FORM_MEDIA_TYPE else body
+    payload = parse_payload(document)
+    return Delivery(delivery_id, event, document, payload, envelope(payload))
 
 
 def verify_signature(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
@@ -145,6 +164,28 @@ def verify_signature(headers: Mapping[str, str], body: bytes, secrets: Sequence[
         raise SignatureError(MSG_BAD_SIGNATURE)
 
 
+def form_payload(body: bytes) -> bytes:
+    """The JSON inside a form-encoded delivery (a hook set to ``x-www-form-urlencoded``).
+
+    GitHub signs the raw form body, so the signature is checked before this runs; the
+    JSON document is the one ``payload`` field.
+    https://docs.github.com/en/webhooks/using-webhooks/creating-webhooks
+    """
+    try:
+        fields = parse_qs(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError(MSG_NO_FORM_PAYLOAD) from exc
+    values = fields.get(FORM_FIELD, [])
+    if len(values) != 1:
+        raise PayloadError(MSG_NO_FORM_PAYLOAD)
+    return values[0].encode("utf-8")
+
+
 def parse_payload(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
@@ -156,10 +197,16 @@ def parse_payload(body: bytes) -> dict[str, Any]:
 
 
 def envelope(payload: Mapping[str, Any]) -> Envelope:
-    """Read action, installation, repository and sender leniently: any may be absent."""
+    """Read action, installation, repository and sender leniently: any may be absent.
+
+    A signed payload can still hold values no real delivery has (an id past 64 bits, a
+    lone surrogate, a megabyte "action"); such a field reads as absent, so the routing
+    facts are always storable, loggable and fit for metric labels.
+    """
     sender = _mapping(payload.get("sender"))
+    action = _string(payload.get("action"))
     return Envelope(
-        action=_string(payload.get("action")),
+        action=action if action is not None and _ACTION.fullmatch(action) else None,
         installation_id=_integer(_mapping(payload.get("installation")).get("id")),
         repo=_string(_mapping(payload.get("repository")).get("full_name")),
         sender_login=_string(sender.get("login")),
@@ -177,10 +224,11 @@ def _required(headers: Mapping[str, str], name: str, pattern: re.Pattern[str]) -
     return value
 
 
-def _check_media_type(content_type: str) -> None:
+def _media_type(content_type: str) -> str:
     media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != JSON_MEDIA_TYPE:
-        raise UnsupportedMediaTypeError(MSG_MEDIA_TYPE.format(got=media_type))
+    if media_type not in (JSON_MEDIA_TYPE, FORM_MEDIA_TYPE):
+        raise UnsupportedMediaTypeError(MSG_MEDIA_TYPE.format(got=media_type[:100]))
+    return media_type
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -188,8 +236,21 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _string(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value or len(value) > MAX_ROUTING_TEXT:
+        return None
+    return value if _encodable(value) else None
+
+
+def _encodable(text: str) -> bool:
+    """False for text holding lone surrogates, which JSON allows and UTF-8 cannot carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _integer(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 < value <= MAX_ID else None

@@ -24,6 +24,10 @@ DEFAULT_WRITE_INTERVAL = 1.0
 # network time limit per command.
 DEFAULT_GIT_CACHE_MAX_BYTES = 5 * 1024**3
 DEFAULT_GIT_TIMEOUT = 600.0
+# CPU seconds one job may use in a worker process before the kernel stops it (0: no
+# limit). Research and planning of a large repository take seconds; minutes of CPU
+# mean a runaway parser, not work.
+DEFAULT_JOB_CPU_SECONDS = 300.0
 
 
 class AuthMode(enum.StrEnum):
@@ -53,6 +57,7 @@ class Settings:
     bot_login: str | None = None
     git_cache_max_bytes: int = DEFAULT_GIT_CACHE_MAX_BYTES
     git_timeout: float = DEFAULT_GIT_TIMEOUT
+    job_cpu_seconds: float = DEFAULT_JOB_CPU_SECONDS
 
     @property
     def auth_mode(self) -> AuthMode:
@@ -92,6 +97,7 @@ class Settings:
                 _parse_float(env, "TECHLEAD_GIT_CACHE_MAX_BYTES", DEFAULT_GIT_CACHE_MAX_BYTES)
             ),
             git_timeout=_parse_float(env, "TECHLEAD_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT),
+            job_cpu_seconds=_parse_float(env, "TECHLEAD_JOB_CPU_SECONDS", DEFAULT_JOB_CPU_SECONDS),
         )
 
     def require_webhook_secret(self) -> None:

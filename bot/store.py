@@ -326,12 +326,26 @@ class DeliveryWriter:
             while len(batch) < self._max_batch and not self._inbox.empty():
                 item = self._inbox.get()
                 if item is None:
-                    self._commit(batch)
+                    self._guarded(batch)
                     return
                 batch.append(item)
+            self._guarded(batch)
+
+    def _guarded(self, batch: list[_Pending]) -> None:
+        """Last line of defence: whatever happens, answer every future and go on."""
+        try:
             self._commit(batch)
+        except Exception as exc:
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(QueueError(f"store failed: {exc}"))
+
+    def alive(self) -> bool:
+        """False once the writer thread has died: deliveries would wait for nothing."""
+        return self._thread is None or self._thread.is_alive()
 
     def _commit(self, batch: list[_Pending]) -> None:
+        """Commit a batch; never raises, so no delivery can stop the writer thread."""
         try:
             results = self._store.accept_deliveries(
                 [(item.delivery, item.route) for item in batch], batch[-1].now
@@ -340,8 +354,30 @@ class DeliveryWriter:
             for item in batch:
                 item.future.set_exception(exc)
             return
+        except Exception:
+            # A row the store cannot take (a value SQLite cannot bind, text it cannot
+            # encode): the transaction rolled back; one by one, only that row fails.
+            for item in batch:
+                self._commit_alone(item)
+            return
         for item, result in zip(batch, results, strict=True):
             item.future.set_result(result)
+
+    def _commit_alone(self, item: _Pending) -> None:
+        """Store one delivery; one the store still cannot take is refused alone."""
+        try:
+            result = self._store.accept_delivery(item.delivery, item.route, item.now)
+        except QueueError as exc:
+            item.future.set_exception(exc)
+            return
+        except Exception as exc:
+            item.future.set_exception(NotStorable(str(exc)))
+            return
+        item.future.set_result(result)
+
+
+class NotStorable(QueueError):
+    """This one delivery cannot be stored, whatever the store's state (answered 400)."""
 
 
 @dataclass(frozen=True)
@@ -384,7 +420,7 @@ def insert_job(conn: sqlite3.Connection, spec: JobSpec, now: float) -> int:
             spec.trace_id,
             spec.delivery_id,
             spec.parent_id,
-            spec.installation_id,
+            _integer_column(spec.installation_id),
             now,
             now,
         ),
@@ -426,14 +462,30 @@ def _insert_delivery(
         (
             delivery.delivery_id,
             delivery.event,
-            env.action,
-            env.installation_id,
-            env.repo,
+            _text_column(env.action),
+            _integer_column(env.installation_id),
+            _text_column(env.repo),
             trace_id,
             now,
             delivery.body,
         ),
     )
+
+
+def _integer_column(value: int | None) -> int | None:
+    """A value SQLite's 64-bit INTEGER can bind, else NULL (the raw body keeps it)."""
+    return value if value is not None and -(2**63) <= value < 2**63 else None
+
+
+def _text_column(value: str | None) -> str | None:
+    """Text SQLite can store as UTF-8, else NULL (a lone surrogate cannot be encoded)."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _connect(path: Path) -> sqlite3.Connection:

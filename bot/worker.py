@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 import os
 import random
+import resource
 import socket
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from bot.context import Clock, GitHubFactory, JobContext, child_spec, no_github
 from bot.errors import GitHubRateLimited, QueueError
@@ -37,6 +40,7 @@ TOKEN_MODE_INSTALLATION = 0  # pauses in token mode apply to jobs without an ins
 MSG_NO_HANDLER = "no handler for job kind {kind!r} (is its feature or plugin loaded?)"
 MSG_ABANDONED = "abandoned after {attempts} attempts: its worker died or its lease expired"
 MSG_ABANDONED_AFTER_ERROR = MSG_ABANDONED + "; the last error before that: {error}"
+MSG_CPU_BUDGET_THREADS = "a per-job CPU budget needs one job at a time per process (threads=1)"
 
 
 class Outcome(enum.StrEnum):
@@ -58,6 +62,23 @@ class WorkerConfig:
     poll_seconds: float = 0.5
     grace_seconds: float = 20.0
     defer_seconds: float = 0.05
+    # Seconds of CPU one job may use before the kernel stops its process (SIGXCPU);
+    # only for a process running one job at a time (``techlead worker``).
+    cpu_seconds: float | None = None
+
+
+class Runner(Protocol):
+    """What the web app needs from whatever runs the jobs: threads here, or processes."""
+
+    def start(self) -> None: ...
+
+    def stop(self, grace: float | None = None) -> object: ...
+
+    def alive(self) -> bool: ...
+
+    def wake(self) -> None: ...
+
+    def deferring(self) -> AbstractContextManager[None]: ...
 
 
 def owner_id(token: str) -> str:
@@ -73,11 +94,44 @@ def owner_is_dead(owner: str, me: str) -> bool:
     host, _, rest = owner.partition(":")
     pid_text, _, _token = rest.partition(":")
     my_host, _, my_rest = me.partition(":")
-    if host != my_host or not pid_text.isdigit() or owner == me:
+    if host != my_host or not (pid_text.isascii() and pid_text.isdigit()) or owner == me:
         return False
     if pid_text == my_rest.partition(":")[0]:
         return True  # same pid, other token: an earlier run (containers reuse pid 1)
     return not _pid_alive(int(pid_text))
+
+
+def owner_pid(owner: str) -> int | None:
+    """The process id in an owner id from this host, else None."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not (pid_text.isascii() and pid_text.isdigit()):
+        return None
+    return int(pid_text)
+
+
+@contextmanager
+def cpu_budget(seconds: float | None) -> Iterator[None]:
+    """Let the kernel stop this process if the code inside uses ``seconds`` more of CPU.
+
+    A runaway job (a regular expression gone quadratic, a parser in a loop) holds the
+    GIL, so no thread of this process could interrupt it; RLIMIT_CPU is enforced by
+    the kernel, which sends SIGXCPU once the soft limit is crossed. The limit counts
+    the whole process, which is why it needs one job at a time per process.
+    """
+    if not seconds:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    limit = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -135,6 +189,8 @@ class Worker:
         return released
 
     def start(self) -> None:
+        if self.config.cpu_seconds and self.config.threads != 1:
+            raise ValueError(MSG_CPU_BUDGET_THREADS)
         self.recover()
         targets = [self._loop] * self.config.threads + [self._heartbeat]
         for index, target in enumerate(targets):
@@ -205,7 +261,7 @@ class Worker:
             self._running[job.id] = job
         started = time.perf_counter()
         try:
-            with bound(**job_fields(job)):
+            with bound(**job_fields(job)), cpu_budget(self.config.cpu_seconds):
                 outcome = self._run(job)
         finally:
             with self._lock:
@@ -270,10 +326,28 @@ class Worker:
         released = self.queue.release(job.id, self.owner, refund=True)
         return self._settle(released, Outcome.RELEASED)
 
-    def _bury(self, job: Job, kind: JobKind | None, error: str, *, refund: bool = False) -> Outcome:
+    def bury_orphan(self, job: Job, error: str) -> Outcome:
+        """Dead-letter a running job whose process was stopped because of the job itself.
+
+        The supervisor of worker processes calls this when the kernel stopped one for
+        exceeding its CPU budget: running it again would only burn the budget again.
+        The kind's ``on_dead`` hook runs here, once, as for any dead job.
+        """
+        with bound(**job_fields(job)):
+            return self._bury(job, self.registry.get(job.kind), error, owner=job.lease_owner)
+
+    def _bury(
+        self,
+        job: Job,
+        kind: JobKind | None,
+        error: str,
+        *,
+        refund: bool = False,
+        owner: str | None = None,
+    ) -> Outcome:
         """Dead-letter ``job``; if this worker made the transition, run the kind's hook."""
         self._log.error("job_dead_lettered", error=error)
-        buried = self.queue.fail(job.id, self.owner, error, None, refund=refund)
+        buried = self.queue.fail(job.id, owner or self.owner, error, None, refund=refund)
         if buried and kind is not None and kind.on_dead is not None:
             attempts = job.attempts - 1 if refund else job.attempts
             dead = replace(job, state=JobState.DEAD, attempts=attempts, last_error=error)

@@ -1,10 +1,17 @@
-"""``techlead serve``: the webhook server and the job worker in one process."""
+"""``techlead serve``: the webhook server, and the worker processes that run its jobs.
+
+The server process only verifies, stores and acknowledges deliveries; jobs run in
+``techlead worker`` children it supervises (:mod:`bot.supervisor`), so no job, however
+long or CPU-bound, can hold the webhook answer past GitHub's 10 seconds.
+``--workers 0`` runs jobs on threads of the server process instead (small set-ups).
+"""
 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import uvicorn
 
@@ -15,9 +22,10 @@ from bot.errors import SettingsError
 from bot.log import configure_logging, get_logger
 from bot.metrics import Metrics
 from bot.settings import AuthMode, Settings
+from bot.supervisor import DEFAULT_PROCESSES, PoolConfig, WorkerPool, spawner
 from bot.worker import WorkerConfig
 
-HELP = "run the webhook server and job worker"
+HELP = "run the webhook server and its job worker processes"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_THREADS = 2
@@ -29,7 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     parser.add_argument(
-        "--threads", type=_positive, default=DEFAULT_THREADS, help="job worker threads (default 2)"
+        "--workers",
+        type=_non_negative,
+        default=DEFAULT_PROCESSES,
+        help="job worker processes, one job at a time each "
+        f"(default {DEFAULT_PROCESSES}; 0: run jobs on threads of this process)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive,
+        default=DEFAULT_THREADS,
+        help="job worker threads with --workers 0 (default 2)",
     )
     parser.add_argument(
         "--grace",
@@ -61,6 +79,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     # Worker threads hold the GIL for up to the switch interval (5 ms by default) each
     # time the event loop needs it back; a shorter interval keeps webhook answers quick.
@@ -68,7 +93,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings = Settings.from_env(env)
     settings.require_webhook_secret()
     _check_sweep(settings, args.sweep_every)
-    composition = features.compose(features.plugin_names(env, args.plugin))
+    plugins = features.plugin_names(env, args.plugin)
+    composition = features.compose(plugins)
     configure_logging(settings)
     metrics = Metrics()
     services = build_services(
@@ -79,12 +105,25 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         jobs=composition.jobs,
         worker_config=WorkerConfig(threads=args.threads, grace_seconds=args.grace),
     )
+    if args.workers:
+        services.runner = WorkerPool(
+            services.worker,
+            PoolConfig(
+                processes=args.workers,
+                grace_seconds=args.grace,
+                cpu_seconds=settings.job_cpu_seconds,
+                plugins=args.plugin,
+            ),
+            spawner(env),
+        )
     get_logger().info(
         "serve_starting",
         host=args.host,
         port=args.port,
         auth_mode=settings.auth_mode.value,
         job_kinds=services.worker.registry.kinds(),
+        worker_processes=args.workers,
+        plugins=list(plugins),
         data_dir=str(settings.data_dir),
     )
     sweeper = _sweeper(settings, services, args.sweep_every)
@@ -99,14 +138,31 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         timeout_graceful_shutdown=int(args.grace) + 5,
     )
     try:
-        if sweeper is not None:
-            sweeper.start()
-        uvicorn.Server(config).run()
+        ListeningServer(config, on_listening=sweeper.start if sweeper else None).run()
     finally:
         if sweeper is not None:
             sweeper.stop()
         services.close()
     return 0
+
+
+class ListeningServer(uvicorn.Server):
+    """A uvicorn server that calls ``on_listening`` once its sockets accept connections.
+
+    The lifespan startup runs *before* uvicorn binds; anything that makes GitHub send
+    deliveries (the redelivery sweep) must wait for the port, or they arrive to nothing.
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, *, on_listening: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__(config)
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_listening is not None:
+            self._on_listening()
 
 
 def _check_sweep(settings: Settings, minutes: float) -> None:

@@ -22,14 +22,21 @@ def test_healthz_is_ok_while_store_and_worker_run(services: Services) -> None:
     with TestClient(create_app(services.settings, services)) as client:
         response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"store": "ok", "worker": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"store": "ok", "intake_writer": "ok", "worker": "ok"},
+    }
     assert not services.worker.alive(), "the lifespan stops the worker"
 
 
 def test_healthz_names_the_failing_part(client: TestClient, services: Services) -> None:
     response = client.get("/healthz")  # no lifespan: the worker never started
     assert response.status_code == 503
-    assert response.json()["checks"] == {"store": "ok", "worker": "not running"}
+    assert response.json()["checks"] == {
+        "store": "ok",
+        "intake_writer": "ok",
+        "worker": "not running",
+    }
     services.store.close()
     checks = client.get("/healthz").json()["checks"]
     assert checks["store"].startswith("failing")

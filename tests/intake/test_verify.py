@@ -90,11 +90,12 @@ REFUSALS = [
     ("delivery-malformed", _with("X-GitHub-Delivery", "a b"), BODY, MissingHeaderError),
     ("delivery-too-long", _with("X-GitHub-Delivery", "a" * 129), BODY, MissingHeaderError),
     (
-        "form-encoded",
+        "form-encoded-without-payload-field",
         _with("Content-Type", "application/x-www-form-urlencoded"),
         BODY,
-        UnsupportedMediaTypeError,
+        PayloadError,
     ),
+    ("xml", _with("Content-Type", "application/xml"), BODY, UnsupportedMediaTypeError),
     ("no-content-type", _without("Content-Type"), BODY, UnsupportedMediaTypeError),
     ("oversize", good_headers(), b"{" + b" " * LIMIT + b"}", PayloadTooLargeError),
 ]

@@ -86,12 +86,19 @@ CASES = [
     ("not-json", NOT_JSON, signed_headers(NOT_JSON, "issues", "d-1"), 400, "bad_payload"),
     ("json-array", b"[]", signed_headers(b"[]", "issues", "d-1"), 400, "bad_payload"),
     (
-        "form-encoded",
+        "form-encoded-json",
         GOOD,
         {
             **signed_headers(GOOD, "issues", "d-1"),
             "Content-Type": "application/x-www-form-urlencoded",
         },
+        400,
+        "bad_payload",
+    ),
+    (
+        "text-plain",
+        GOOD,
+        {**signed_headers(GOOD, "issues", "d-1"), "Content-Type": "text/plain"},
         415,
         "unsupported_media_type",
     ),
