@@ -142,11 +142,15 @@ class WorkerPool:
         return killed
 
     def alive(self) -> bool:
-        """True while the monitor runs and every child is up (a restart shows briefly)."""
+        """True while the monitor runs and some child is up to take jobs.
+
+        One child being restarted (after a crash, or its CPU budget) leaves the others
+        working: that is not a reason for a load balancer to take serve out.
+        """
         if self._thread is None or not self._thread.is_alive():
             return False
         with self._lock:
-            return all(slot.process is not None for slot in self._slots)
+            return any(slot.process is not None for slot in self._slots)
 
     def wake(self) -> None:
         """Tell idle children a job is ready: one byte on each stdin, never blocking."""

@@ -42,6 +42,7 @@ class ServeProcess:
     data_dir: Path
     plugins: str = "tests.intake.effects_plugin"
     extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -56,6 +57,7 @@ class ServeProcess:
             "TECHLEAD_DATA_DIR": str(self.data_dir),
             "TECHLEAD_WEBHOOK_SECRET": SECRET,
             "TECHLEAD_PLUGINS": self.plugins,
+            **self.extra_env,
         }
 
     def start(self) -> ServeProcess:
