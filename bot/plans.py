@@ -7,7 +7,8 @@ overwriting each other:
 
 * a **lease** per issue (:meth:`PlanStore.lease`): a job holds it while it reads the
   row, decides and writes to GitHub, so two jobs never edit the checklist at once;
-  an expired lease (its holder died) can be taken over;
+  an expired lease can be taken over, and so can one whose holder process is gone
+  (``kill -9`` of a worker: its retried job must not wait out the lease);
 * a **row version** (``revision``): :meth:`PlanStore.save` writes only if the row is
   still at the revision the job read (optimistic concurrency); otherwise it raises
   :class:`PlanStoreConflict` and the job queue runs the job again on fresh data.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -31,6 +31,7 @@ from typing import Any
 from agents.research.model import Findings
 from bot.context import Clock, SystemClock
 from bot.errors import PlanBusy, PlanStoreConflict
+from bot.owners import lease_owner_id, owner_is_dead
 from bot.plan.model import Plan, PlanState
 from bot.store import Store
 
@@ -65,6 +66,11 @@ _ACQUIRE = (
     "ON CONFLICT (repo, issue) DO UPDATE SET lease_owner = :owner, lease_expires = :expires "
     "WHERE plans.lease_owner IS NULL OR plans.lease_expires <= :now "
     "OR plans.lease_owner = :owner"
+)
+_HOLDER = "SELECT lease_owner FROM plans WHERE repo = :repo AND issue = :issue"
+_TAKE_OVER = (
+    "UPDATE plans SET lease_owner = :owner, lease_expires = :expires "
+    "WHERE repo = :repo AND issue = :issue AND lease_owner = :holder"
 )
 _SAVE = (
     "UPDATE plans SET revision = revision + 1, state = :state, plan = :plan, "
@@ -125,7 +131,7 @@ class PlanStore:
         *,
         clock: Clock | None = None,
         sleep: Sleep = time.sleep,
-        new_owner: Callable[[], str] = lambda: uuid.uuid4().hex,
+        new_owner: Callable[[], str] = lease_owner_id,
     ) -> None:
         self._store = store
         self._clock = clock or SystemClock()
@@ -198,7 +204,8 @@ class PlanStore:
         """Hold the issue's lease for the block; wait up to ``wait`` s for another holder.
 
         Raises :class:`PlanBusy` when the wait runs out. A lease lasts ``seconds``; a
-        holder that dies leaves it to expire.
+        holder that died on another host leaves it to expire, one that died on this host
+        leaves it to be taken over at once.
         """
         owner = self._new_owner()
         started = self._clock.now()
@@ -222,7 +229,12 @@ class PlanStore:
             "now": now,
         }
         with self._store.transaction() as conn:
-            return conn.execute(_ACQUIRE, params).rowcount == 1
+            if conn.execute(_ACQUIRE, params).rowcount == 1:
+                return True
+            row = conn.execute(_HOLDER, params).fetchone()
+            if row is None or row[0] is None or not owner_is_dead(row[0], owner):
+                return False
+            return conn.execute(_TAKE_OVER, {**params, "holder": row[0]}).rowcount == 1
 
     def _release(self, repo: str, issue: int, owner: str) -> None:
         with self._store.transaction() as conn:

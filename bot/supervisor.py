@@ -29,7 +29,8 @@ from typing import IO
 
 from bot.jobs import JobState
 from bot.log import get_logger
-from bot.worker import Worker, owner_pid
+from bot.owners import owner_pid
+from bot.worker import Worker
 
 DEFAULT_PROCESSES = 2
 POLL_SECONDS = 0.2

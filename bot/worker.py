@@ -11,14 +11,11 @@ from __future__ import annotations
 import enum
 import itertools
 import math
-import os
 import random
 import resource
-import socket
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -29,6 +26,7 @@ from bot.errors import GitHubRateLimited, QueueError
 from bot.jobs import DeadHandler, Job, JobKind, JobRegistry, JobSpec, JobState
 from bot.log import Redactor, bound, get_logger, job_fields, secrets_of
 from bot.metrics import Metrics
+from bot.owners import owner_id, owner_is_dead
 from bot.queue import JobQueue
 from bot.settings import Settings
 
@@ -81,35 +79,6 @@ class Runner(Protocol):
     def deferring(self) -> AbstractContextManager[None]: ...
 
 
-def owner_id(token: str) -> str:
-    """``host:pid:token``; the token tells this run apart from an earlier one with the same pid."""
-    return f"{socket.gethostname()}:{os.getpid()}:{token}"
-
-
-def owner_is_dead(owner: str, me: str) -> bool:
-    """True when ``owner`` certainly ran on this host in a process that no longer exists.
-
-    Owners on other hosts are never judged: their leases simply expire.
-    """
-    host, _, rest = owner.partition(":")
-    pid_text, _, _token = rest.partition(":")
-    my_host, _, my_rest = me.partition(":")
-    if host != my_host or not (pid_text.isascii() and pid_text.isdigit()) or owner == me:
-        return False
-    if pid_text == my_rest.partition(":")[0]:
-        return True  # same pid, other token: an earlier run (containers reuse pid 1)
-    return not _pid_alive(int(pid_text))
-
-
-def owner_pid(owner: str) -> int | None:
-    """The process id in an owner id from this host, else None."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not (pid_text.isascii() and pid_text.isdigit()):
-        return None
-    return int(pid_text)
-
-
 @contextmanager
 def cpu_budget(seconds: float | None) -> Iterator[None]:
     """Let the kernel stop this process if the code inside uses ``seconds`` more of CPU.
@@ -132,16 +101,6 @@ def cpu_budget(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Worker:
@@ -168,7 +127,7 @@ class Worker:
         self.github_factory = github_factory
         self.rand = rand
         self.config = config or WorkerConfig()
-        self.owner = owner or owner_id(uuid.uuid4().hex[:12])
+        self.owner = owner or owner_id()
         self._redactor = Redactor(secrets_of(settings))
         self._log = get_logger(worker=self.owner)
         self._stopping = threading.Event()

@@ -12,7 +12,8 @@ from bot.cli import main
 from bot.context import JobContext
 from bot.errors import GitHubRateLimited, SettingsError
 from bot.jobs import Job, JobRegistry, JobSpec, JobState, RetryPolicy
-from bot.worker import WorkerConfig, owner_is_dead, rate_limit_until
+from bot.owners import owner_is_dead
+from bot.worker import WorkerConfig, rate_limit_until
 from tests.intake.conftest import T0, FakeClock, FixedRandom, ServicesFactory, drain
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.worker import owner_pid
+from bot.owners import owner_pid
 from tests.intake import effects_plugin, spin_plugin
 from tests.intake.conftest import FIXTURES
 from tests.intake.serve_process import ServeProcess, wait_for

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -116,6 +119,26 @@ def test_the_lease_keeps_others_out_until_released_or_expired(
     clock.t += 11
     with plans.lease(REPO, 7, seconds=10, wait=0):
         pass  # expired: taken over
+
+
+def a_dead_process_owner() -> str:
+    """The owner id a lease holder had on this host before it was killed."""
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return f"{socket.gethostname()}:{int(gone.stdout)}:0123456789ab.cdef01234567"
+
+
+def test_a_lease_held_by_a_dead_process_is_taken_over_at_once(store: Store, clock: Clock) -> None:
+    """A worker killed with kill -9 leaves its lease behind; its retry must not wait it out."""
+    dead = PlanStore(store, clock=clock, sleep=clock.sleep, new_owner=a_dead_process_owner)
+    dead.lease(REPO, 7, seconds=300, wait=0).__enter__()  # never released
+    alive = PlanStore(store, clock=clock, sleep=clock.sleep)
+    with alive.lease(REPO, 7, seconds=300, wait=0):
+        pass  # taken over with no wait: the holder's pid no longer exists
 
 
 def test_concurrent_jobs_under_the_lease_lose_no_update(tmp_path: Path) -> None:
