@@ -13,6 +13,8 @@ something a person sees (a failed check run, a comment saying what to do next)::
     │   ├── PayloadError           body is not a JSON object                   -> 400
     │   │   └── UnsupportedMediaTypeError  body not declared as JSON              -> 415
     │   └── PayloadTooLargeError   body over the size cap                      -> 413
+    ├── MalformedEvent             an accepted delivery lacks or mistypes a field a handler
+    │                              reads (logged with the field's path and skipped, not retried)
     ├── QueueError                 the durable store or job queue failed
     │   ├── PlanStoreConflict      an issue's plan changed while a job worked on it (re-run)
     │   └── PlanBusy               another job held the issue's lease too long
@@ -103,6 +105,25 @@ class UnsupportedMediaTypeError(PayloadError):
 
 class PayloadTooLargeError(WebhookError):
     status = 413
+
+
+class MalformedEvent(TechLeadError):
+    """An accepted delivery lacks a field a handler reads, or holds another type there.
+
+    Raised by the payload views (:mod:`bot.events`). It names where (event, action, the
+    field's dotted path) and why, never the value: payloads carry people's text, and log
+    lines must not. Retrying cannot change a stored payload, so the router logs the event
+    and skips it instead of failing the routing job (which would be retried, then
+    dead-lettered).
+    """
+
+    def __init__(self, event: str, action: str | None, field: str, reason: str) -> None:
+        where = f"{event}.{action}" if action else event
+        super().__init__(f"{where}: {field}: {reason}")
+        self.event = event
+        self.action = action
+        self.field = field
+        self.reason = reason
 
 
 class QueueError(TechLeadError):

@@ -8,6 +8,12 @@
 A handler only decides and schedules: it returns job specs; long work runs as jobs.
 Events sent by bots (TechLead's own included) reach only handlers registered with
 ``allow_bots=True``, so the bot never answers itself.
+
+Handlers read payloads through the views of :mod:`bot.events`. A payload missing a
+field they need (or holding another type there) raises
+:class:`~bot.errors.MalformedEvent`; retrying cannot change a stored payload, so that
+handler's event is logged (field path, never the value) and skipped, and the routing job
+completes. Any other failure still fails the routing job, which the queue retries.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.context import JobContext
-from bot.errors import QueueError
+from bot.errors import MalformedEvent, QueueError
 from bot.intake import Envelope, envelope
 from bot.jobs import Job, JobRegistry, JobSpec
 
@@ -32,6 +38,7 @@ class RouteOutcome(enum.StrEnum):
 
     SCHEDULED = "scheduled"
     NOTHING_TO_DO = "nothing to do"
+    MALFORMED = "skipped (malformed)"
     IGNORED_BOT = "ignored (bot)"
     NO_HANDLER = "no handler"
 
@@ -137,17 +144,38 @@ class DeliveryLog(Protocol):
     def mark_routed(self, delivery_id: str, outcome: str, now: float) -> None: ...
 
 
-def dispatch(router: Router, event: Event, ctx: JobContext) -> list[Job]:
+class RouteCounter(Protocol):
+    """Where routing outcomes are counted, by event and action (the app's metrics)."""
+
+    def record_route(self, event: str, action: str | None, outcome: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What dispatching one event did: the jobs scheduled, the payload faults skipped."""
+
+    jobs: tuple[Job, ...] = ()
+    malformed: tuple[MalformedEvent, ...] = ()
+
+
+def dispatch(router: Router, event: Event, ctx: JobContext) -> Dispatched:
     """Run every matching handler and schedule what each returns.
 
-    One failing handler does not stop the others; the routing job then fails and is
-    retried, and dedupe keys keep the already scheduled jobs from doubling.
+    One failing handler does not stop the others. A malformed payload is logged and
+    skipped (:func:`skip_malformed`); any other failure fails the routing job once every
+    handler ran, so it is retried, and dedupe keys keep the already scheduled jobs from
+    doubling.
     """
     scheduled: list[Job] = []
+    malformed: list[MalformedEvent] = []
     errors: list[BaseException] = []
     for route in router.matching(event, ctx.settings.bot_login):
         try:
             specs = route.handler(event, ctx) or []
+        except MalformedEvent as exc:
+            skip_malformed(ctx, event, route, exc)
+            malformed.append(exc)
+            continue
         except Exception as exc:
             ctx.log.exception("handler_failed", handler=route.name)
             errors.append(exc)
@@ -155,7 +183,24 @@ def dispatch(router: Router, event: Event, ctx: JobContext) -> list[Job]:
         scheduled.extend(ctx.enqueue(_keyed(spec, event, route, i)) for i, spec in enumerate(specs))
     if errors:
         raise errors[0]
-    return scheduled
+    return Dispatched(tuple(scheduled), tuple(malformed))
+
+
+def skip_malformed(ctx: JobContext, event: Event, route: Route, exc: MalformedEvent) -> None:
+    """One warning naming the delivery, the handler and the field; no traceback, no value.
+
+    The payload stays in the store (``techlead deliveries``) for whoever investigates;
+    a log line must not carry people's text or anything secret that came with it.
+    """
+    ctx.log.warning(
+        "event_malformed",
+        delivery_id=event.delivery_id,
+        handler=route.name,
+        github_event=exc.event,
+        action=exc.action,
+        field=exc.field,
+        reason=exc.reason,
+    )
 
 
 def _keyed(spec: JobSpec, event: Event, route: Route, index: int) -> JobSpec:
@@ -165,8 +210,14 @@ def _keyed(spec: JobSpec, event: Event, route: Route, index: int) -> JobSpec:
     return replace(spec, dedupe_key=f"{spec.kind}:{event.delivery_id}:{route.name}:{index}")
 
 
-def routing_jobs(router: Router, deliveries: DeliveryLog) -> JobRegistry:
-    """The ``delivery.route`` job kind: load a stored delivery, dispatch it, record the outcome."""
+def routing_jobs(
+    router: Router, deliveries: DeliveryLog, counter: RouteCounter | None = None
+) -> JobRegistry:
+    """The ``delivery.route`` job kind: load a stored delivery, dispatch it, record the outcome.
+
+    ``counter`` (the app's metrics) counts each outcome, so skipped malformed deliveries
+    show on a dashboard and not only in the log.
+    """
     jobs = JobRegistry()
 
     @jobs.register(ROUTE_KIND)
@@ -176,19 +227,24 @@ def routing_jobs(router: Router, deliveries: DeliveryLog) -> JobRegistry:
         if stored is None:
             raise QueueError(f"delivery {delivery_id} is not in the store")
         event = Event.from_payload(stored.event, delivery_id, stored.payload(), job.trace_id)
-        scheduled = dispatch(router, event, ctx)
-        outcome = _outcome(event, router, ctx.settings.bot_login, scheduled)
+        dispatched = dispatch(router, event, ctx)
+        outcome = _outcome(event, router, ctx.settings.bot_login, dispatched)
         deliveries.mark_routed(delivery_id, outcome.value, ctx.now())
-        ctx.log.info("delivery_routed", outcome=outcome.value, jobs=[job.id for job in scheduled])
+        if counter is not None:
+            counter.record_route(event.name, event.action, outcome.value)
+        scheduled = [child.id for child in dispatched.jobs]
+        ctx.log.info("delivery_routed", outcome=outcome.value, jobs=scheduled)
 
     return jobs
 
 
 def _outcome(
-    event: Event, router: Router, bot_login: str | None, scheduled: list[Job]
+    event: Event, router: Router, bot_login: str | None, dispatched: Dispatched
 ) -> RouteOutcome:
-    if scheduled:
+    if dispatched.jobs:
         return RouteOutcome.SCHEDULED
+    if dispatched.malformed:
+        return RouteOutcome.MALFORMED
     if router.matching(event, bot_login):
         return RouteOutcome.NOTHING_TO_DO
     if any(route.event == event.name for route in router.routes) and event.from_bot(bot_login):

@@ -65,6 +65,7 @@ from typing import Any, Protocol
 
 from bot.context import JobContext
 from bot.errors import GitHubNotFound, RepoConfigError
+from bot.events import CheckRunEvent, CheckSuiteEvent, PullRequestEvent
 from bot.gate_runs import (
     PULL_ACTIONS,
     RUN_ACTIONS,
@@ -80,9 +81,7 @@ from bot.gate_runs import (
     enabled_levels,
     external_id,
     fetch_refs,
-    from_check_run,
-    from_check_suite,
-    from_pull_request,
+    level_of,
     plan_runs,
     run_job_key,
     skip_reason,
@@ -132,6 +131,38 @@ HEADS = HeadRegistry()
 
 
 # ---------------------------------------------------------------------------- routing
+# Pure: typed views in (bot.events), at most one gate request out.
+
+
+def pull_request_gates(pull: PullRequestEvent) -> GateRequest:
+    """``pull_request.{opened,synchronize,reopened,ready_for_review}``: its head."""
+    return GateRequest(pull.repo, pull.head_sha, pull.head_ref, (pull.number,))
+
+
+def suite_gates(suite: CheckSuiteEvent, *, rerun: bool) -> GateRequest | None:
+    """``check_suite.{requested,rerequested}``: the suite's head, every gate."""
+    if not suite.pull_numbers and not suite.head_branch:
+        return None  # neither a pull request nor a branch to find one by
+    return GateRequest(
+        suite.repo, suite.head_sha, suite.head_branch, suite.pull_numbers, rerun=rerun
+    )
+
+
+def rerun_gate(run: CheckRunEvent) -> GateRequest | None:
+    """``check_run.rerequested``: that one gate again, if the run is one of ours.
+
+    The gate comes from the run's ``external_id``, else from its name; a tag naming no
+    gate of this version (a newer TechLead wrote it) falls back to the name too.
+    """
+    tagged = run.tagged
+    by_id = GateLevel.__members__.get(tagged.tag) if tagged else None
+    level = by_id or level_of(run.name)
+    if level is None:
+        return None
+    numbers = (tagged.number,) if tagged and by_id else run.pull_numbers
+    if not numbers and not run.head_branch:
+        return None
+    return GateRequest(run.repo, run.head_sha, run.head_branch, numbers, (level,), rerun=True)
 
 
 def _queue(request: GateRequest | None) -> list[JobSpec]:
@@ -139,15 +170,16 @@ def _queue(request: GateRequest | None) -> list[JobSpec]:
 
 
 def on_pull_request(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return _queue(from_pull_request(event.repo, event.payload))
+    return _queue(pull_request_gates(PullRequestEvent.from_event(event)))
 
 
 def on_check_suite(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return _queue(from_check_suite(event.repo, event.payload, rerun=event.action == "rerequested"))
+    suite = CheckSuiteEvent.from_event(event)
+    return _queue(suite_gates(suite, rerun=event.action == "rerequested"))
 
 
 def on_check_run(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return _queue(from_check_run(event.repo, event.payload))
+    return _queue(rerun_gate(CheckRunEvent.from_event(event)))
 
 
 # TechLead's own pull requests are gated like anyone's: bots are let through.

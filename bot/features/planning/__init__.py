@@ -1,7 +1,8 @@
 """Planning on GitHub: a labelled issue gets researched, planned and one live checklist comment.
 
-Delivery handlers here only decide which job to schedule (no GitHub calls); the jobs
-(``flows``) do the work:
+Delivery handlers here only decide which job to schedule (no GitHub calls), from the
+payload views of :mod:`bot.events` (a malformed payload is skipped by the router, not
+retried); the jobs (``flows``) do the work:
 
 =========================  ===============================================  ============
 event                      when                                             job
@@ -26,11 +27,10 @@ hook of every planning job.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from bot.actions import ReplyComment
 from bot.context import JobContext
+from bot.events import IssueCommentEvent, IssueEvent
 from bot.executor import Executor
 from bot.features.planning import flows, templates
 from bot.features.planning.decide import Reason
@@ -59,88 +59,56 @@ _ERROR_CHARS = 500
 
 
 # ------------------------------------------------------------------------ what to schedule
-
-
-def issue_of(event: Event) -> tuple[str, int] | None:
-    """(repo, number) of an issue event's issue; None for pull requests and odd payloads."""
-    issue = event.payload.get("issue")
-    if not isinstance(issue, Mapping) or issue.get("pull_request") or event.repo is None:
-        return None
-    number = issue.get("number")
-    return (event.repo, number) if isinstance(number, int) else None
+# Pure: typed views in (bot.events), job specs out. A pull request's issue events are
+# not for planning; neither is a comment without a command or an edit that ticks nothing.
 
 
 def requester(event: Event) -> Requester:
     return Requester(event.sender_login or "ghost", event.sender_type or "User")
 
 
-def label_of(event: Event) -> str | None:
-    label = event.payload.get("label")
-    name = label.get("name") if isinstance(label, Mapping) else None
-    return name if isinstance(name, str) else None
-
-
 def plan_spec(
-    event: Event, reason: Reason, label: str | None = None, labels: tuple[str, ...] = ()
+    event: IssueEvent,
+    actor: Requester,
+    reason: Reason,
+    label: str | None = None,
+    labels: tuple[str, ...] = (),
 ) -> list[JobSpec]:
-    target = issue_of(event)
-    if target is None:
+    if event.issue.is_pull_request:
         return []
-    actor = requester(event)
-    request = PlanRequest(*target, reason=reason, actor=actor, label=label, labels=labels)
+    request = PlanRequest(
+        event.repo, event.issue.number, reason=reason, actor=actor, label=label, labels=labels
+    )
     return [JobSpec(Kind.RUN.value, to_payload(request))]
 
 
-def labels_of(event: Event) -> tuple[str, ...]:
-    """The names of the issue's labels, as the payload lists them."""
-    issue = event.payload.get("issue")
-    labels = issue.get("labels") if isinstance(issue, Mapping) else None
-    names = (item.get("name") for item in labels or () if isinstance(item, Mapping))
-    return tuple(name for name in names if isinstance(name, str))
-
-
-def cancel_spec(event: Event, reason: CancelReason, label: str | None = None) -> list[JobSpec]:
-    target = issue_of(event)
-    if target is None:
+def cancel_spec(
+    event: IssueEvent, actor: Requester, reason: CancelReason, label: str | None = None
+) -> list[JobSpec]:
+    if event.issue.is_pull_request:
         return []
-    request = CancelRequest(*target, reason=reason, actor=requester(event), label=label)
+    request = CancelRequest(event.repo, event.issue.number, reason, actor, label)
     return [JobSpec(Kind.CANCEL.value, to_payload(request))]
 
 
-def command_spec(event: Event) -> list[JobSpec]:
-    target = issue_of(event)
-    comment = event.payload.get("comment")
-    if target is None or not isinstance(comment, Mapping):
+def command_spec(comment: IssueCommentEvent, actor: Requester) -> list[JobSpec]:
+    if comment.issue.is_pull_request or not _COMMAND_LINE.search(comment.body):
         return []
-    body = str(comment.get("body") or "")
-    if not _COMMAND_LINE.search(body):
-        return []
-    request = CommandRequest(*target, int(comment["id"]), requester(event), body)
+    request = CommandRequest(
+        comment.repo, comment.issue.number, comment.comment_id, actor, comment.body
+    )
     return [JobSpec(Kind.COMMAND.value, to_payload(request))]
 
 
-def tick_spec(event: Event) -> list[JobSpec]:
-    target = issue_of(event)
-    comment = event.payload.get("comment")
-    before = _changed_body(event.payload)
-    if target is None or not isinstance(comment, Mapping) or before is None:
+def tick_spec(comment: IssueCommentEvent, actor: Requester) -> list[JobSpec]:
+    before = comment.previous_body
+    if comment.issue.is_pull_request or before is None or not is_plan_comment(comment.body):
         return []
-    after = str(comment.get("body") or "")
-    if not is_plan_comment(after):
-        return []
-    ticks = tuple(decide_tick_actions(before, after))
+    ticks = tuple(decide_tick_actions(before, comment.body))
     if not ticks:
         return []
-    request = TickRequest(*target, int(comment["id"]), requester(event), ticks)
+    request = TickRequest(comment.repo, comment.issue.number, comment.comment_id, actor, ticks)
     return [JobSpec(Kind.TICKS.value, to_payload(request))]
-
-
-def _changed_body(payload: Mapping[str, Any]) -> str | None:
-    """``changes.body.from``: the body before an edit, when the body changed."""
-    changes = payload.get("changes")
-    body = changes.get("body") if isinstance(changes, Mapping) else None
-    before = body.get("from") if isinstance(body, Mapping) else None
-    return before if isinstance(before, str) else None
 
 
 # ------------------------------------------------------------------------------ handlers
@@ -148,40 +116,46 @@ def _changed_body(payload: Mapping[str, Any]) -> str | None:
 
 @router.register("issues", action="labeled")
 def on_labeled(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return plan_spec(event, Reason.LABELED, label_of(event))
+    issue = IssueEvent.from_event(event)
+    return plan_spec(issue, requester(event), Reason.LABELED, label=issue.label)
 
 
 @router.register("issues", action="reopened")
 def on_reopened(event: Event, ctx: JobContext) -> list[JobSpec]:
-    labels = labels_of(event)
-    return plan_spec(event, Reason.REOPENED, labels=labels) if labels else []
+    issue = IssueEvent.from_event(event)
+    labels = issue.issue.labels
+    return plan_spec(issue, requester(event), Reason.REOPENED, labels=labels) if labels else []
 
 
 @router.register("issues", action="edited")
 def on_edited(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return plan_spec(event, Reason.EDITED) if _changed_body(event.payload) is not None else []
+    issue = IssueEvent.from_event(event)
+    if issue.previous_body is None:
+        return []  # the title or another field changed: the plan does not depend on it
+    return plan_spec(issue, requester(event), Reason.EDITED)
 
 
 @router.register("issues", action="unlabeled")
 def on_unlabeled(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return cancel_spec(event, CancelReason.LABEL_REMOVED, label_of(event) or "")
+    issue = IssueEvent.from_event(event)
+    return cancel_spec(issue, requester(event), CancelReason.LABEL_REMOVED, issue.label or "")
 
 
 # Closing cancels whoever closes: a bot merging a pull request with "Closes #12"
 # ends the plan too. Only starting work is reserved to people.
 @router.register("issues", action="closed", allow_bots=True)
 def on_closed(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return cancel_spec(event, CancelReason.ISSUE_CLOSED)
+    return cancel_spec(IssueEvent.from_event(event), requester(event), CancelReason.ISSUE_CLOSED)
 
 
 @router.register("issue_comment", action="created")
 def on_comment(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return command_spec(event)
+    return command_spec(IssueCommentEvent.from_event(event), requester(event))
 
 
 @router.register("issue_comment", action="edited")
 def on_comment_edited(event: Event, ctx: JobContext) -> list[JobSpec]:
-    return tick_spec(event)
+    return tick_spec(IssueCommentEvent.from_event(event), requester(event))
 
 
 # ---------------------------------------------------------------------------------- jobs
