@@ -15,21 +15,33 @@ A repository's file is deep-merged over the defaults and validated once:
 Errors are :class:`bot.errors.RepoConfigError` carrying the key path and the line in the
 repository's file. The file is read from the default branch only, never from a pull
 request's head, so a pull request cannot change the rules it is judged by.
+
+Anyone who can push to the default branch writes this file, and every planning job and
+gate run reads it, so a hostile file must cost little and fail as a RepoConfigError like
+any other mistake: it is refused before parsing when too large, not UTF-8 or holding
+control characters; parsed by a bounded safe loader (no deep nesting, no aliases, no
+tags beyond plain YAML values, keys that are text); and the error's text is clipped to fit
+where it is shown.
 """
 
 from __future__ import annotations
 
+import codecs
 import copy
+import datetime
 import difflib
 import enum
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
+from yaml.events import CollectionStartEvent
 
 from bot.defaults import config_file
 from bot.errors import GitHubNotFound, RepoConfigError
@@ -39,8 +51,22 @@ from gates.config import GatesConfig
 CONFIG_PATH = ".github/techlead.yml"
 # The owner-wide fallback repository, as Probot does: <owner>/.github.
 OWNER_CONFIG_REPO = ".github"
-# Nothing legitimate comes close; a cap keeps a hostile file from costing much.
-MAX_CONFIG_BYTES = 256 * 1024
+# The shipped defaults, comments and all, are about 10 KiB. The pure-Python parser costs
+# up to ~10 µs and ~400 bytes of memory per byte of YAML (a flow list of one-character
+# items), so this cap bounds every planning job and gate run to well under a second.
+MAX_CONFIG_BYTES = 64 * 1024
+# The shipped defaults nest four levels; PyYAML composes recursively, so the bound is what
+# keeps "[" * 1000 from being a RecursionError.
+MAX_NESTING = 64
+# Keys, values and list items: the shipped defaults hold about 500. Parsing costs about
+# 20 µs per value, so this bounds the time a file full of tiny values takes.
+MAX_VALUES = 10_000
+# Longer integer literals are not converted (Python refuses more than 4,300 digits anyway).
+MAX_INT_DIGITS = 100
+# Error text is shown in issue comments and check-run titles; a key or a quoted value in a
+# hostile file can be as long as the file.
+MAX_MESSAGE_CHARS = 500
+MAX_KEY_CHARS = 200
 DEFAULT_FILES = ("techlead.yml", "agents.yml", "gates.yml")
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -68,7 +94,9 @@ _LEVEL_ORDER = list(PermissionLevel)
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # ``.nan`` passes every bound (each comparison is false) and ``.inf`` means nothing in a
+    # count or a budget: both are refused as "must be a finite number".
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class TriggerConfig(_Frozen):
@@ -185,13 +213,30 @@ def load_defaults() -> RepoConfig:
     return _validate(copy.deepcopy(_default_data()), _Document({}, {}), {}, "defaults")
 
 
-def parse_repo_config(text: str, *, path: str = CONFIG_PATH) -> RepoConfig:
-    """Validate a repository's file merged over the defaults; empty text gives the defaults."""
-    if len(text.encode("utf-8", errors="replace")) > MAX_CONFIG_BYTES:
-        raise RepoConfigError(f"the file is larger than {MAX_CONFIG_BYTES} bytes", path=path)
-    document = _load_document(text, path)
+def parse_repo_config(source: str | bytes, *, path: str = CONFIG_PATH) -> RepoConfig:
+    """Validate a repository's file merged over the defaults; empty text gives the defaults.
+
+    ``source`` is the file's text, or its raw bytes (then it must be UTF-8). Whatever the
+    file holds, the only error raised is RepoConfigError.
+    """
+    document = _load_document(_text_of(source, path), path)
     merged, origin = _merge(_default_data(), document, path)
     return _validate(merged, document, origin, path)
+
+
+def parse_repo_config_file(file: Path, *, path: str | None = None) -> RepoConfig:
+    """Validate a local file (``path`` names it in errors; the file's own path by default).
+
+    Reads at most one byte more than the size cap, so a huge file (or a device) costs
+    nothing before it is refused.
+    """
+    label = path or str(file)
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise _error(f"cannot read the file: {exc.strerror or exc}", path=label) from exc
+    return parse_repo_config(data, path=label)
 
 
 def fetch_repo_config(github: RepoFiles, repo: str) -> RepoConfig:
@@ -243,7 +288,227 @@ def _relax(schema: dict[str, Any], defaults: Mapping[str, Any]) -> None:
             prop["default"] = defaults[key]
 
 
+# ---------------------------------------------------------------------------- text
+
+TOO_LARGE = "the file is larger than {limit} bytes; TechLead reads at most that much"
+WIDE_ENCODING = "the file is UTF-16 or UTF-32 (it is full of NUL bytes); save it as UTF-8"
+NOT_UTF8 = "column {column} is not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+REPLACED = (
+    "column {column} holds U+FFFD, the mark of bytes that were not UTF-8; save the file as UTF-8"
+)
+UNPRINTABLE = "column {column} holds {what} U+{code:04X}, which YAML does not allow; remove it"
+
+# YAML's printable characters (https://yaml.org/spec/1.2.2/#51-character-set), less
+# U+FFFD: a lenient decoder leaves it where the file's bytes were not UTF-8.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffc\U00010000-\U0010ffff]")
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _text_of(source: str | bytes, path: str) -> str:
+    """The file as text, refused before parsing when too large or not plain UTF-8 text."""
+    if _size(source) > MAX_CONFIG_BYTES:
+        raise _error(TOO_LARGE.format(limit=MAX_CONFIG_BYTES), path=path)
+    text = _decode(source, path) if isinstance(source, bytes) else source
+    _check_characters(text, path)
+    return text
+
+
+def _size(source: str | bytes) -> int:
+    """Bytes in UTF-8; a text of more characters than the cap is too large unencoded."""
+    if isinstance(source, bytes) or len(source) > MAX_CONFIG_BYTES:
+        return len(source)
+    return len(source.encode("utf-8", errors="surrogatepass"))
+
+
+def _decode(data: bytes, path: str) -> str:
+    if data.startswith(_WIDE_BOMS):
+        raise _error(WIDE_ENCODING, line=1, path=path)
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Everything before the bad byte is UTF-8 text: an earlier problem there (NUL bytes
+        # of UTF-16, a control character) is reported first, then lines count in characters.
+        before = data[: exc.start].decode("utf-8")
+        _check_characters(before, path)
+        line, column = _position(before, len(before))
+        message = NOT_UTF8.format(column=column, byte=data[exc.start])
+        raise _error(message, line=line, path=path) from None
+
+
+def _check_characters(text: str, path: str) -> None:
+    """Refuse what PyYAML's reader would refuse without a line number, and U+FFFD."""
+    if _mostly_nul(text):
+        raise _error(WIDE_ENCODING, line=1, path=path)
+    found = _UNPRINTABLE.search(text)
+    if found is None:
+        return
+    line, column = _position(text, found.start())
+    char = found.group()
+    if char == "\ufffd":
+        message = REPLACED.format(column=column)
+    else:
+        what = "the control character" if unicodedata.category(char) == "Cc" else "the character"
+        message = UNPRINTABLE.format(column=column, what=what, code=ord(char))
+    raise _error(message, line=line, path=path)
+
+
+def _mostly_nul(text: str) -> bool:
+    """UTF-16 or UTF-32 read as UTF-8: every ASCII character comes with NUL bytes."""
+    head = text[:1024]
+    nul = head.count("\x00")
+    return nul >= 2 and nul * 4 >= len(head)
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``index``, breaking lines where YAML does.
+
+    Everything before ``index`` is printable, so the only breaks there are YAML's own:
+    ``\\n``, ``\\r``, ``\\r\\n``, U+0085, U+2028 and U+2029, just what splitlines splits on.
+    """
+    lines = (text[:index] + "x").splitlines()
+    return len(lines), len(lines[-1])
+
+
 # ---------------------------------------------------------------------------- YAML
+
+TOO_DEEP = f"lists and mappings are nested more than {MAX_NESTING} levels deep"
+TOO_MANY = f"the file holds more than {MAX_VALUES:,} keys, values and list items; remove some"
+ALIAS = "anchors and aliases (&name / *name) are not supported"
+MERGE_KEY = "merge keys ('<<') are not supported; write the keys out"
+UNSAFE_TAG = (
+    "the tag {tag} is not supported; TechLead reads plain values "
+    "(text, numbers, true/false, lists and mappings)"
+)
+MERGE_VALUE = "'<<' is YAML's merge key; put it in quotes to mean the text"
+NOT_A_LITERAL = "the tag {tag} does not fit the value {value}; fix the value or drop the tag"
+KEY_NOT_TEXT = "a key must be text, but {value} reads as {kind}; put it in quotes"
+KEY_COLLECTION = "a key must be text, not {kind}"
+UNREADABLE = "cannot read the value {value}: {problem}"
+
+_YAML_TAG = "tag:yaml.org,2002:"
+_STR_TAG = _YAML_TAG + "str"
+_MERGE_TAG = _YAML_TAG + "merge"
+# What a node may be tagged, explicitly or by YAML 1.1's implicit typing. Everything else
+# (!!python/object, !!binary, !!set, local tags...) is refused before construction.
+_TAG_KINDS = {
+    _STR_TAG: "text",
+    _YAML_TAG + "int": "a number",
+    _YAML_TAG + "float": "a number",
+    _YAML_TAG + "bool": "true/false",
+    _YAML_TAG + "null": "nothing",
+    _YAML_TAG + "timestamp": "a date",
+    _YAML_TAG + "seq": "a list",
+    _YAML_TAG + "map": "a mapping",
+}
+# Implicit types with no safe constructor: a bare "=" stays text instead of failing.
+_NO_SAFE_MEANING = {_YAML_TAG + "value", _YAML_TAG + "yaml"}
+# The literal forms of each implicit type. PyYAML's constructors assume them, so an explicit
+# tag on another text (``!!bool maybe``, ``!!int ''``) would fail with KeyError or
+# IndexError; it is refused first.
+_LITERALS: dict[str, re.Pattern[str]] = {
+    tag: regexp
+    for resolvers in yaml.SafeLoader.yaml_implicit_resolvers.values()
+    for tag, regexp in resolvers
+}
+
+_SYNTAX_HINTS = {
+    "found character '\\t' that cannot start any token": "indent with spaces, not tabs",
+    "mapping values are not allowed here": (
+        "quote a value that holds ': ', and keep keys under 1024 characters"
+    ),
+}
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that TechLead does not read: too deep, or a value Python cannot build."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+class _LongInt(int):
+    """An integer literal too long to convert, standing in as ``±10**MAX_INT_DIGITS``.
+
+    That is beyond every bound in the schema, so validation reports what a person can
+    act on ("must be at most 200"); ``repr`` says how long the literal was.
+    """
+
+    digits: int
+
+    def __new__(cls, digits: int, negative: bool = False) -> _LongInt:
+        number = super().__new__(cls, (-1 if negative else 1) * 10**MAX_INT_DIGITS)
+        number.digits = digits
+        return number
+
+    def __getnewargs__(self) -> tuple[int, bool]:  # type: ignore[override]
+        # copy.deepcopy (the merge) rebuilds it from these, not from the int's value.
+        return self.digits, self < 0
+
+    def __repr__(self) -> str:
+        sign = " negative" if self < 0 else ""
+        return f"a {self.digits}-digit{sign} number"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, bounded so that no file makes it raise anything but YAMLError.
+
+    The text reaching it is already size- and character-checked (:func:`_text_of`).
+    """
+
+    # YAML 1.1's implicit types, less those with no safe constructor: a bare "=" is text.
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NO_SAFE_MEANING]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _depth = 0
+    _values = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Refuse more than ``MAX_VALUES`` values, or collections nested deeper than
+        ``MAX_NESTING``.
+
+        Composing recurses once per level, block or flow, so the bound sits here, where
+        the nesting is known exactly (quotes, comments and ``- - -`` included), and is hit
+        long before Python's recursion limit; the checks after it recurse no deeper.
+        """
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _Refused(TOO_MANY, self.peek_event().start_mark)
+        if not self.check_event(CollectionStartEvent):
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_NESTING:
+            raise _Refused(TOO_DEEP, self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Turn a value Python cannot build into a YAML error on its line.
+
+        ``2024-02-30`` or a ``+25:00`` offset raise ValueError inside PyYAML.
+        """
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            problem = UNREADABLE.format(value=_show(node.value), problem=exc)
+            raise _Refused(problem, node.start_mark) from exc
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """Integers as PyYAML reads them, but a long literal becomes a :class:`_LongInt`.
+
+        ``int()`` refuses more than 4,300 digits with ValueError, and is slow below that.
+        """
+        literal = self.construct_scalar(node)
+        digits = len(literal.lstrip("+-").replace("_", ""))
+        if digits > MAX_INT_DIGITS:
+            return _LongInt(digits, negative=literal.startswith("-"))
+        return super().construct_yaml_int(node)
+
+
+_Loader.add_constructor(_YAML_TAG + "int", _Loader.construct_yaml_int)
 
 
 class _Document:
@@ -261,23 +526,18 @@ class _Document:
 
 
 def _load_document(text: str, path: str) -> _Document:
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return _Document({}, {})
-        lines = _index_lines(node, (), {}, set(), path)
-        data = loader.construct_document(node)
+        node, lines, data = _read_yaml(text, path)
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, path) from exc
+        raise _yaml_error(exc, path) from exc
     except yaml.YAMLError as exc:
-        raise RepoConfigError(f"not valid YAML: {exc}", path=path) from exc
-    finally:
-        loader.dispose()
-    if data is None:
+        raise _error(f"not valid YAML: {exc}", path=path) from exc
+    except RecursionError as exc:  # a guard only: _Loader.compose_node refuses first
+        raise _error(TOO_DEEP, path=path) from exc
+    if node is None or data is None:
         return _Document({}, {})
     if not isinstance(data, dict):
-        raise RepoConfigError(
+        raise _error(
             f"the top level must be a mapping of keys (like 'planning:'), got {_kind(data)}",
             line=node.start_mark.line + 1,
             path=path,
@@ -285,30 +545,63 @@ def _load_document(text: str, path: str) -> _Document:
     return _Document(data, lines)
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, path: str) -> RepoConfigError:
+def _read_yaml(text: str, path: str) -> tuple[yaml.Node | None, dict[KeyPath, int], Any]:
+    """The root node, the line of every key path, and the data; checks come before data."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, None
+        _check_tag(node, (), node.start_mark.line + 1, path)
+        lines = _index_lines(node, (), {}, set(), path)
+        return node, lines, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, path: str) -> RepoConfigError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid syntax"
     line = mark.line + 1 if mark is not None else None
-    return RepoConfigError(f"not valid YAML: {problem}", line=line, path=path)
+    if isinstance(exc, _Refused):
+        return _error(problem, line=line, path=path)
+    hint = _SYNTAX_HINTS.get(problem)
+    message = f"not valid YAML: {problem}" + (f" ({hint})" if hint else "")
+    return _error(message, line=line, path=path)
 
 
 def _index_lines(
     node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], seen: set[int], path: str
 ) -> dict[KeyPath, int]:
-    """Map key paths to lines; reject duplicate keys and anchors/aliases on the way."""
+    """Map key paths to lines; refuse duplicate keys, aliases and unsafe tags on the way."""
     seen.add(id(node))
     for child_path, child, line in _children(node, at, path):
         if id(child) in seen:
             # An alias is the anchored node itself again: refuse it (and its blow-up).
-            raise RepoConfigError(
-                "anchors and aliases (&name / *name) are not supported",
-                key=_format_key(child_path),
-                line=line,
-                path=path,
-            )
+            raise _error(ALIAS, key=_format_key(child_path), line=line, path=path)
+        _check_tag(child, child_path, line, path)
         lines[child_path] = line
         _index_lines(child, child_path, lines, seen, path)
     return lines
+
+
+def _check_tag(node: yaml.Node, at: KeyPath, line: int, path: str) -> None:
+    """Refuse a value whose tag TechLead does not read, or whose text does not fit its tag."""
+    message = _tag_problem(node)
+    if message:
+        raise _error(message, key=_format_key(at), line=line, path=path)
+
+
+def _tag_problem(node: yaml.Node) -> str:
+    tag = _show(node.tag.replace(_YAML_TAG, "!!", 1))
+    if node.tag == _MERGE_TAG:
+        return MERGE_VALUE
+    if node.tag not in _TAG_KINDS:
+        return UNSAFE_TAG.format(tag=tag)
+    literal = _LITERALS.get(node.tag)
+    if isinstance(node, yaml.ScalarNode) and literal and not literal.fullmatch(node.value):
+        return NOT_A_LITERAL.format(value=_show(node.value), tag=tag)
+    return ""
 
 
 def _children(node: yaml.Node, at: KeyPath, path: str) -> Iterator[tuple[KeyPath, yaml.Node, int]]:
@@ -318,17 +611,31 @@ def _children(node: yaml.Node, at: KeyPath, path: str) -> Iterator[tuple[KeyPath
     elif isinstance(node, yaml.MappingNode):
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value)
             line = key_node.start_mark.line + 1
+            key = _key_text(key_node, at, line, path)
             if key in first_line:
-                raise RepoConfigError(
-                    f"duplicate key {key!r} (first given on line {first_line[key]})",
+                raise _error(
+                    f"duplicate key {_show(key)} (first given on line {first_line[key]})",
                     key=_format_key((*at, key)),
                     line=line,
                     path=path,
                 )
             first_line[key] = line
             yield (*at, key), value_node, line
+
+
+def _key_text(node: yaml.Node, at: KeyPath, line: int, path: str) -> str:
+    """The key as text; ``1:``, ``on:``, ``~:`` or ``[a]:`` would reach the models as non-text."""
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    kind = _TAG_KINDS.get(node.tag, "a tagged value")
+    if node.tag == _MERGE_TAG:
+        message = MERGE_KEY
+    elif isinstance(node, yaml.ScalarNode):
+        message = KEY_NOT_TEXT.format(value=_show(node.value), kind=kind)
+    else:
+        message = KEY_COLLECTION.format(kind=kind)
+    raise _error(message, key=_format_key(at), line=line, path=path)
 
 
 # ---------------------------------------------------------------------------- merging
@@ -347,7 +654,7 @@ def _merge(
     merged = _deep_merge(defaults, {k: v for k, v in user.items() if k != "agents"})
     replace = merged.get("agents_replace") is True
     if user_agents is None and replace:
-        raise RepoConfigError(
+        raise _error(
             "replacing the roster needs an 'agents:' list of your own",
             key="agents_replace",
             line=document.line(("agents_replace",)),
@@ -378,7 +685,7 @@ def _merge_agents(
     roster: list[Any], entries: Any, document: _Document, path: str
 ) -> tuple[list[Any], dict[int, int]]:
     if not isinstance(entries, list):
-        raise RepoConfigError(
+        raise _error(
             f"must be a list of agents, got {_kind(entries)}",
             key="agents",
             line=document.line(("agents",)),
@@ -390,7 +697,7 @@ def _merge_agents(
     for index, entry in enumerate(entries):
         name = _agent_name(entry, index, document, path)
         if name in position and position[name] in origin:
-            raise RepoConfigError(
+            raise _error(
                 f"agent {name!r} is given twice",
                 key=f"agents[{index}].name",
                 line=document.line(("agents", index, "name")),
@@ -407,7 +714,7 @@ def _merge_agents(
 
 def _agent_name(entry: Any, index: int, document: _Document, path: str) -> str:
     if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
-        raise RepoConfigError(
+        raise _error(
             "every agent needs a 'name' (like 'name: backend-developer')",
             key=f"agents[{index}]",
             line=document.line(("agents", index)),
@@ -447,7 +754,7 @@ def _explain(
         message = _unknown_key_message(tuple(error["loc"]))
     else:
         message = _plain_message(error)
-    return RepoConfigError(message, key=_format_key(loc), line=document.line(loc), path=path)
+    return _error(message, key=_format_key(loc), line=document.line(loc), path=path)
 
 
 def _unknown_key_message(loc: tuple[Any, ...]) -> str:
@@ -486,9 +793,10 @@ _PLAIN: dict[str, str] = {
     "int_from_float": "must be a whole number",
     "float_type": "must be a number",
     "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
-    "string_type": "must be text (put it in quotes if it looks like a number)",
+    "string_type": "must be text (put it in quotes if it looks like a number, a date or true)",
     "list_type": "must be a list",
     "tuple_type": "must be a list",
     "dict_type": "must be a mapping of keys to values",
@@ -511,13 +819,16 @@ def _plain_message(error: Mapping[str, Any]) -> str:
     given = error.get("input")
     if kind in ("missing", "string_too_short", "too_short"):
         return _PLAIN[kind]
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return f"must be at most {limit} characters long, got {len(str(given))} characters"
     if kind in _BOUNDS:
         phrase, bound = _BOUNDS[kind]
         return f"must be {phrase} {error.get('ctx', {}).get(bound)}, got {_show(given)}"
     if kind == "literal_error":
         return f"must be {error.get('ctx', {}).get('expected', '')}, got {_show(given)}"
     if kind in _PLAIN:
-        return f"{_PLAIN[kind]}, got {_kind(given)} {_show(given)}".rstrip()
+        return f"{_PLAIN[kind]}, got {_given(given)}"
     if kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be one of {expected}, got {_show(given)}"
@@ -526,28 +837,56 @@ def _plain_message(error: Mapping[str, Any]) -> str:
     return f"{error['msg'][0].lower()}{error['msg'][1:]}, got {_show(given)}"
 
 
+# Checked in order: bool is an int, datetime is a date.
+_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "true/false"),
+    (int, "a number"),
+    (float, "a number"),
+    (str, "text"),
+    (list, "a list"),
+    (dict, "a mapping"),
+    (type(None), "nothing"),
+    (datetime.date, "a date"),
+)
+
+
 def _kind(value: Any) -> str:
-    names = {
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "a mapping",
-        type(None): "nothing",
-    }
-    return names.get(type(value), type(value).__name__)
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), type(value).__name__)
+
+
+def _given(value: Any) -> str:
+    """What the file gave, as ``text 'lots'`` or ``a number 5``."""
+    if isinstance(value, _LongInt):
+        return repr(value)
+    return f"{_kind(value)} {_show(value)}".rstrip()
 
 
 def _show(value: Any) -> str:
     if isinstance(value, (dict, list)) or value is None:
         return ""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:60]  # repr of the whole of a long text is wasted work
+    return _clip(repr(value), 60)
 
 
 def _format_key(path: KeyPath) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{_clip(part, 60)}" if text else _clip(part, 60)
     return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _error(message: str, *, key: str = "", line: int | None = None, path: str) -> RepoConfigError:
+    """A RepoConfigError whose text fits where it is shown, however long the file's keys."""
+    return RepoConfigError(
+        _clip(message, MAX_MESSAGE_CHARS), key=_clip(key, MAX_KEY_CHARS), line=line, path=path
+    )

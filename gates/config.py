@@ -89,7 +89,8 @@ class FilterMode(enum.StrEnum):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # ``.nan`` would pass every bound (each comparison is false): timeouts must be finite.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class GateConfig(_Frozen):

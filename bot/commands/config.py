@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.errors import RepoConfigError
-from bot.repo_config import config_json_schema, parse_repo_config
+from bot.repo_config import config_json_schema, parse_repo_config_file
 
 HELP = "print the .github/techlead.yml JSON Schema or check a file"
 OK = "ok"
@@ -34,13 +34,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _check(file: Path) -> int:
+    # The loader reads the file itself: bounded by the size cap, as bytes, so any content
+    # (binary, UTF-16, a device) ends as a RepoConfigError naming the line, never a traceback.
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{file}: cannot read: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
-        return 1
-    try:
-        parse_repo_config(text, path=str(file))
+        parse_repo_config_file(file, path=str(file))
     except RepoConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

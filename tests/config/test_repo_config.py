@@ -392,9 +392,9 @@ INVALID = [
     (
         "yaml-python-tag",
         "planning: !!python/object:os.system {}\n",
-        "",
+        "planning",
         1,
-        "not valid YAML",
+        "the tag '!!python/object:os.system' is not supported",
     ),
 ]
 
