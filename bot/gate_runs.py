@@ -98,58 +98,6 @@ class GateRequest:
         )
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _numbers(items: object) -> tuple[int, ...]:
-    found = (
-        [_mapping(item).get("number") for item in items or ()] if isinstance(items, list) else []
-    )
-    return tuple(n for n in found if isinstance(n, int))
-
-
-def from_pull_request(repo: str | None, payload: Mapping[str, Any]) -> GateRequest | None:
-    """``pull_request.{opened,synchronize,reopened,ready_for_review}``: its head."""
-    pull = _mapping(payload.get("pull_request"))
-    head = _mapping(pull.get("head"))
-    number, sha = pull.get("number"), head.get("sha")
-    if not repo or not isinstance(number, int) or not isinstance(sha, str) or not sha:
-        return None
-    return GateRequest(repo, sha, str(head.get("ref") or ""), (number,))
-
-
-def from_check_suite(
-    repo: str | None, payload: Mapping[str, Any], *, rerun: bool
-) -> GateRequest | None:
-    """``check_suite.{requested,rerequested}``: the suite's head, every gate."""
-    suite = _mapping(payload.get("check_suite"))
-    sha = suite.get("head_sha")
-    if not repo or not isinstance(sha, str) or not sha:
-        return None
-    branch = str(suite.get("head_branch") or "")
-    numbers = _numbers(suite.get("pull_requests"))
-    if not numbers and not branch:
-        return None  # neither a pull request nor a branch to find one by
-    return GateRequest(repo, sha, branch, numbers, rerun=rerun)
-
-
-def from_check_run(repo: str | None, payload: Mapping[str, Any]) -> GateRequest | None:
-    """``check_run.rerequested``: that one gate again, if the run is one of ours."""
-    run = _mapping(payload.get("check_run"))
-    sha = run.get("head_sha")
-    level = level_of(str(run.get("name") or ""), str(run.get("external_id") or ""))
-    if not repo or not isinstance(sha, str) or not sha or level is None:
-        return None
-    suite = _mapping(run.get("check_suite"))
-    parsed = parse_external_id(str(run.get("external_id") or ""))
-    numbers = (parsed[1],) if parsed else _numbers(run.get("pull_requests"))
-    branch = str(suite.get("head_branch") or "")
-    if not numbers and not branch:
-        return None
-    return GateRequest(repo, sha, branch, numbers, (level,), rerun=True)
-
-
 # ---------------------------------------------------------------------------- identity
 
 
@@ -160,7 +108,9 @@ def external_id(level: GateLevel, number: int) -> str:
 def parse_external_id(text: str) -> tuple[GateLevel, int] | None:
     prefix, _, rest = text.partition(":")
     level, _, number = rest.partition(":")
-    if prefix != EXTERNAL_PREFIX or level not in GateLevel.__members__ or not number.isdigit():
+    # isdigit() alone accepts "²", which int() refuses; 18 digits always fit an id.
+    digits = number.isascii() and number.isdigit() and len(number) <= 18
+    if prefix != EXTERNAL_PREFIX or level not in GateLevel.__members__ or not digits:
         return None
     return GateLevel(level), int(number)
 

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from bot.errors import MalformedEvent
+from bot.events import CheckRunEvent, CheckSuiteEvent, PullRequestEvent
+from bot.features.gates import pull_request_gates, rerun_gate, suite_gates
 from bot.gate_runs import (
     MAX_HEADS,
     MAX_STATUS_CHARS,
@@ -25,9 +28,6 @@ from bot.gate_runs import (
     enabled_levels,
     external_id,
     fetch_refs,
-    from_check_run,
-    from_check_suite,
-    from_pull_request,
     level_of,
     parse_external_id,
     plan_runs,
@@ -35,6 +35,7 @@ from bot.gate_runs import (
     skip_reason,
 )
 from bot.ports import CheckRunInfo, PullInfo
+from bot.router import Event
 from gates.config import GateLevel, load_defaults, parse_gates_config
 from gates.templates import MARKER
 
@@ -78,54 +79,100 @@ def run(
 # ---------------------------------------------------------------------------- requests
 
 
+def event(name: str, payload: dict[str, Any]) -> Event:
+    payload = {**payload, "repository": {"full_name": REPO}}
+    return Event.from_payload(name, "delivery-1", payload)
+
+
+def from_pull_request(payload: dict[str, Any]) -> GateRequest | None:
+    return pull_request_gates(PullRequestEvent.from_event(event("pull_request", payload)))
+
+
+def from_check_suite(payload: dict[str, Any], *, rerun: bool = False) -> GateRequest | None:
+    return suite_gates(CheckSuiteEvent.from_event(event("check_suite", payload)), rerun=rerun)
+
+
+def from_check_run(payload: dict[str, Any]) -> GateRequest | None:
+    return rerun_gate(CheckRunEvent.from_event(event("check_run", payload)))
+
+
 def test_real_payloads_become_requests() -> None:
     opened = fixture("pull_request.synchronize")
-    request = from_pull_request(REPO, opened)
+    request = from_pull_request(opened)
     assert request == GateRequest(
         REPO, opened["pull_request"]["head"]["sha"], opened["pull_request"]["head"]["ref"], (2,)
     )
-    suite = from_check_suite(REPO, fixture("check_suite.rerequested"), rerun=True)
+    suite = from_check_suite(fixture("check_suite.rerequested"), rerun=True)
     assert suite is not None and suite.rerun and suite.levels == ()
     rerun = copy.deepcopy(fixture("check_run.rerequested"))
     rerun["check_run"]["external_id"] = external_id(L5, 12)
-    request = from_check_run(REPO, rerun)
+    request = from_check_run(rerun)
     assert request is not None
     assert (request.levels, request.numbers, request.rerun) == ((L5,), (12,), True)
     assert GateRequest.from_payload(request.to_payload()) == request
 
 
+SHA = "a" * 40
+FOREIGN = [
+    ("check_suite", {"check_suite": {"head_sha": SHA, "pull_requests": []}}),
+    ("check_run", {"check_run": {"name": "someone else's check", "head_sha": SHA}}),
+    ("check_run", {"check_run": {"name": LINT, "head_sha": SHA}}),
+]
+
+
 @pytest.mark.parametrize(
-    ("event", "payload"),
-    [
-        ("pull_request", {}),
-        ("pull_request", {"pull_request": {"number": "7", "head": {"sha": "abc"}}}),
-        ("pull_request", {"pull_request": {"number": 7, "head": {}}}),
-        ("check_suite", {"check_suite": {"head_sha": "abc", "pull_requests": []}}),
-        ("check_suite", {"check_suite": "not a mapping"}),
-        ("check_run", {"check_run": {"name": "someone else's check", "head_sha": "abc"}}),
-        ("check_run", {"check_run": {"name": LINT, "head_sha": "abc"}}),
-    ],
+    ("name", "payload"),
+    FOREIGN,
+    ids=["suite-without-pull-or-branch", "run-not-ours", "run-without-pull-or-branch"],
+)
+def test_foreign_payloads_ask_for_nothing(name: str, payload: dict[str, Any]) -> None:
+    parse = {"check_suite": from_check_suite, "check_run": from_check_run}[name]
+    assert parse(payload) is None
+
+
+MALFORMED = [
+    ("pull_request", {}, "pull_request.number"),
+    (
+        "pull_request",
+        {"pull_request": {"number": "7", "head": {"sha": SHA}}},
+        "pull_request.number",
+    ),
+    ("pull_request", {"pull_request": {"number": 7, "head": {}}}, "pull_request.head.sha"),
+    (
+        "pull_request",
+        {"pull_request": {"number": 7, "head": {"sha": "abc", "ref": "x"}}},
+        "pull_request.head.sha",
+    ),
+    ("check_suite", {"check_suite": "not a mapping"}, "check_suite"),
+    (
+        "check_run",
+        {"check_run": {"name": LINT, "head_sha": SHA, "external_id": "techlead:L1:\u00b2"}},
+        "check_run.external_id",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "field"),
+    MALFORMED,
     ids=[
         "no-pull-request",
         "number-not-int",
         "no-head-sha",
-        "suite-without-pull-or-branch",
+        "sha-not-hex",
         "suite-not-a-mapping",
-        "run-not-ours",
-        "run-without-pull-or-branch",
+        "our-prefix-superscript-number",
     ],
 )
-def test_malformed_or_foreign_payloads_ask_for_nothing(event: str, payload: dict[str, Any]) -> None:
+def test_malformed_payloads_name_the_field(name: str, payload: dict[str, Any], field: str) -> None:
     parse = {
-        "pull_request": lambda p: from_pull_request(REPO, p),
-        "check_suite": lambda p: from_check_suite(REPO, p, rerun=False),
-        "check_run": lambda p: from_check_run(REPO, p),
-    }[event]
-    assert parse(payload) is None
-
-
-def test_no_repository_asks_for_nothing() -> None:
-    assert from_pull_request(None, fixture("pull_request.opened")) is None
+        "pull_request": from_pull_request,
+        "check_suite": from_check_suite,
+        "check_run": from_check_run,
+    }[name]
+    with pytest.raises(MalformedEvent) as caught:
+        parse(payload)
+    assert caught.value.field == field
 
 
 # ---------------------------------------------------------------------------- identity
@@ -138,10 +185,21 @@ def test_no_repository_asks_for_nothing() -> None:
         ("techlead:L5:123", (L5, 123)),
         ("techlead:L9:7", None),
         ("techlead:L1:", None),
+        ("techlead:L1:\u00b2", None),
+        ("techlead:L1:" + "9" * 5000, None),
         ("other:L1:7", None),
         ("", None),
     ],
-    ids=["lint", "security", "unknown-level", "no-number", "foreign-prefix", "empty"],
+    ids=[
+        "lint",
+        "security",
+        "unknown-level",
+        "no-number",
+        "superscript-digit",
+        "huge-number",
+        "foreign-prefix",
+        "empty",
+    ],
 )
 def test_external_ids_parse_only_our_own(text: str, expected: tuple[GateLevel, int] | None) -> None:
     assert parse_external_id(text) == expected
