@@ -41,7 +41,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
-from yaml.events import CollectionStartEvent
+from yaml.events import AliasEvent, CollectionStartEvent
 
 from bot.defaults import config_file
 from bot.errors import GitHubNotFound, RepoConfigError
@@ -475,6 +475,9 @@ class _Loader(yaml.SafeLoader):
         self._values += 1
         if self._values > MAX_VALUES:
             raise _Refused(TOO_MANY, self.peek_event().start_mark)
+        if self.check_event(AliasEvent):
+            # Refused where the alias is written; its anchor may be lines earlier.
+            raise _Refused(ALIAS, self.peek_event().start_mark)
         if not self.check_event(CollectionStartEvent):
             return super().compose_node(parent, index)
         if self._depth >= MAX_NESTING:

@@ -16,7 +16,7 @@ from bot.plan.checklist import render
 from bot.plan.model import IssueInput, Plan
 from bot.plan.planner import make_plan
 from bot.plan.waves import plan_waves, wave_name
-from bot.repo_config import CONFIG_PATH, RepoConfig, load_defaults, parse_repo_config
+from bot.repo_config import CONFIG_PATH, RepoConfig, load_defaults, parse_repo_config_file
 
 HELP = "research a repository and plan an issue locally"
 
@@ -61,7 +61,7 @@ def read_issue(
 def _repo_config(repo: Path) -> RepoConfig:
     path = repo / CONFIG_PATH
     if path.is_file():
-        return parse_repo_config(path.read_text(encoding="utf-8"), path=CONFIG_PATH)
+        return parse_repo_config_file(path, path=CONFIG_PATH)
     return load_defaults()
 
 
