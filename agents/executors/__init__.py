@@ -1,0 +1,1 @@
+"""Executors: what does a task's work in its worktree (built-in agents, a command, a model)."""
