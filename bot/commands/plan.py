@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from collections.abc import Mapping
@@ -48,14 +49,47 @@ def read_issue(
 ) -> IssueInput:
     """The first line ``# Title`` is the title; the rest of the file is the body."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise PlanError(templates.ISSUE_UNREADABLE.format(path=path, problem=exc.strerror)) from exc
-    first, _, body = text.lstrip("\ufeff").partition("\n")
+    text = decode_issue(data, path)
+    first, _, body = text.partition("\n")
     title = first.lstrip("#").strip()
     if not title:
         raise PlanError(templates.ISSUE_NO_TITLE.format(path=path))
     return IssueInput(title=title, body=body.strip("\n"), number=number, labels=labels)
+
+
+# Checked longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_issue(data: bytes, path: Path) -> str:
+    """The file's text: UTF-8 (with or without a BOM), or UTF-16/32 with a BOM.
+
+    Anything else (Latin-1, UTF-16 without a BOM, binary) raises PlanError naming the
+    file, the first undecodable byte, and what to do.
+    """
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        byte = data[exc.start : exc.start + 1].hex()
+        problem = templates.ISSUE_NOT_TEXT_BYTE.format(
+            encoding=encoding.removesuffix("-sig").upper(), byte=byte, offset=exc.start
+        )
+        raise PlanError(templates.ISSUE_NOT_TEXT.format(path=path, problem=problem)) from exc
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        problem = templates.ISSUE_NUL.format(offset=text.index("\x00"))
+        raise PlanError(templates.ISSUE_NOT_TEXT.format(path=path, problem=problem))
+    return text
 
 
 def _repo_config(repo: Path) -> RepoConfig:

@@ -25,10 +25,16 @@ TITLE_WEIGHT = 3
 BODY_WEIGHT = 1
 PATH_WEIGHT = 3
 RELEVANT_FILES_CONSIDERED = 5
-_PATH = re.compile(
-    r"(?<![\w@#])(?:[\w.-]+/)+[\w.*-]*|(?<![\w/])[\w-]+\.(?:py|js|jsx|ts|tsx|go|rs|java|rb|"
-    r"md|rst|yml|yaml|json|toml|css|scss|html|sql|proto|sh|tf)\b"
-)
+# A path is read from a run of path characters (one pass, no backtracking), then
+# checked in Python: it has a "/" or ends in a known extension, and is no @mention or
+# #reference.
+_PATH_RUN = re.compile(r"[\w.*/-]+")
+_URL = re.compile(r"https?://\S+")
+_WORD = re.compile(r"[A-Za-z][\w-]*")
+_EXTENSIONS = frozenset((
+    "py", "js", "jsx", "ts", "tsx", "go", "rs", "java", "rb", "md", "rst", "yml", "yaml",
+    "json", "toml", "css", "scss", "html", "sql", "proto", "sh", "tf",
+))  # fmt: skip
 
 
 class AgentLike(Protocol):
@@ -81,13 +87,33 @@ def assign(
 
 def mentioned_paths(text: str) -> list[str]:
     """Paths a task names ("src/cart.py", "web/", "README.md"), without URLs."""
-    text = re.sub(r"https?://\S+", " ", text)
-    return list(dict.fromkeys(path.strip("./") for path in _PATH.findall(text) if path.strip("./")))
+    text = _URL.sub(" ", text)
+    found = []
+    for run in _PATH_RUN.finditer(text):
+        if run.start() and text[run.start() - 1] in "@#":
+            continue
+        path = _as_path(run.group(0))
+        if path:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def _as_path(run: str) -> str | None:
+    """``run`` as a path ("src/cart.py", "web/", "README.md"), or None."""
+    path = run.strip("./")
+    if not path or "*" in path.rpartition("/")[0]:
+        return None
+    if "/" in run:
+        return path
+    stem, dot, extension = path.rpartition(".")
+    if dot and stem and "*" not in stem and extension in _EXTENSIONS:
+        return path
+    return None
 
 
 def implied_paths(title: str, relevant_paths: Sequence[str]) -> list[str]:
     """Relevant files whose name (without extension) is a word of the title."""
-    words = {word.lower() for word in re.findall(r"[A-Za-z][\w-]*", title)}
+    words = {word.lower() for word in _WORD.findall(title)}
     return [path for path in relevant_paths if PurePosixPath(path).stem.lower() in words]
 
 

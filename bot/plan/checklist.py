@@ -49,10 +49,12 @@ from bot.plan.waves import plan_waves, wave_name
 MAX_COMMENT_CHARS = 65_536
 STATE_FORMAT = 1
 PLAN_MARKER = templates.PLAN_MARKER
-_STATE = re.compile(r"<!--\s*techlead:state\s+v(\d+)\s+([A-Za-z0-9+/=]*)\s*-->")
+_STATE = re.compile(r"<!--\s*techlead:state\s+v(\d+)(?:\s+([A-Za-z0-9+/=]+))?\s*-->")
+# Spaces are [ \t], never \s: with re.MULTILINE a \s* at "^" would run across every
+# following blank line from each line start, which is quadratic on a body of newlines.
 _CONTROL = re.compile(
-    r"^(?P<lead>\s*[-*]\s+\[)(?P<tick>[ xX])(?P<rest>\].*?<!--\s*techlead:control\s+"
-    r"(?P<kind>approve|retry|skip)(?:\s+(?P<task>T\d+))?\s+v(?P<version>\d+)\s*-->.*)$",
+    r"^(?P<lead>[ \t]*[-*][ \t]+\[)(?P<tick>[ xX])(?P<rest>\].*?<!--[ \t]*techlead:control[ \t]+"
+    r"(?P<kind>approve|retry|skip)(?:[ \t]+(?P<task>T\d+))?[ \t]+v(?P<version>\d+)[ \t]*-->.*)$",
     re.MULTILINE,
 )
 _MAX_LIST = 10
@@ -406,7 +408,8 @@ def parse_state(body: str) -> Plan | None:
         problem = templates.ERROR_STATE_VERSION.format(found=found, known=STATE_FORMAT)
         raise ChecklistStateError(problem)
     try:
-        data: Any = json.loads(zlib.decompress(base64.b64decode(match.group(2), validate=True)))
+        payload = base64.b64decode(match.group(2) or "", validate=True)
+        data: Any = json.loads(zlib.decompress(payload))
         return Plan.from_dict(data)
     except (binascii.Error, zlib.error, ValueError, ValidationError) as exc:
         raise ChecklistStateError(type(exc).__name__) from exc

@@ -18,7 +18,8 @@ from bot.plan import templates
 DEFAULT_COMMAND = "/techlead"
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _QUOTE = re.compile(r"^\s{0,3}>")
-_INLINE_COMMENT = re.compile(r"<!--.*?-->")
+_COMMENT_OPEN = "<!--"
+_COMMENT_CLOSE = "-->"
 _TASK_ID = re.compile(r"^#?[Tt]?(\d{1,4})$")
 _ARGUMENT_SPLIT = re.compile(r"[\s,]+")
 
@@ -81,12 +82,25 @@ def _command_lines(body: str) -> list[str]:
         if opening:
             fence = opening.group(1)
             continue
-        line = _INLINE_COMMENT.sub("", line)
-        if "<!--" in line:
-            in_comment, line = True, line.split("<!--", 1)[0]
+        line, in_comment = _without_comments(line)
         if not _QUOTE.match(line):
             lines.append(line)
     return lines
+
+
+def _without_comments(line: str) -> tuple[str, bool]:
+    """The line without its HTML comments (one pass with ``str.find``), and whether a
+    comment opened on it is still open at its end."""
+    kept = []
+    position = 0
+    while (start := line.find(_COMMENT_OPEN, position)) >= 0:
+        kept.append(line[position:start])
+        end = line.find(_COMMENT_CLOSE, start + len(_COMMENT_OPEN))
+        if end < 0:
+            return "".join(kept), True
+        position = end + len(_COMMENT_CLOSE)
+    kept.append(line[position:])
+    return "".join(kept), False
 
 
 def _command(rest: str, raw: str, command: str) -> Command:

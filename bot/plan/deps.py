@@ -42,7 +42,7 @@ _TRIGGER = (
 _REF = r"(?:(?:items?|tasks?|steps?|issues?)\s+)?(?:[Tt]\d+|#\d+|\d+)(?:\s*[-\u2013]\s*\d+)?"
 _SEPARATOR = r"\s*(?:,|&|\+|/|\band\b|,\s*and\b)\s*"
 _PHRASE = re.compile(
-    rf"(?P<open>\(\s*)?(?<![\w-])(?P<trigger>{_TRIGGER})\s*:?\s+"
+    rf"(?P<open>\(\s*)?(?<![\w-])(?P<trigger>{_TRIGGER})(?:\s*:)?\s+"
     rf"(?P<refs>{_REF}(?:{_SEPARATOR}{_REF})*)(?![\w-])",
     re.IGNORECASE,
 )
@@ -61,6 +61,9 @@ _JOINING_WORD = re.compile(
     r"\s+(?:and|then|once|when|before|so|since|because|first|too|but|or)\b", re.IGNORECASE
 )
 _MAX_RANGE = 50
+# More digits than this name no item, task or issue (GitHub numbers fit in 32 bits); such
+# a reference is kept as text so validation reports it as dangling.
+_MAX_DIGITS = 9
 V = TypeVar("V")
 
 
@@ -72,16 +75,19 @@ class DependencyRefs:
     tasks: tuple[str, ...] = ()
     issues: tuple[int, ...] = ()
     spans: tuple[tuple[int, int], ...] = ()
+    # References that cannot name anything ("after 99…99" with thousands of digits).
+    unknown: tuple[str, ...] = ()
 
     @property
     def internal(self) -> bool:
-        return bool(self.items or self.tasks)
+        return bool(self.items or self.tasks or self.unknown)
 
 
 def find_dependencies(text: str) -> DependencyRefs:
     items: list[int] = []
     tasks: list[str] = []
     issues: list[int] = []
+    unknown: list[str] = []
     spans: list[tuple[int, int]] = []
     for match in _PHRASE.finditer(text):
         end = match.end()
@@ -95,8 +101,10 @@ def find_dependencies(text: str) -> DependencyRefs:
         if match.group("open") and text[end:].lstrip().startswith(")"):
             end = text.index(")", end) + 1
         spans.append((match.start(), end))
-        _collect(refs, items, tasks, issues)
-    return DependencyRefs(_unique(items), _unique(tasks), _unique(issues), tuple(spans))
+        _collect(refs, _Found(items, tasks, issues, unknown))
+    return DependencyRefs(
+        _unique(items), _unique(tasks), _unique(issues), tuple(spans), _unique(unknown)
+    )
 
 
 def _is_bare(ref: re.Match[str]) -> bool:
@@ -105,21 +113,45 @@ def _is_bare(ref: re.Match[str]) -> bool:
     return ref.group(2).isdigit() and (not word or word.startswith("step"))
 
 
-def _collect(
-    refs: Iterable[re.Match[str]], items: list[int], tasks: list[str], issues: list[int]
-) -> None:
+@dataclass(frozen=True)
+class _Found:
+    items: list[int]
+    tasks: list[str]
+    issues: list[int]
+    unknown: list[str]
+
+
+def _collect(refs: Iterable[re.Match[str]], found: _Found) -> None:
     for ref in refs:
         word, value, upper = ref.group(1), ref.group(2), ref.group(3)
-        if value.startswith("#"):
-            issues.append(int(value[1:]))
+        digits = value.lstrip("#Tt")
+        if len(digits) > _MAX_DIGITS:
+            short = shorten_number(value)
+            bare = value.isdigit() and not (word and word.lower().startswith("issue"))
+            found.unknown.append(templates.MISSING_ITEM.format(number=short) if bare else short)
+        elif value.startswith("#"):
+            found.issues.append(int(digits))
         elif value[0] in "Tt":
-            tasks.append(value.upper())
+            found.tasks.append(value.upper())
         elif word and word.lower().startswith("issue"):
-            issues.append(int(value))
+            found.issues.append(int(value))
         else:
             first = int(value)
-            last = int(upper) if upper and first < int(upper) <= first + _MAX_RANGE else first
-            items.extend(range(first, last + 1))
+            last = first
+            if upper and len(upper) <= _MAX_DIGITS and first < int(upper) <= first + _MAX_RANGE:
+                last = int(upper)
+            found.items.extend(range(first, last + 1))
+
+
+def shorten_number(text: str, keep: int = 4) -> str:
+    """A long run of digits shortened for people: ``9999…9999 (5000 digits)``."""
+    digits = text.lstrip("#Tt")
+    if len(digits) <= 2 * keep + 4:
+        return text
+    prefix = text[: len(text) - len(digits)]
+    return templates.LONG_NUMBER.format(
+        prefix=prefix, head=digits[:keep], tail=digits[-keep:], count=len(digits)
+    )
 
 
 def _unique(values: Iterable[V]) -> tuple[V, ...]:

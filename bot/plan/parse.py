@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 
 from bot.plan.model import PlanSource
 
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_COMMENT_OPEN = "<!--"
+_COMMENT_CLOSE = "-->"
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_CHECKBOX = re.compile(r"^(\s*)(?:[-*+]|\d{1,3}[.)])\s+\[([ xX])\]\s+(.*\S)\s*$")
-_NUMBERED = re.compile(r"^(\s*)(\d{1,3})[.)]\s+(.*\S)\s*$")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)[\s#]*$")
-_LIST_LINE = re.compile(r"^(\s*)(?:[-*+]|\d{1,3}[.)])\s+")
+# Item text is ``\s+(\S.*)`` and trailing space is cut in Python: ``\s+(.*\S)\s*$``
+# backtracks quadratically on a line that ends in a long run of spaces.
+_CHECKBOX = re.compile(r"(\s*)(?:[-*+]|\d{1,3}[.)])\s+\[([ xX])\]\s+(\S.*)$")
+_NUMBERED = re.compile(r"(\s*)(\d{1,3})[.)]\s+(\S.*)$")
+# The heading text is the rest of the line; its closing "#"s are cut in Python, since
+# a lazy ``(.*?)[\s#]*$`` backtracks quadratically on a long line of spaces.
+_HEADING_OPEN = re.compile(r"\s{0,3}(#{1,6})(?:\s(.*))?$")
 # Sections that describe rather than ask for work; never turned into tasks.
 _BACKGROUND = re.compile(
     r"^(?:background|context|motivation|summary|description|overview|problem|why|notes?|"
@@ -98,7 +102,7 @@ def _visible_lines(body: str) -> list[_Line | None]:
     result: list[_Line | None] = []
     fence: str | None = None
     section: str | None = None
-    for text in _HTML_COMMENT.sub("", body).splitlines():
+    for text in strip_comments(body).splitlines():
         opening = _FENCE.match(text)
         if fence is not None:
             if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
@@ -109,11 +113,45 @@ def _visible_lines(body: str) -> list[_Line | None]:
             fence = opening.group(1)
             result.append(None)
             continue
-        heading = _HEADING.match(text)
+        heading = parse_heading(text)
         if heading:
-            section = heading.group(2).strip()
+            section = heading[1]
         result.append(_Line(text, section))
     return result
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without HTML comments, scanned once with ``str.find``.
+
+    A comment left open hides the rest of the text when it starts a line (GitHub's
+    Markdown then treats the rest as one HTML block); elsewhere it stays as text.
+    """
+    kept: list[str] = []
+    position = 0
+    while (start := text.find(_COMMENT_OPEN, position)) >= 0:
+        end = text.find(_COMMENT_CLOSE, start + len(_COMMENT_OPEN))
+        if end < 0:
+            line_start = text.rfind("\n", 0, start) + 1
+            if text[line_start:start].strip(" "):
+                break
+            kept.append(text[position:start])
+            return "".join(kept)
+        kept.append(text[position:start])
+        position = end + len(_COMMENT_CLOSE)
+    kept.append(text[position:])
+    return "".join(kept)
+
+
+def parse_heading(line: str) -> tuple[int, str] | None:
+    """A Markdown ATX heading's level and text (closing ``#``s cut), or None."""
+    match = _HEADING_OPEN.match(line)
+    if match is None:
+        return None
+    text = match.group(2) or ""
+    end = len(text)
+    while end and (text[end - 1] == "#" or text[end - 1].isspace()):
+        end -= 1
+    return len(match.group(1)), text[:end].strip()
 
 
 def _list_items(lines: list[_Line | None], pattern: re.Pattern[str]) -> list[_Draft]:
@@ -130,14 +168,15 @@ def _list_items(lines: list[_Line | None], pattern: re.Pattern[str]) -> list[_Dr
             current.details.append(line.text.strip())
         elif line.text.strip():
             current = None
-    return [draft for draft in drafts if draft.indent == min(d.indent for d in drafts)]
+    outermost = min((draft.indent for draft in drafts), default=0)
+    return [draft for draft in drafts if draft.indent == outermost]
 
 
 def _draft(match: re.Match[str], pattern: re.Pattern[str], section: str | None) -> _Draft:
     indent = len(match.group(1))
     if pattern is _CHECKBOX:
-        return _Draft(indent, None, match.group(3), match.group(2) != " ", section)
-    return _Draft(indent, int(match.group(2)), match.group(3), False, section)
+        return _Draft(indent, None, match.group(3).rstrip(), match.group(2) != " ", section)
+    return _Draft(indent, int(match.group(2)), match.group(3).rstrip(), False, section)
 
 
 def _continues(text: str, indent: int) -> bool:
@@ -145,7 +184,7 @@ def _continues(text: str, indent: int) -> bool:
     if not text.strip():
         return True
     stripped = len(text) - len(text.lstrip())
-    return stripped > indent and not (_HEADING.match(text))
+    return stripped > indent and parse_heading(text) is None
 
 
 def _finish(drafts: list[_Draft]) -> tuple[Item, ...]:
@@ -172,11 +211,11 @@ def _sections(lines: list[_Line | None]) -> tuple[Item, ...]:
     for line in [*lines, _Line("## ", None)]:
         if line is None:
             continue
-        heading = _HEADING.match(line.text)
-        if heading and len(heading.group(1)) == 2:
+        heading = parse_heading(line.text)
+        if heading and heading[0] == 2:
             if title and not _BACKGROUND.match(title):
                 items.append(Item(len(items) + 1, title, "\n".join(body).strip(), False, title))
-            title, body = heading.group(2).strip(), []
+            title, body = heading[1], []
         elif title is not None:
             body.append(line.text)
     return tuple(items)

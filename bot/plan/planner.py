@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from agents.research.model import Findings
@@ -38,9 +38,11 @@ from bot.plan.model import (
 from bot.plan.parse import Item, parse_issue
 from bot.plan.priority import decide_priority
 
-_EMPTY_BRACKETS = re.compile(r"\(\s*[,;:&]*\s*\)|\[\s*[,;:&]*\s*\]")
-_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,;:.)\]])")
-_STRAY_SEPARATOR = re.compile(r"[,;:&]+(?=[)\]])|(?<=[,;])[,;]+")
+# Each pattern can only start at the first character of a run (lookbehinds), so none
+# backtracks over a long run more than once.
+_EMPTY_BRACKETS = re.compile(r"\([\s,;:&]*\)|\[[\s,;:&]*\]")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<!\s)\s+([,;:.)\]])")
+_STRAY_SEPARATOR = re.compile(r"(?<![,;:&])[,;:&]+(?=[)\]])|(?<=[,;])[,;]+")
 _EDGE_PUNCTUATION = " \t,;:-|\u2013\u2014"  # also en and em dashes
 
 
@@ -88,11 +90,28 @@ def make_plan(
 
     Raises CyclicPlanError, DanglingDependencyError or TooManyTasksError (all PlanError).
     """
+    issue = readable_issue(issue)
     plan = (planner or DeterministicPlanner()).plan(issue, findings, roster, config)
     if len(plan.tasks) > config.max_tasks:
         raise TooManyTasksError(len(plan.tasks), config.max_tasks)
     validate(plan)
     return plan
+
+
+def readable_issue(issue: IssueInput) -> IssueInput:
+    """``issue`` with lone surrogates (a str from JSON may hold them; UTF-8 cannot)
+    replaced by U+FFFD, so every text built from it can be sent to GitHub."""
+    return replace(
+        issue,
+        title=_readable(issue.title),
+        body=_readable(issue.body),
+        labels=tuple(_readable(label) for label in issue.labels),
+    )
+
+
+def _readable(text: str) -> str:
+    # UTF-16 joins surrogate pairs back into one character; only lone halves are replaced.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 @dataclass(frozen=True)
@@ -168,6 +187,7 @@ def _draft(
         items=(*in_title.items, *in_details.items),
         tasks=(*in_title.tasks, *in_details.tasks),
         issues=(*in_title.issues, *in_details.issues),
+        unknown=(*in_title.unknown, *in_details.unknown),
     )
     return _Draft(item.number, task, refs)
 
@@ -215,7 +235,7 @@ def _resolve(drafts: Sequence[_Draft]) -> tuple[Task, ...]:
                 by_number.get(number, templates.MISSING_ITEM.format(number=number))
                 for number in draft.refs.items
             ]
-            waits += draft.refs.tasks
+            waits += [*draft.refs.tasks, *draft.refs.unknown]
             note = templates.REASON_EXPLICIT_ORDER if waits else None
         else:
             waits = list(defaults[draft.task.id])

@@ -25,16 +25,20 @@ _NAMED = {
 }
 _LEVEL = r"(?:high|medium|low|critical|urgent|normal|p[0-4])"
 _MARKERS = (
-    re.compile(rf"[(\[]\s*(?:priority\s*[:=]?\s*)?({_LEVEL})\s*[)\]]", re.IGNORECASE),
+    re.compile(rf"[(\[]\s*(?:priority\s*(?:[:=]\s*)?)?({_LEVEL})\s*[)\]]", re.IGNORECASE),
     re.compile(rf"\bpriority\s*[:=]\s*({_LEVEL})\b", re.IGNORECASE),
     re.compile(r"(?<![\w-])(P[0-4])\b"),
     re.compile(r"\b(urgent|asap|blocker|critical)\b", re.IGNORECASE),
 )
-_BANG = re.compile(r"\s*!+\s*$|^\s*!+\s|\s!!+(?=\s)")
+# A run of "!" inside a title ("fix it !! now"); leading and trailing runs are found by
+# _bangs() without a regex, since ``\s*!+\s*$`` backtracks quadratically.
+_INNER_BANG = re.compile(r"(?<=\s)!{2,}(?=\s)")
 _LABEL = re.compile(
-    rf"^(?:priority\s*[:/=\-]\s*|prio\s*[:/=\-]\s*)?({_LEVEL})(?:\s*[-_ ]\s*priority)?$",
+    rf"(?:prio(?:rity)?\s*[:/=\-]\s*)?({_LEVEL})(?:\s*[-_]\s*priority|\s+priority)?",
     re.IGNORECASE,
 )
+# GitHub caps label names at 50 characters; longer text is no priority label.
+_MAX_LABEL = 50
 _HIGH_WORDS = re.compile(
     r"\b(?:security|vulnerabilit(?:y|ies)|cve|exploit|crash(?:es|ing)?|data\s+loss|"
     r"outage|corrupt(?:s|ion|ed)?|leak(?:s|ing)?)\b",
@@ -68,7 +72,7 @@ def decide_priority(title: str, text: str, labels: Sequence[str]) -> PriorityDec
     if marker:
         return marker
     for label in labels:
-        match = _LABEL.match(label.strip())
+        match = _LABEL.fullmatch(label.strip()) if len(label) <= _MAX_LABEL else None
         if match:
             return PriorityDecision(
                 level(match.group(1)), templates.PRIORITY_LABEL.format(label=label)
@@ -101,9 +105,34 @@ def _marker(title: str) -> PriorityDecision | None:
                 )
             if index < 3:
                 spans.append((match.start(), match.end()))
-    for match in _BANG.finditer(title):
+    for span in _bangs(title):
         decision = decision or (Priority.HIGH, templates.PRIORITY_BANG)
-        spans.append((match.start(), match.end()))
+        spans.append(span)
     if decision is None:
         return None
     return PriorityDecision(decision[0], decision[1], tuple(sorted(spans)))
+
+
+def _bangs(title: str) -> list[tuple[int, int]]:
+    """Spans of "!" markers: a trailing run (with the space before it), a leading run
+    followed by a space, and runs of two or more standing alone between spaces."""
+    spans = [match.span() for match in _INNER_BANG.finditer(title)]
+    body = title.rstrip()
+    if body.endswith("!"):
+        spans.append((len(body.rstrip("!").rstrip()), len(title)))
+    stripped = title.lstrip()
+    lead = len(title) - len(stripped)
+    run_end = len(title) - len(stripped.lstrip("!"))
+    if run_end > lead and run_end < len(title) and title[run_end].isspace():
+        spans.append((0, run_end + 1))
+    return _merged(spans)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -21,8 +21,15 @@ PRIORITY_MARKER = "marked {marker!r}"
 PRIORITY_BANG = "marked '!'"
 PRIORITY_NONE = "no priority given"
 MISSING_ITEM = "item {number}"
+LONG_NUMBER = "{prefix}{head}…{tail} ({count} digits)"
 DUPLICATE_IDS = "task ids appear twice: {ids}"
 ISSUE_UNREADABLE = "cannot read {path}: {problem}"
+ISSUE_NOT_TEXT = (
+    "{path} is not a text file TechLead can read ({problem}); "
+    "save it as UTF-8 (or UTF-16/32 with a byte order mark) and run again"
+)
+ISSUE_NOT_TEXT_BYTE = "not valid {encoding}: byte 0x{byte} at offset {offset}"
+ISSUE_NUL = "a NUL byte at character {offset}, so it looks binary"
 ISSUE_NO_TITLE = "{path}: the first line must be the issue title, like '# Add a cart'"
 REASON_ADDED_TESTS = "the repository tests with {framework}; no section of the issue covers tests"
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,3 +104,66 @@ def test_plan_reports_an_invalid_repository_config(tmp_path: Path, repo: Path) -
     result = _run(_issue(tmp_path, ISSUE), "--repo", repo)
     assert result.returncode == 2
     assert ".github/techlead.yml:2" in result.stderr and "max_tasks" in result.stderr
+
+
+CAFE = "# Café\n\n- [ ] Implement the cart total\n"
+ENCODED = [
+    ("utf-8", CAFE.encode()),
+    ("utf-8-bom", ("\ufeff" + CAFE).encode()),
+    ("utf-16-le-bom", CAFE.replace("\n", "\r\n").encode("utf-16")),
+    ("utf-16-be-bom", codecs.BOM_UTF16_BE + CAFE.encode("utf-16-be")),
+    ("utf-32-bom", CAFE.encode("utf-32")),
+]
+
+
+@pytest.mark.parametrize("data", [d for _, d in ENCODED], ids=[i for i, _ in ENCODED])
+def test_plan_reads_utf8_and_bom_marked_unicode_files(
+    tmp_path: Path, repo: Path, data: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ISSUE.md"
+    path.write_bytes(data)
+    assert main(["plan", str(path), "--repo", str(repo), "--json"]) == 0
+    tasks = json.loads(capsys.readouterr().out)["tasks"]
+    assert [task["title"] for task in tasks] == ["Implement the cart total"]
+
+
+UNREADABLE = [
+    ("latin-1", CAFE.encode("latin-1"), "not valid UTF-8: byte 0xe9 at offset 5"),
+    ("utf-16-no-bom", "# T\n".encode("utf-16-le"), "a NUL byte at character 1, so it looks binary"),
+    ("binary", bytes(range(256)), "not valid UTF-8: byte 0x80 at offset 128"),
+    ("utf-16-bom-odd-length", codecs.BOM_UTF16_LE + b"#\x00 ", "not valid UTF-16"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"), [u[1:] for u in UNREADABLE], ids=[u[0] for u in UNREADABLE]
+)
+def test_plan_names_the_file_it_cannot_decode(
+    tmp_path: Path, repo: Path, data: bytes, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ISSUE.md"
+    path.write_bytes(data)
+    assert main(["plan", str(path), "--repo", str(repo)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"techlead plan: {path} is not a text file TechLead can read (")
+    assert problem in err and "save it as UTF-8" in err
+
+
+@pytest.mark.parametrize(
+    ("reference", "missing"),
+    [
+        ("after " + "9" * 5000, "item 9999…9999 (5000 digits)"),
+        ("after T" + "1" * 5000, "T1111…1111 (5000 digits)"),
+        ("once #" + "7" * 5000 + " is closed", "#7777…7777 (5000 digits)"),
+    ],
+    ids=["item", "task-id", "issue"],
+)
+def test_plan_reports_a_huge_task_number_as_a_dangling_reference(
+    tmp_path: Path, repo: Path, reference: str, missing: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _issue(tmp_path, f"# Cart\n\n- [ ] Write the cart total {reference}\n")
+    assert main(["plan", str(path), "--repo", str(repo)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"techlead plan: T1 waits for {missing}, which is not in the plan\n"
