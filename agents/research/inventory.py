@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.research.languages import VENDORED_DIRS, is_binary_name, language_of
+from agents.research.languages import (
+    VENDORED_DIRS,
+    FileKind,
+    file_kind,
+    is_binary_name,
+    language_of,
+)
 from agents.research.templates import NOT_A_DIRECTORY
+from agents.research.tokens import words
 from bot.errors import AgentError
 
 # Larger files are almost always generated or data; they are counted, never read.
 MAX_FILE_BYTES = 200 * 1024
-# A worktree with more files than this is researched on the first MAX_FILES found.
+# A worktree with more files than this is researched on a sample of MAX_FILES files:
+# those named like the issue first, then source and docs, shallowest first.
 MAX_FILES = 20_000
+# Walking stops after this many entries; a tree that big is sampled from what was seen.
+MAX_WALK_FACTOR = 20
 # A NUL byte in the first block marks a file as binary, as git does.
 _BINARY_PROBE = 8000
 
@@ -44,6 +56,7 @@ class Inventory:
     files: tuple[SourceFile, ...]
     truncated: bool = False
     skipped_large: int = 0
+    skipped: tuple[str, ...] = ()
     _by_path: dict[str, SourceFile] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -59,23 +72,55 @@ class Inventory:
                 yield item, item.text
 
 
-def build_inventory(root: Path, *, max_files: int = MAX_FILES) -> Inventory:
-    """Walk ``root`` (symlinks are not followed) skipping vendored and cache directories."""
+def build_inventory(root: Path, *, max_files: int = MAX_FILES, query: str = "") -> Inventory:
+    """Walk ``root`` (symlinks are not followed) skipping vendored and cache directories.
+
+    Beyond ``max_files`` files, :func:`sample` picks which to read (``query`` is the
+    issue text, when known); the others are listed in ``Inventory.skipped``.
+    """
     if not root.is_dir():
         raise AgentError(NOT_A_DIRECTORY.format(root=root))
+    base = os.fspath(root)
+    entries = list(itertools.islice(_walk(base, ""), max_files * MAX_WALK_FACTOR))
+    chosen, skipped = sample(entries, max_files, query)
     files: list[SourceFile] = []
     skipped_large = 0
-    truncated = False
-    base = os.fspath(root)
-    for path, size in _walk(base, ""):
-        if len(files) >= max_files:
-            truncated = True
-            break
+    for path, size in chosen:
         item = _read(base, path, size)
         skipped_large += item.text is None and size > MAX_FILE_BYTES
         files.append(item)
     files.sort(key=lambda item: item.path)
-    return Inventory(root, tuple(files), truncated, skipped_large)
+    return Inventory(root, tuple(files), bool(skipped), skipped_large, tuple(skipped))
+
+
+def sample(
+    entries: list[tuple[str, int]], limit: int, query: str = ""
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """(entries to read, paths skipped) keeping at most ``limit`` entries.
+
+    Relevance, not size or name order, decides: paths sharing a word with the issue
+    first, then source code and prose, then configuration, then the rest; shallower
+    paths before deeper ones.
+    """
+    if len(entries) <= limit:
+        return entries, []
+    wanted = set(words(query))
+
+    def key(entry: tuple[str, int]) -> tuple[int, int, int, str]:
+        path = entry[0]
+        named = 0 if wanted and wanted & set(words(path)) else 1
+        kind = file_kind(path)
+        rank = 0 if kind in (FileKind.CODE, FileKind.DOC) else 1 if kind is FileKind.CONFIG else 2
+        return (named, rank + 3 * is_binary_name(path), path.count("/"), path)
+
+    ordered = sorted(entries, key=key)
+    return ordered[:limit], sorted(path for path, _ in ordered[limit:])
+
+
+def skipped_dirs(paths: Iterable[str], limit: int = 5) -> tuple[str, ...]:
+    """The top-level directories holding most of ``paths``, with their counts."""
+    counts = Counter(path.split("/", 1)[0] + "/" if "/" in path else "./" for path in paths)
+    return tuple(f"{name} ({count})" for name, count in counts.most_common(limit))
 
 
 def _walk(root: str, prefix: str) -> Iterator[tuple[str, int]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import re
 from pathlib import PurePosixPath
 
 # Programming and markup languages counted in the language breakdown. Data and prose
@@ -109,3 +111,72 @@ def is_binary_name(path: str) -> bool:
 def is_doc(path: str) -> bool:
     """Whether the file is prose (its whole text is documentation)."""
     return PurePosixPath(path).suffix.lower() in DOC_EXTENSIONS
+
+
+class FileKind(enum.StrEnum):
+    """What a file is to someone changing the project."""
+
+    CODE = "code"
+    TEST = "test"
+    DOC = "doc"
+    CONFIG = "config"
+    OTHER = "other"
+
+
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "e2e"})
+_TEST_NAME = re.compile(
+    r"^(?:test_.{1,200}|.{1,200}_tests?\.\w{1,8}|.{1,200}\.(?:test|spec)\.\w{1,8}|conftest\.py)$"
+)
+# Files nobody fixes an issue in: the issue and pull-request templates, release notes and
+# their fragments, licences, and lock files written by package managers.
+_NEVER_DIRS = (
+    ".github/ISSUE_TEMPLATE/",
+    ".github/PULL_REQUEST_TEMPLATE/",
+    ".github/DISCUSSION_TEMPLATE/",
+    "changelog.d/",
+    "newsfragments/",
+    "news/",
+    "changes/",
+    "releasenotes/",
+    "docs/releases/",
+    "release-notes/",
+)
+_NEVER_STEMS = frozenset(
+    {
+        "changelog", "changes", "history", "news", "release-notes", "release_notes",
+        "releases", "license", "licence", "copying", "authors", "contributors",
+        "code_of_conduct", "pull_request_template", "issue_template",
+    }
+)  # fmt: skip
+LOCK_FILES = frozenset(
+    {
+        "poetry.lock", "pipfile.lock", "pdm.lock", "uv.lock", "package-lock.json",
+        "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "cargo.lock", "gemfile.lock",
+        "composer.lock", "go.sum", "mix.lock", "pubspec.lock", "packages.lock.json",
+    }
+)  # fmt: skip
+_CONFIG_SUFFIXES = frozenset({".toml", ".cfg", ".ini", ".yml", ".yaml", ".json", ".lock"})
+
+
+def file_kind(path: str) -> FileKind:
+    """Code, test, prose, configuration or other (data, media), from the path alone."""
+    posix = PurePosixPath(path)
+    if is_doc(path):
+        return FileKind.DOC
+    if language_of(path) is None:
+        return FileKind.CONFIG if posix.suffix.lower() in _CONFIG_SUFFIXES else FileKind.OTHER
+    if _TEST_NAME.match(posix.name) or _TEST_DIRS & {part.lower() for part in posix.parts[:-1]}:
+        return FileKind.TEST
+    return FileKind.CODE
+
+
+def never_changed(path: str) -> bool:
+    """Whether the file is one an issue is never fixed in (templates, changelogs, locks)."""
+    posix = PurePosixPath(path)
+    name = posix.name.lower()
+    if name in LOCK_FILES or name.endswith(".lock"):
+        return True
+    if any(path.startswith(prefix) or f"/{prefix}" in path for prefix in _NEVER_DIRS):
+        return True
+    stem = name.split(".", 1)[0]
+    return stem in _NEVER_STEMS and (is_doc(path) or "." not in name)

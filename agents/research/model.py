@@ -67,11 +67,23 @@ class ProjectProfile:
 
 @dataclass(frozen=True)
 class RelevantFile:
-    """A file ranked relevant to the issue; ``owners`` come from CODEOWNERS."""
+    """A file ranked relevant to the issue; ``owners`` come from CODEOWNERS.
+
+    ``pinned`` files are the ones the issue names (a path, a traceback frame, a module,
+    a symbol or route they define) and come first; ``reasons`` say why in words;
+    ``symbols`` are the definitions the issue names in the file, or else the file's main
+    ones; ``tests`` are the test files that exercise it, by name; ``kind`` is
+    ``code``, ``test``, ``doc`` or ``config``.
+    """
 
     path: str
     score: float
     owners: tuple[str, ...] = ()
+    kind: str = "code"
+    pinned: bool = False
+    reasons: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,13 +120,21 @@ class Contribution:
 
     profile: ProjectProfile | None = None
     relevant: tuple[RelevantFile, ...] = ()
+    docs: tuple[RelevantFile, ...] = ()
     security: tuple[Note, ...] = ()
     performance: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
 class Findings:
-    """Everything research learnt, aggregated from the agents that finished in time."""
+    """Everything research learnt, aggregated from the agents that finished in time.
+
+    ``relevant`` holds the files to change, pinned ones first (code, or prose when the
+    issue is about documentation); ``docs`` ranks the prose files on their own.
+    Security and performance notes are only about relevant files and only on the
+    issue's topic; each note's ``path`` names the file it is about. When the worktree
+    was too large, ``skipped_files`` files were not read, mostly in ``skipped_dirs``.
+    """
 
     profile: ProjectProfile = field(default_factory=ProjectProfile)
     relevant: tuple[RelevantFile, ...] = ()
@@ -123,6 +143,9 @@ class Findings:
     degraded: tuple[Degradation, ...] = ()
     file_count: int = 0
     timings: tuple[AgentTiming, ...] = ()
+    docs: tuple[RelevantFile, ...] = ()
+    skipped_files: int = 0
+    skipped_dirs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict (enums as strings, tuples as lists)."""
@@ -135,6 +158,14 @@ class Findings:
 
     def relevant_paths(self) -> tuple[str, ...]:
         return tuple(item.path for item in self.relevant)
+
+    def pinned_paths(self) -> tuple[str, ...]:
+        """The files the issue names, strongest evidence first."""
+        return tuple(item.path for item in self.relevant if item.pinned)
+
+    def notes_on(self, path: str) -> tuple[Note, ...]:
+        """The security and performance notes about one file, for the task that touches it."""
+        return tuple(note for note in (*self.security, *self.performance) if note.path == path)
 
 
 @functools.cache

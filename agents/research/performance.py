@@ -5,8 +5,17 @@ from __future__ import annotations
 from agents.research.base import ResearchContext
 from agents.research.inventory import SourceFile
 from agents.research.model import Contribution, NoteKind
-from agents.research.scan import Rule, Scanner, scan_files
+from agents.research.scan import Rule, Scanner, scan_files, topic
 from agents.research.templates import PERFORMANCE as TEXT
+
+# Performance notes are said only when the issue is about speed, memory or load.
+PERFORMANCE_WORDS = topic(
+    "performance perf slow slower slowly slowness slowdown fast faster speed speedup latency "
+    "throughput memory leak cpu benchmark bottleneck hot quadratic exponential optimize "
+    "optimise optimization optimisation efficient inefficient expensive hang hangs timeout "
+    "scalability scale profiling profile regression"
+)
+DATABASE_WORDS = PERFORMANCE_WORDS | topic("query queries database db orm sql n+1")
 
 RULES = (
     Rule(
@@ -18,6 +27,7 @@ RULES = (
          ".aggregate(", ".raw("),
         NoteKind.N_PLUS_ONE,
         TEXT["n_plus_one"],
+        topics=DATABASE_WORDS,
     ),
     Rule(
         None,
@@ -28,6 +38,7 @@ RULES = (
          "read_text(", "read_bytes(", "os.stat("),
         NoteKind.IO_IN_LOOP,
         TEXT["io_in_loop"],
+        topics=PERFORMANCE_WORDS,
     ),
     Rule(
         None,
@@ -36,6 +47,7 @@ RULES = (
         ("sleep(",),
         NoteKind.HOT_PATH,
         TEXT["sleep"],
+        topics=PERFORMANCE_WORDS,
     ),
     Rule(
         None,
@@ -44,12 +56,14 @@ RULES = (
         ("for ", "while "),
         NoteKind.HOT_PATH,
         TEXT["nested_loop"],
+        topics=PERFORMANCE_WORDS,
     ),
     Rule(
         NoteKind.HOT_PATH,
         r"@(?:functools\.)?(?:lru_cache|cache)\b",
         TEXT["cached"],
         ("lru_cache", "@cache", "functools.cache"),
+        topics=PERFORMANCE_WORDS,
     ),
 )  # fmt: skip
 
@@ -58,6 +72,7 @@ class PerformanceSpecialist:
     """Flags database queries, N+1 patterns, I/O and sleeps inside loops, nested loops."""
 
     name = "performance"
+    focused = True
 
     def __init__(self) -> None:
         self.scanner = Scanner(RULES)

@@ -1,38 +1,64 @@
-"""Ranks the files most relevant to an issue with BM25 and names their code owners.
+"""Finds the files an issue is about: the ones it names first, then BM25 over code and prose.
 
-Each file becomes a small document: the words of its path (counted three times, since
-a path says most about a file), the names it defines (twice) and its comments and
-docstrings; prose files contribute their text. Only the first ``BM25_CHARS`` characters
-of a file are read. bm25s scores the issue text against these documents with sparse
-matrices, fast enough for thousands of files in a fraction of a second.
+1. **Pinned**: files the issue names outright, resolved through a definition index
+   (:mod:`agents.research.pins`): paths, traceback frames, dotted modules, the
+   functions, classes and routes they define.
+2. **Code**, ranked with BM25 over documents made of the words of its path (counted
+   three times, a path says most about a file), the names it defines (split from
+   snake_case and camelCase, twice) and its docstrings and comments. Test files count
+   half unless the issue talks about tests.
+3. **Prose** (Markdown, reStructuredText, text), ranked on its own so long documents do
+   not drown code; it leads only when the issue is about documentation.
+
+Issue and pull-request templates, changelogs, release notes and lock files are never
+offered: no issue is fixed there. Only the first ``BM25_CHARS`` characters of a file
+are read. bm25s scores with sparse matrices, fast enough for thousands of files.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import bm25s
 import numpy as np
 
 from agents.research.base import ResearchContext
-from agents.research.codeowners import load_codeowners
+from agents.research.codeowners import CodeOwners, load_codeowners
 from agents.research.inventory import SourceFile
-from agents.research.languages import is_doc
+from agents.research.languages import FileKind, file_kind, never_changed
+from agents.research.mentions import read_mentions
 from agents.research.model import Contribution, RelevantFile
+from agents.research.pins import FileFacts, Pin, Resolver, pinned_order
+from agents.research.symbols import DefinitionKind, definitions, quick_names
+from agents.research.templates import RELEVANCE as TEXT
 from agents.research.tokens import words
 
 BM25_CHARS = 32 * 1024
 PATH_WEIGHT = 3
 NAME_WEIGHT = 2
-# Both patterns start with literal text so the regex engine can skip ahead quickly; a
-# keyword inside a longer word ("undef x") or "//" in a URL only adds harmless terms.
-_DEFINITION = re.compile(
-    r"(?:def|class|function|func|fn|interface|struct|type|enum|trait|module|impl)"
-    r"\s+\*?([A-Za-z_$][\w$]*)"
-)
+TEST_FACTOR = 0.5
+MAX_SYMBOLS = 6
+MAX_TESTS = 3
+# Words that make an issue about documentation (after plural folding by ``words``).
+DOC_WORDS = frozenset({"doc", "documentation", "readme", "typo", "tutorial", "docstring", "guide"})
+TEST_WORDS = frozenset({"test", "flaky", "pytest", "fixture", "coverage"})
 _COMMENT = re.compile(
     r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|/\*(.*?)\*/|(?:#|//)[ \t]?([^\n]*)', re.DOTALL
 )
+_TEST_STEM = re.compile(r"^(?:test_)?(.+?)(?:_tests?|\.test|\.spec)?$")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One file as research searches it."""
+
+    item: SourceFile
+    kind: FileKind
+    terms: list[str]
+    names: frozenset[str]
 
 
 class RelevanceAgent:
@@ -41,30 +67,163 @@ class RelevanceAgent:
     name = "relevance"
 
     def run(self, context: ResearchContext) -> Contribution:
-        files = [item for item in context.inventory.files if item.text is not None]
         documents = []
-        for item in files:
+        for item in context.inventory.files:
             if context.expired():
                 return Contribution()
-            documents.append(document_terms(item))
-        ranked = rank(documents, words(context.query), context.top_n)
+            if item.text is not None and not never_changed(item.path):
+                documents.append(document(item))
         owners = load_codeowners(context.inventory)
-        relevant = tuple(
-            RelevantFile(files[index].path, score, owners.owners(files[index].path))
-            for index, score in ranked
+        relevant, docs = rank_files(documents, context.query, context.top_n)
+        return Contribution(
+            relevant=tuple(_owned(item, owners) for item in relevant),
+            docs=tuple(_owned(item, owners) for item in docs),
         )
-        return Contribution(relevant=relevant)
 
 
-def document_terms(item: SourceFile) -> list[str]:
-    """The search terms standing for one file."""
+def document(item: SourceFile) -> Document:
+    """The search terms and defined names standing for one file."""
     text = (item.text or "")[:BM25_CHARS]
+    kind = file_kind(item.path)
     terms = words(item.path) * PATH_WEIGHT
-    if is_doc(item.path):
-        return terms + words(text)
-    terms += words(" ".join(_DEFINITION.findall(text))) * NAME_WEIGHT
+    if kind is FileKind.DOC:
+        return Document(item, kind, terms + words(text), frozenset())
+    names = quick_names(text)
+    terms += words(" ".join(names)) * NAME_WEIGHT
     comments = " ".join(" ".join(groups) for groups in _COMMENT.findall(text))
-    return terms + words(comments)
+    return Document(item, kind, terms + words(comments), frozenset(names))
+
+
+def rank_files(
+    documents: Sequence[Document], query: str, top_n: int
+) -> tuple[list[RelevantFile], list[RelevantFile]]:
+    """(files to change, prose files) for the issue text ``query``."""
+    query_words = words(query)
+    wanted = set(query_words)
+    facts = [FileFacts(d.item.path, d.kind, d.names) for d in documents]
+    code_texts = {d.item.path: d.item.text or "" for d in documents if d.kind is FileKind.CODE}
+    pins = Resolver(facts, code_texts).resolve(read_mentions(query))
+    code = [d for d in documents if d.kind is not FileKind.DOC]
+    prose = [d for d in documents if d.kind is FileKind.DOC]
+    code_scores = _scores(code, query_words, top_n * 3, test_factor=not (wanted & TEST_WORDS))
+    prose_scores = _scores(prose, query_words, top_n * 3)
+    by_path = {d.item.path: d for d in documents}
+    pinned = pinned_order(pins, {**prose_scores, **code_scores})
+    ranked_code = _by_score(code_scores, pins, exclude=set(pinned))
+    ranked_prose = _by_score(prose_scores, pins, exclude=set(pinned))
+    ordered = ranked_prose + ranked_code if wanted & DOC_WORDS else ranked_code + ranked_prose
+    tests = _test_index(documents)
+    relevant = [
+        _relevant(by_path[path], pins.get(path), score, wanted, tests)
+        for path, score in _scored(pinned, ordered, pins, {**prose_scores, **code_scores})[:top_n]
+    ]
+    docs = [
+        _relevant(by_path[path], pins.get(path), score, wanted, tests)
+        for path, score in ranked_prose[:top_n]
+    ]
+    return relevant, docs
+
+
+def _scores(
+    documents: Sequence[Document], query: list[str], limit: int, *, test_factor: bool = False
+) -> dict[str, float]:
+    found = rank([d.terms for d in documents], query, limit)
+    scores = {}
+    for index, score in found:
+        factor = TEST_FACTOR if test_factor and documents[index].kind is FileKind.TEST else 1.0
+        scores[documents[index].item.path] = round(score * factor, 3)
+    return scores
+
+
+def _by_score(
+    scores: Mapping[str, float], pins: Mapping[str, Pin], exclude: set[str]
+) -> list[tuple[str, float]]:
+    """Unpinned paths by search score, nudged up by evidence too weak to pin them."""
+    top = max(scores.values(), default=1.0)
+    boosted = {
+        path: round(score + top * (pins[path].weight if path in pins else 0.0) / 3, 3)
+        for path, score in scores.items()
+        if path not in exclude
+    }
+    return sorted(boosted.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def _scored(
+    pinned: list[str],
+    ordered: list[tuple[str, float]],
+    pins: Mapping[str, Pin],
+    scores: Mapping[str, float],
+) -> list[tuple[str, float]]:
+    """Pinned files first (their score adds the weight of what the issue names)."""
+    head = [(path, round(scores.get(path, 0.0) + pins[path].weight, 3)) for path in pinned]
+    seen = set(pinned)
+    return head + [(path, score) for path, score in ordered if path not in seen]
+
+
+def _relevant(
+    doc: Document,
+    pin: Pin | None,
+    score: float,
+    wanted: set[str],
+    tests: Mapping[str, list[str]],
+) -> RelevantFile:
+    path = doc.item.path
+    pinned = pin is not None and pin.pinned
+    reasons = tuple(pin.reasons) if pin is not None else ()
+    if score > (pin.weight if pin is not None else 0.0):
+        reasons += (TEXT["words"],)
+    return RelevantFile(
+        path,
+        score,
+        kind=doc.kind.value,
+        pinned=pinned,
+        reasons=reasons,
+        symbols=_symbols(doc, pin, wanted),
+        tests=_tests_of(path, doc.kind, tests),
+    )
+
+
+def _symbols(doc: Document, pin: Pin | None, wanted: set[str]) -> tuple[str, ...]:
+    """The definitions the issue names in the file, else those sharing its words."""
+    if pin is not None and pin.symbols:
+        return tuple(pin.symbols[:MAX_SYMBOLS])
+    if doc.kind is FileKind.DOC or doc.item.text is None:
+        return ()
+    found = [d for d in definitions(doc.item.path, doc.item.text) if d.kind != DefinitionKind.ROUTE]
+    matching = [d.name for d in found if wanted & set(words(d.short))]
+    classes = [d.name for d in found if d.kind is DefinitionKind.CLASS]
+    top = [d.name for d in found if d.kind is DefinitionKind.FUNCTION]
+    return tuple(dict.fromkeys([*matching, *classes, *top]))[:MAX_SYMBOLS]
+
+
+def _test_index(documents: Sequence[Document]) -> dict[str, list[str]]:
+    """Test files by the stem of the module they test (``test_client.py`` -> ``client``)."""
+    index: dict[str, list[str]] = defaultdict(list)
+    for doc in documents:
+        if doc.kind is FileKind.TEST:
+            base = doc.item.name.rsplit(".", 1)[0]
+            match = _TEST_STEM.match(base)
+            index[(match.group(1) if match else base).lstrip("_")].append(doc.item.path)
+    return index
+
+
+def _tests_of(path: str, kind: FileKind, tests: Mapping[str, list[str]]) -> tuple[str, ...]:
+    if kind is not FileKind.CODE:
+        return ()
+    name = path.rsplit("/", 1)[-1]
+    stem = name.split(".", 1)[0].lstrip("_")
+    if stem == "init":  # a package's __init__: its tests are named after the package
+        stem = path.rsplit("/", 2)[-2] if path.count("/") else stem
+    found = tests.get(stem, [])
+    parts = set(path.split("/")[:-1])
+    # Tests in a directory named like the module's come first (tests/client/test_x.py).
+    ordered = sorted(found, key=lambda test: (-len(parts & set(test.split("/"))), test))
+    return tuple(ordered[:MAX_TESTS])
+
+
+def _owned(item: RelevantFile, owners: CodeOwners) -> RelevantFile:
+    found = owners.owners(item.path)
+    return replace(item, owners=found) if found else item
 
 
 def rank(documents: list[list[str]], query: list[str], top_n: int) -> list[tuple[int, float]]:

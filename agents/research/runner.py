@@ -1,6 +1,8 @@
 """Runs the research agents concurrently under a time budget and merges their findings.
 
-Each agent runs in its own daemon thread over one shared, read-once inventory. An agent
+Each agent runs in its own daemon thread over one shared, read-once inventory. Agents
+marked ``focused`` (the security and performance specialists) run second, over the
+files the first round found relevant, so their notes are about the work. An agent
 that raises or outlives the budget is recorded in ``Findings.degraded`` and its part is
 left out; research as a whole never fails because of one agent. Daemon threads (rather
 than ``concurrent.futures``, whose workers are joined at exit) keep a hung agent from
@@ -13,12 +15,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agents.research.analyst import ProjectAnalyst
 from agents.research.base import ResearchAgent, ResearchContext
-from agents.research.inventory import MAX_FILES, Inventory, build_inventory
+from agents.research.inventory import MAX_FILES, Inventory, build_inventory, skipped_dirs
 from agents.research.model import (
     AgentTiming,
     Contribution,
@@ -31,11 +33,13 @@ from agents.research.model import (
 from agents.research.performance import PerformanceSpecialist
 from agents.research.relevance import RelevanceAgent
 from agents.research.security import SecuritySpecialist
-from agents.research.templates import DEGRADED
+from agents.research.templates import DEGRADED, SKIPPED
 
 DEFAULT_BUDGET_SECONDS = 10.0
 DEFAULT_TOP_N = 10
 MAX_NOTES = 15
+# The security and performance specialists look at this many relevant files.
+FOCUS_FILES = 5
 _ERROR_CHARS = 200
 
 Clock = Callable[[], float]
@@ -60,7 +64,7 @@ def research(
     Raises :class:`bot.errors.AgentError` only when ``root`` is not a directory.
     """
     started = clock()
-    inventory = build_inventory(root, max_files=max_files)
+    inventory = build_inventory(root, max_files=max_files, query=query)
     inventory_timing = AgentTiming("inventory", round(clock() - started, 4))
     context = ResearchContext(inventory, query, top_n)
     chosen = default_agents() if agents is None else agents
@@ -91,8 +95,36 @@ class _Slot:
 def run_agents(
     agents: Sequence[ResearchAgent], context: ResearchContext, budget: float, clock: Clock
 ) -> list[Outcome]:
-    """Start every agent at once; wait at most ``budget`` seconds for all of them."""
+    """Run the unfocused agents at once, then the focused ones over the relevant files;
+    wait at most ``budget`` seconds in all. Outcomes come in the order of ``agents``."""
     started = clock()
+    first = [agent for agent in agents if not getattr(agent, "focused", False)]
+    second = [agent for agent in agents if getattr(agent, "focused", False)]
+    outcomes = _run_round(first, context, budget, started, clock)
+    if second:
+        focus = focus_paths(o.contribution for o in outcomes if o.contribution is not None)
+        focused = replace(context, focus=focus)
+        outcomes += _run_round(second, focused, budget, started, clock)
+    context.stop.set()  # agents still running stop at their next check
+    by_name = {outcome.agent: outcome for outcome in outcomes}
+    return [by_name[agent.name] for agent in agents]
+
+
+def focus_paths(contributions: Iterable[Contribution]) -> tuple[str, ...]:
+    """The files the work will touch: pinned ones, then the best ranked, up to FOCUS_FILES."""
+    relevant = [item for c in contributions for item in c.relevant]
+    pinned = [item.path for item in relevant if item.pinned]
+    ranked = [item.path for item in relevant if not item.pinned]
+    return tuple(dict.fromkeys([*pinned, *ranked[: max(0, FOCUS_FILES - len(pinned))]]))
+
+
+def _run_round(
+    agents: Sequence[ResearchAgent],
+    context: ResearchContext,
+    budget: float,
+    started: float,
+    clock: Clock,
+) -> list[Outcome]:
     slots = [_Slot() for _ in agents]
     for agent, slot in zip(agents, slots, strict=True):
         threading.Thread(target=_run_one, args=(agent, context, slot, clock), daemon=True).start()
@@ -103,7 +135,6 @@ def run_agents(
         else:
             timeout = DEGRADED["timeout"].format(budget=budget)
             outcomes.append(Outcome(agent.name, None, timeout, budget))
-    context.stop.set()  # agents still running stop at their next check
     return outcomes
 
 
@@ -131,10 +162,15 @@ def aggregate(
     contributions = [o.contribution for o in outcomes if o.contribution is not None]
     relevant = tuple(item for c in contributions for item in c.relevant)
     degraded = [Degradation(o.agent, o.problem) for o in outcomes if o.problem is not None]
+    dirs = skipped_dirs(inventory.skipped)
     if inventory.truncated:
-        degraded.insert(
-            0, Degradation("inventory", DEGRADED["truncated"].format(limit=len(inventory.files)))
+        reason = SKIPPED.format(
+            total=len(inventory.files) + len(inventory.skipped),
+            limit=len(inventory.files),
+            skipped=len(inventory.skipped),
+            dirs=", ".join(dirs),
         )
+        degraded.insert(0, Degradation("inventory", reason))
     return Findings(
         profile=next((c.profile for c in contributions if c.profile), ProjectProfile()),
         relevant=relevant,
@@ -143,6 +179,9 @@ def aggregate(
         degraded=tuple(degraded),
         file_count=len(inventory.files),
         timings=(inventory_timing, *(AgentTiming(o.agent, o.seconds) for o in outcomes)),
+        docs=tuple(item for c in contributions for item in c.docs),
+        skipped_files=len(inventory.skipped),
+        skipped_dirs=dirs,
     )
 
 

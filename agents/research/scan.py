@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 
 from agents.research.base import ResearchContext
 from agents.research.inventory import SourceFile
 from agents.research.model import Note, NoteKind
+from agents.research.tokens import words
 
 _LOOP_HEADER = re.compile(r"(?:async\s+)?(?:for|while)\b|.*\.(?:forEach|map)\(")
 _LOOKBACK_LINES = 40
@@ -29,7 +30,11 @@ _BLANK = 1 << 30
 
 @dataclass(frozen=True)
 class Rule:
-    """A pattern and what to say about it; ``kind`` None means "only inside a loop"."""
+    """A pattern and what to say about it; ``kind`` None means "only inside a loop".
+
+    ``topics`` are issue words (folded as :func:`agents.research.tokens.words` folds
+    them) that make the rule worth reporting; an empty set means always.
+    """
 
     kind: NoteKind | None
     pattern: str
@@ -37,6 +42,15 @@ class Rule:
     triggers: tuple[str, ...]
     loop_kind: NoteKind | None = None
     loop_message: str = ""
+    topics: frozenset[str] = frozenset()
+
+    def on_topic(self, issue_words: Set[str]) -> bool:
+        return not self.topics or not self.topics.isdisjoint(issue_words)
+
+
+def topic(text: str) -> frozenset[str]:
+    """Topic words from a space-separated list, folded like issue words."""
+    return frozenset(words(text))
 
 
 class Scanner:
@@ -45,6 +59,18 @@ class Scanner:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self._compiled = tuple(re.compile(rule.pattern, re.MULTILINE) for rule in self.rules)
+
+    def on_topic(self, issue_words: Set[str]) -> Scanner:
+        """A scanner with only the rules the issue's words make worth reporting."""
+        scanner = Scanner(())
+        pairs = [
+            (rule, regex)
+            for rule, regex in zip(self.rules, self._compiled, strict=True)
+            if rule.on_topic(issue_words)
+        ]
+        scanner.rules = tuple(rule for rule, _ in pairs)
+        scanner._compiled = tuple(regex for _, regex in pairs)
+        return scanner
 
     def scan(self, path: str, text: str) -> list[Note]:
         lines = _Lines(text)
@@ -65,18 +91,28 @@ def scan_files(
     wanted: Callable[[SourceFile], bool],
     whole_file: Callable[[SourceFile], Iterable[Note]] = lambda item: (),
 ) -> tuple[Note, ...]:
-    """The notes on every ``wanted`` file, in inventory order, until the budget is spent.
+    """The notes on the ``wanted`` files in focus, until the budget is spent.
 
-    ``whole_file`` gives notes about a file as such; they come before its rule matches.
+    Only rules on the issue's topic run, and only over ``context.focus`` (the relevant
+    files) when research has one. ``whole_file`` gives notes about a file as such;
+    they come before its rule matches.
     """
+    active = scanner.on_topic(set(words(context.query)))
     notes: list[Note] = []
-    for item, text in context.inventory.texts():
+    for item in _focused(context):
         if context.expired():
             break
-        if wanted(item):
+        if item.text is not None and wanted(item):
             notes.extend(whole_file(item))
-            notes.extend(scanner.scan(item.path, text))
+            notes.extend(active.scan(item.path, item.text))
     return tuple(notes)
+
+
+def _focused(context: ResearchContext) -> Iterable[SourceFile]:
+    if context.focus is None:
+        return (item for item, _ in context.inventory.texts())
+    found = (context.inventory.get(path) for path in context.focus)
+    return (item for item in found if item is not None)
 
 
 def _rule_notes(rule: Rule, regex: re.Pattern[str], path: str, lines: _Lines) -> Iterator[Note]:

@@ -5,8 +5,29 @@ from __future__ import annotations
 from agents.research.base import ResearchContext
 from agents.research.inventory import SourceFile
 from agents.research.model import Contribution, Note, NoteKind
-from agents.research.scan import Rule, Scanner, scan_files
+from agents.research.scan import Rule, Scanner, scan_files, topic
 from agents.research.templates import SECURITY as TEXT
+
+# Any of these makes every rule worth reporting on the files the work touches; rules
+# that flag a risk in itself (a secret in code, shell=True, eval, unsafe loading,
+# SQL built from strings, workflow injection) report whatever the issue is about.
+SECURITY_WORDS = topic(
+    "security vulnerability vulnerable cve cwe exploit attack attacker injection xss csrf "
+    "ssrf traversal sanitize sanitise escape escaping secret credential leak unsafe malicious"
+)
+AUTH_WORDS = SECURITY_WORDS | topic(
+    "auth authentication authenticate authorization authorisation login logout password "
+    "permission session token oauth jwt sso cookie credential"
+)
+CRYPTO_WORDS = SECURITY_WORDS | topic(
+    "crypto cryptography hash hashing cipher encrypt encryption decrypt signature sign "
+    "tls ssl certificate hmac token random"
+)
+PAYMENT_WORDS = SECURITY_WORDS | topic(
+    "payment pay billing invoice stripe paypal refund card checkout pci"
+)
+SHELL_WORDS = SECURITY_WORDS | topic("shell subprocess command process exec spawn")
+SQL_WORDS = SECURITY_WORDS | topic("sql query database db orm")
 
 _WORKFLOW_DIR = ".github/workflows/"
 _CONFIG_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".env", ".conf")
@@ -34,6 +55,7 @@ RULES = (
             "spawnsync",
             "exec.command",
         ),
+        topics=SHELL_WORDS,
     ),
     Rule(NoteKind.SHELL, r"(?<![\w.])(?:eval|exec)\s*\(", TEXT["eval"], ("eval", "exec")),
     Rule(
@@ -55,6 +77,7 @@ RULES = (
         r"\b(?:SELECT\s+[\w*.,\s]+?\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b",
         TEXT["sql"],
         ("select ", "insert into", "update ", "delete from"),
+        topics=SQL_WORDS,
     ),
     Rule(
         NoteKind.CRYPTO,
@@ -68,6 +91,7 @@ RULES = (
         r"jwt\.(?:encode|decode)|secrets\.token_\w+)",
         TEXT["crypto"],
         ("crypt", "argon2", "hmac.new", "jwt.", "secrets.token_"),
+        topics=CRYPTO_WORDS,
     ),
     Rule(
         NoteKind.AUTH,
@@ -75,6 +99,7 @@ RULES = (
         r"check_password|verify_password|is_authenticated|oauth2?|jwt|csrf)\b)",
         TEXT["auth"],
         ("authenticat", "authori", "_required", "_password", "oauth", "jwt", "csrf"),
+        topics=AUTH_WORDS,
     ),
     Rule(
         NoteKind.PAYMENTS,
@@ -92,6 +117,7 @@ RULES = (
             "billing",
             "invoice",
         ),
+        topics=PAYMENT_WORDS,
     ),
     Rule(
         NoteKind.CI,
@@ -109,9 +135,11 @@ RULES = (
 
 
 class SecuritySpecialist:
-    """Flags authentication, secrets, crypto, payments, SQL, shell, deserialisation, CI."""
+    """Flags authentication, secrets, crypto, payments, SQL, shell, deserialisation, CI
+    on the relevant files, as far as the issue's topic makes it worth saying."""
 
     name = "security"
+    focused = True
 
     def __init__(self) -> None:
         self.scanner = Scanner(RULES)

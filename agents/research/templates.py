@@ -33,5 +33,19 @@ NOT_A_DIRECTORY = "research: {root} is not a directory"
 DEGRADED = {
     "timeout": "did not finish within its {budget:g} s budget",
     "error": "failed: {error}",
-    "truncated": "the worktree has more than {limit} files; researched the first {limit}",
 }
+
+# Why a file is among the relevant ones, as the plan's research section shows it.
+RELEVANCE = {
+    "named": "named in the issue",
+    "traceback": "in the issue's traceback",
+    "module": "the issue names {name}",
+    "defines": "defines `{name}`",
+    "route": "serves `{route}`",
+    "words": "shares the issue's words",
+}
+
+SKIPPED = (
+    "the worktree has {total} files; researched {limit}: files named like the issue first, "
+    "then source and docs, shallowest first; skipped {skipped}, mostly in {dirs}"
+)
