@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from unidiff import PatchedFile, PatchSet
 
@@ -26,7 +27,10 @@ class ChangedFile:
     """One file of the diff. Line numbers are 1-based lines of the head file.
 
     ``old_path`` is the file's path on the base (None when the pull request adds it).
-    ``hunks`` are inclusive head line ranges of the diff's hunks.
+    ``hunks`` are inclusive head line ranges of the diff's hunks. ``spans`` are the
+    hunks as (base start, base end, head start, head end), ends exclusive, and ``kept``
+    pairs each unchanged line inside a hunk (base line, head line): together they map a
+    base line to the head line it became (:meth:`head_line`).
     """
 
     path: str
@@ -35,6 +39,8 @@ class ChangedFile:
     added: frozenset[int]
     hunks: tuple[tuple[int, int], ...]
     binary: bool = False
+    spans: tuple[tuple[int, int, int, int], ...] = ()
+    kept: tuple[tuple[int, int], ...] = ()
 
     @property
     def exists_at_head(self) -> bool:
@@ -42,6 +48,21 @@ class ChangedFile:
 
     def in_hunk(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.hunks)
+
+    @cached_property
+    def _kept(self) -> dict[int, int]:
+        return dict(self.kept)
+
+    def head_line(self, base_line: int) -> int | None:
+        """The head line base line ``base_line`` became; None when the change removed it."""
+        offset = 0
+        for base_start, base_end, _head_start, head_end in self.spans:
+            if base_line < base_start:
+                break
+            if base_line < base_end:
+                return self._kept.get(base_line)
+            offset = head_end - base_end
+        return base_line + offset
 
 
 class DiffIndex:
@@ -77,10 +98,20 @@ def _changed_file(patched: PatchedFile) -> ChangedFile:
     status = _status(patched, source, target)
     added: set[int] = set()
     hunks: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, int, int]] = []
+    kept: list[tuple[int, int]] = []
     for hunk in patched:
         if hunk.target_length:
             hunks.append((hunk.target_start, hunk.target_start + hunk.target_length - 1))
         added.update(line.target_line_no for line in hunk if line.is_added and line.target_line_no)
+        spans.append(
+            _span(hunk.source_start, hunk.source_length, hunk.target_start, hunk.target_length)
+        )
+        kept += [
+            (line.source_line_no, line.target_line_no)
+            for line in hunk
+            if line.is_context and line.source_line_no and line.target_line_no
+        ]
     path = source if status is FileStatus.DELETED else target
     return ChangedFile(
         path=path,
@@ -89,7 +120,23 @@ def _changed_file(patched: PatchedFile) -> ChangedFile:
         added=frozenset(added),
         hunks=tuple(hunks),
         binary=bool(patched.is_binary_file),
+        spans=tuple(spans),
+        kept=tuple(kept),
     )
+
+
+def _span(
+    base_start: int, base_length: int, head_start: int, head_length: int
+) -> tuple[int, int, int, int]:
+    """A hunk's base and head ranges, ends exclusive.
+
+    An empty side names the line before it (``@@ -5,0 +6,2 @@`` inserts after line 5).
+    """
+    if not base_length:
+        base_start += 1
+    if not head_length:
+        head_start += 1
+    return (base_start, base_start + base_length, head_start, head_start + head_length)
 
 
 def _status(patched: PatchedFile, source: str, target: str) -> FileStatus:

@@ -1,9 +1,15 @@
-"""L1 · Lint: ruff check and ruff format on the changed Python files."""
+"""L1 · Lint: ruff check and ruff format on the changed Python files.
+
+ruff never changes a file here (``--no-fix``, ``format --diff``), whatever the
+repository's configuration says. The head files and the base versions of the same files
+are checked side by side; which ruff and which settings is :mod:`gates.ruff_setup`'s call.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,24 +18,28 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from bot.errors import ToolFailed
-from gates import templates
+from gates import ruff_setup, templates
 from gates.config import GateConfig, GateLevel, LintConfig, Severity
-from gates.diff import ChangedFile
 from gates.files import read_lines, relative
 from gates.model import Finding, Fix, Scan
 from gates.revision import GateInput
+from gates.ruff_setup import RuffSetup
 from gates.tools import ToolRunner, failure_message, tool_command
 
 LEVEL = GateLevel.L1
 TITLE = "Lint"
 TOOL = "ruff"
+TOOLS = (TOOL,)
 PYTHON_SUFFIXES = (".py", ".pyi")
 FORMAT_RULE = "format"
 SYNTAX_RULE = "invalid-syntax"
 # pyflakes (F) and bugbear (B) find bugs, pycodestyle's E9 finds code that cannot run.
 _BUG_PREFIXES = ("F", "B", "E9")
-_CHECK_ARGS = ("check", "--output-format", "json", "--no-cache", "--force-exclude")
+# --no-fix: a repository's ``fix = true`` must never rewrite the files under test.
+_CHECK_ARGS = ("check", "--no-fix", "--output-format", "json", "--no-cache", "--force-exclude")
 _FORMAT_ARGS = ("format", "--diff", "--no-cache", "--force-exclude")
+_CONFIG_TROUBLE = ("Failed to parse", "Failed to load", "unknown field", "configuration")
+_Tool = Callable[[ToolRunner, Path, Sequence[str], RuffSetup | None], list[Finding]]
 _UNPARSABLE = "Failed to parse"
 _DIFF_LINE_TYPES = ("+", "-", " ")
 
@@ -37,22 +47,66 @@ _DIFF_LINE_TYPES = ("+", "-", " ")
 def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     files = inp.changes.present(PYTHON_SUFFIXES)
     if not files:
-        return Scan(not_applicable=templates.NO_PYTHON_FILES)
+        return Scan(not_applicable=templates.NO_PYTHON_FILES, tools=TOOLS)
     paths = [f.path for f in files]
-    check = ruff_check(tools, inp.head, paths)
-    formatting = ruff_format(tools, inp.head, paths) if _formats(config) else []
-    base = _base_findings(tools, inp, files, {f.path for f in check}, ruff_check)
-    base += _base_findings(tools, inp, files, {f.path for f in formatting}, ruff_format)
-    return Scan(head=(*check, *formatting), base=tuple(base))
+    setup = ruff_setup.prepare(tools, inp.head, paths, inp.env)
+    steps: list[_Tool] = [ruff_check]
+    if _formats(config) and setup.configured:
+        steps.append(ruff_format)
+    old = {f.old_path: f.path for f in files if f.old_path}
+    base_paths = [path for path in old if inp.base is not None and (inp.base / path).is_file()]
+    runs: list[tuple[Path, Sequence[str], _Tool]] = [(inp.head, paths, step) for step in steps]
+    if inp.base is not None and base_paths:
+        runs += [(inp.base, base_paths, step) for step in steps]
+    found = _run_parallel(tools, runs, setup)
+    head = [
+        f for (root, _, _), part in zip(runs, found, strict=True) if root == inp.head for f in part
+    ]
+    base = [
+        _renamed(f, old)
+        for (root, _, _), part in zip(runs, found, strict=True)
+        if root != inp.head
+        for f in part
+    ]
+    return Scan(head=tuple(head), base=tuple(base), notes=setup.notes, tools=TOOLS)
 
 
 def _formats(config: GateConfig) -> bool:
     return isinstance(config, LintConfig) and config.format
 
 
-def ruff_check(tools: ToolRunner, root: Path, paths: Sequence[str]) -> list[Finding]:
+def _run_parallel(
+    tools: ToolRunner, runs: Sequence[tuple[Path, Sequence[str], _Tool]], setup: RuffSetup
+) -> list[list[Finding]]:
+    """Each (root, paths, tool) at once: ruff starts in milliseconds, so waiting is the cost."""
+    with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="ruff") as pool:
+        futures: list[Future[list[Finding]]] = [
+            pool.submit(tool, tools, root, paths, setup) for root, paths, tool in runs
+        ]
+        return [future.result() for future in futures]
+
+
+def _command(setup: RuffSetup | None) -> list[str]:
+    return list(setup.command) if setup is not None else tool_command("ruff")
+
+
+def _refused(setup: RuffSetup | None, root: Path, code: int, stderr: str) -> ToolFailed:
+    """ruff's own reason, naming the version that ran and without temporary paths."""
+    if setup is None or not any(marker in stderr for marker in _CONFIG_TROUBLE):
+        return ToolFailed(failure_message("ruff", code, ruff_setup.refusal(stderr, [root])))
+    reason = ruff_setup.refusal(stderr, [root])
+    return ToolFailed(templates.RUFF_REFUSED.format(version=setup.version, reason=reason))
+
+
+def ruff_check(
+    tools: ToolRunner, root: Path, paths: Sequence[str], setup: RuffSetup | None = None
+) -> list[Finding]:
     """Lint ``paths`` with ruff in ``root`` (so the repository's own settings apply)."""
-    output = tools.run([*tool_command("ruff"), *_CHECK_ARGS, *paths], cwd=root, ok_codes=(0, 1))
+    options = list(setup.options) if setup is not None else []
+    argv = [*_command(setup), *_CHECK_ARGS, *options, *paths]
+    output = tools.run(argv, cwd=root, ok_codes=(0, 1, 2))
+    if output.returncode == 2:
+        raise _refused(setup, root, output.returncode, output.stderr)
     try:
         reported = json.loads(output.stdout or "[]")
     except json.JSONDecodeError as exc:
@@ -144,11 +198,14 @@ def _offset(location: Mapping[str, int], first: int, offsets: list[int], size: i
     return min(size, offsets[index] + location["column"] - 1)
 
 
-def ruff_format(tools: ToolRunner, root: Path, paths: Sequence[str]) -> list[Finding]:
+def ruff_format(
+    tools: ToolRunner, root: Path, paths: Sequence[str], setup: RuffSetup | None = None
+) -> list[Finding]:
     """Each block of lines ``ruff format`` would change, as a finding with its fix."""
-    output = tools.run([*tool_command("ruff"), *_FORMAT_ARGS, *paths], cwd=root, ok_codes=(0, 1, 2))
+    argv = [*_command(setup), *_FORMAT_ARGS, *paths]
+    output = tools.run(argv, cwd=root, ok_codes=(0, 1, 2))
     if output.returncode == 2 and not _only_unparsable(output.stderr):
-        raise ToolFailed(failure_message("ruff format", output.returncode, output.stderr))
+        raise _refused(setup, root, output.returncode, output.stderr)
     try:
         patch = PatchSet(output.stdout)
     except UnidiffParseError as exc:
@@ -204,24 +261,6 @@ def _format_block(path: str, block: list[Any], before: Any, after: Any) -> Findi
         fix=Fix(start, end, replacement, templates.FORMAT_FIX),
         url=templates.FORMAT_URL,
     )
-
-
-def _base_findings(
-    tools: ToolRunner,
-    inp: GateInput,
-    files: Sequence[ChangedFile],
-    flagged: set[str],
-    tool: Callable[[ToolRunner, Path, Sequence[str]], list[Finding]],
-) -> list[Finding]:
-    """The same tool on the base version of the files that have findings at head."""
-    if inp.base is None:
-        return []
-    base = inp.base
-    old = {f.old_path: f.path for f in files if f.path in flagged and f.old_path}
-    present = [path for path in old if (base / path).is_file()]
-    if not present:
-        return []
-    return [_renamed(finding, old) for finding in tool(tools, base, present)]
 
 
 def _renamed(finding: Finding, head_paths: Mapping[str, str]) -> Finding:

@@ -77,6 +77,7 @@ class Scan:
     compare). ``not_applicable`` says why the gate has nothing to check; ``incomplete``
     notes say which part could not run (the gate then completes neutral at best).
     ``secrets`` are values no output may show; they never leave the runner.
+    ``tools`` names the tools that ran (each gets a SARIF run, findings or not).
     """
 
     head: tuple[Finding, ...] = ()
@@ -85,6 +86,12 @@ class Scan:
     notes: tuple[str, ...] = ()
     incomplete: tuple[str, ...] = ()
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    tools: tuple[str, ...] = ()
+    # Head findings the gate itself knows exist on the base too (a test that fails
+    # there as well): reported as pre-existing, never compared again.
+    preexisting: tuple[Finding, ...] = ()
+    # Markdown the gate adds to its summary: measurements, compatible changes it saw.
+    report: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,8 @@ class GateResult:
     ``new`` are the findings that count (new relative to the base and inside the
     diff filter), most severe first; ``preexisting`` already existed on the base.
     ``outside_diff`` counts new findings the filter mode left out; ``suppressed``
-    counts findings accepted by the baseline file.
+    counts findings accepted by the baseline file. ``tools`` ran (or, for a gate
+    that could not finish, were to run).
     """
 
     level: GateLevel
@@ -110,6 +118,8 @@ class GateResult:
     reason: str = ""
     notes: tuple[str, ...] = ()
     duration_seconds: float = 0.0
+    tools: tuple[str, ...] = ()
+    report: str = ""
 
     @property
     def blocking(self) -> tuple[Finding, ...]:

@@ -27,7 +27,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_STATUS_CHARS = 140
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
-FINGERPRINT_KEY = "techlead/v1"
+FINGERPRINT_KEY = "techlead/v2"
 _RESERVE = 400  # room for the note that says what was cut
 
 
@@ -159,6 +159,8 @@ def summary(result: GateResult) -> str:
     )
     required = templates.REQUIRED if result.required else templates.ADVISORY
     parts.append(templates.SUMMARY_RULE.format(fail_on=result.fail_on, required=required))
+    if result.report:
+        parts.append(_safe(result.report))
     if result.notes:
         parts.append(
             templates.NOTES_SECTION + "\n" + "\n".join(f"- {_safe(n)}" for n in result.notes)
@@ -329,21 +331,40 @@ def _comment_details(result: GateResult) -> str:
 
 
 def to_sarif(results: Sequence[GateResult]) -> dict[str, Any]:
-    """SARIF 2.1.0 for code scanning: one run per tool, ``baselineState`` on each result."""
+    """SARIF 2.1.0 for code scanning: one run per tool, ``baselineState`` on each result.
+
+    Every tool a gate ran (or was to run) gets a run, with no results too, and says in
+    ``invocations`` whether it finished: code scanning closes the alerts of a tool only
+    when an analysis of that tool succeeded without them.
+    """
     by_tool: dict[str, list[tuple[GateResult, Finding, BaselineState]]] = {}
+    outcome: dict[str, list[GateResult]] = {}
     for result in results:
+        for tool in _tools(result):
+            outcome.setdefault(tool, []).append(result)
+            by_tool.setdefault(tool, [])
         for finding in result.new:
-            by_tool.setdefault(finding.tool, []).append((result, finding, BaselineState.NEW))
+            by_tool[finding.tool].append((result, finding, BaselineState.NEW))
         for finding in result.preexisting:
-            by_tool.setdefault(finding.tool, []).append((result, finding, BaselineState.UNCHANGED))
+            by_tool[finding.tool].append((result, finding, BaselineState.UNCHANGED))
     return {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
-        "runs": [_sarif_run(tool, items) for tool, items in sorted(by_tool.items())],
+        "runs": [_sarif_run(tool, items, outcome[tool]) for tool, items in sorted(by_tool.items())],
     }
 
 
-def _sarif_run(tool: str, items: list[tuple[GateResult, Finding, BaselineState]]) -> dict[str, Any]:
+def _tools(result: GateResult) -> list[str]:
+    """The gate's tools, those of its findings, or the gate itself when it names none."""
+    named = [*result.tools, *(f.tool for f in (*result.new, *result.preexisting))]
+    return list(dict.fromkeys(named)) or [result.name]
+
+
+def _sarif_run(
+    tool: str,
+    items: list[tuple[GateResult, Finding, BaselineState]],
+    outcome: Sequence[GateResult],
+) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     for _, finding, _state in items:
         rule = rules.setdefault(finding.rule, {"id": finding.rule})
@@ -352,8 +373,26 @@ def _sarif_run(tool: str, items: list[tuple[GateResult, Finding, BaselineState]]
     index = {rule_id: i for i, rule_id in enumerate(rules)}
     return {
         "tool": {"driver": {"name": tool, "rules": list(rules.values())}},
+        "invocations": [_invocation(outcome)],
         "results": [_sarif_result(r, f, state, index[f.rule]) for r, f, state in items],
     }
+
+
+def _invocation(outcome: Sequence[GateResult]) -> dict[str, Any]:
+    failed = [r for r in outcome if _unfinished(r)]
+    invocation: dict[str, Any] = {"executionSuccessful": not failed}
+    if failed:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": _safe(f"{r.name}: {r.reason}")}} for r in failed
+        ]
+    return invocation
+
+
+def _unfinished(result: GateResult) -> bool:
+    """A gate that could not finish: cancelled, or failed without a finding to show."""
+    if result.conclusion is Conclusion.CANCELLED:
+        return True
+    return result.conclusion is Conclusion.FAILURE and not result.new and bool(result.reason)
 
 
 def _sarif_result(

@@ -9,10 +9,12 @@ whole tree.
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import tarfile
 import tempfile
+import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +32,20 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 DEFAULT_BRANCH_CANDIDATES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
 # Files tools read for their settings, looked up next to every changed file and above it.
 CONFIG_NAMES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
-ROOT_CONFIG_FILES = (".github/zizmor.yml", "zizmor.yml")
+# Package markers: ruff tells first-party imports by them.
+PACKAGE_MARKERS = ("__init__.py", "__init__.pyi")
+ROOT_CONFIG_FILES = (
+    ".github/zizmor.yml",
+    "zizmor.yml",
+    "setup.cfg",
+    "tox.ini",
+    ".flake8",
+    ".bandit",
+    ".pre-commit-config.yaml",
+)
+# Where ruff looks for first-party modules unless configured (its ``src`` setting).
+SOURCE_ROOTS = (".", "src")
+_MAX_EXTENDS = 8
 _GIT_TIMEOUT_SECONDS = 120
 _BATCH_HEADER = re.compile(r"^(?P<type>blob|tree|commit|tag) (?P<size>\d+)\n$")
 _DIFF_OPTIONS = (
@@ -52,6 +67,9 @@ class GateInput:
     (a checkout, or at least the base versions of the changed files, their tool settings
     and the baseline file), or None when there is no base. ``diff``: base..head.
     ``env`` is the environment tools start from (credentials are filtered out).
+    ``repo`` is a git repository holding both commits and ``base_sha`` the base commit
+    (for gates that need the whole base tree, e.g. to run its tests); None/"" when
+    the input was not made from git.
     """
 
     head: Path
@@ -59,6 +77,8 @@ class GateInput:
     diff: PatchSet
     head_sha: str = ""
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    repo: Path | None = None
+    base_sha: str = ""
 
     @cached_property
     def changes(self) -> DiffIndex:
@@ -108,12 +128,14 @@ def local_input(
     patch = parse_diff(text)
     with tempfile.TemporaryDirectory(prefix="techlead-gates-") as scratch:
         base_dir = Path(scratch) / "base"
-        materialize(repo, base_sha, base_files(patch, baseline), base_dir)
+        materialize_sparse(repo, base_sha, base_files(patch, baseline), base_dir)
         head_dir = repo
         if head_sha:
             head_dir = Path(scratch) / "head"
             export_tree(repo, head_sha, head_dir)
-        yield GateInput(head_dir, base_dir, patch, head_sha, dict(env or {}))
+        yield GateInput(
+            head_dir, base_dir, patch, head_sha, dict(env or {}), repo=repo, base_sha=base_sha
+        )
 
 
 @contextmanager
@@ -136,8 +158,10 @@ def checkout_input(
     patch = parse_diff(diff)
     with tempfile.TemporaryDirectory(prefix="techlead-gates-") as scratch:
         base_dir = Path(scratch) / "base"
-        materialize(checkout, start, base_files(patch, baseline), base_dir)
-        yield GateInput(checkout, base_dir, patch, head_sha, dict(env or {}))
+        materialize_sparse(checkout, start, base_files(patch, baseline), base_dir)
+        yield GateInput(
+            checkout, base_dir, patch, head_sha, dict(env or {}), repo=checkout, base_sha=start
+        )
 
 
 def base_files(patch: PatchSet, baseline: str = "") -> list[str]:
@@ -160,6 +184,8 @@ def support_files(paths: Iterable[str], baseline: str = "") -> list[str]:
         for parent in PurePosixPath(path).parents:
             for name in CONFIG_NAMES:
                 wanted[str(parent / name) if str(parent) != "." else name] = None
+            if str(parent) != ".":
+                wanted.update(dict.fromkeys(str(parent / name) for name in PACKAGE_MARKERS))
     for extra in (*ROOT_CONFIG_FILES, baseline):
         if extra:
             wanted[extra] = None
@@ -238,12 +264,87 @@ def diff_text(repo: Path, base: str, head: str | None) -> str:
     return "".join(parts)
 
 
-def materialize(repo: Path, ref: str, paths: Iterable[str], dest: Path) -> None:
-    """Write the files ``paths`` as they are at ``ref`` under ``dest``; missing ones skip."""
+def materialize_sparse(repo: Path, ref: str, paths: Iterable[str], dest: Path) -> None:
+    """What the tools need of ``ref`` to see the files ``paths`` as in a checkout.
+
+    The files themselves, the settings files they name (ruff's ``extend``), and the
+    package's outline: the top-level names of the source roots as empty directories and
+    files, so that ruff tells first-party imports as it does in a full checkout.
+    """
+    written = materialize(repo, ref, paths, dest)
+    for _ in range(_MAX_EXTENDS):
+        extends = [p for p in _extended(dest, written) if p not in written]
+        if not extends:
+            break
+        written += materialize(repo, ref, extends, dest)
+    if ref != EMPTY_TREE:
+        _outline(repo, ref, dest, _source_roots(dest))
+
+
+def _extended(dest: Path, written: Iterable[str]) -> list[str]:
+    """Repository paths that the ruff settings among ``written`` extend."""
+    found = []
+    for path in written:
+        name = PurePosixPath(path).name
+        if name not in CONFIG_NAMES:
+            continue
+        target = _extend_of(dest / path, name)
+        if not target or os.path.isabs(target):
+            continue
+        joined = os.path.normpath(str(PurePosixPath(path).parent / target))
+        if not joined.startswith(".."):
+            found.append(PurePosixPath(joined).as_posix())
+    return found
+
+
+def _ruff_section(path: Path, name: str) -> dict[str, object]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    section = data.get("tool", {}).get("ruff", {}) if name == "pyproject.toml" else data
+    return section if isinstance(section, dict) else {}
+
+
+def _extend_of(path: Path, name: str) -> str:
+    extend = _ruff_section(path, name).get("extend")
+    return extend if isinstance(extend, str) else ""
+
+
+def _source_roots(dest: Path) -> list[str]:
+    roots = list(SOURCE_ROOTS)
+    for name in CONFIG_NAMES:
+        configured = _ruff_section(dest / name, name).get("src")
+        if isinstance(configured, list):
+            roots += [str(p) for p in configured if isinstance(p, str) and not os.path.isabs(p)]
+    return [r for r in dict.fromkeys(os.path.normpath(r) for r in roots) if not r.startswith("..")]
+
+
+def _outline(repo: Path, ref: str, dest: Path, roots: Sequence[str]) -> None:
+    """Empty stand-ins for the entries of ``roots`` (directories, Python modules)."""
+    specs = ["." if root == "." else f"{root}/" for root in roots]
+    listing = git(repo, "ls-tree", "-z", ref, "--", *specs)
+    for entry in filter(None, listing.split("\0")):
+        meta, _, path = entry.partition("\t")
+        kind = meta.split(" ")[1] if meta.count(" ") >= 2 else ""
+        target = dest / path
+        if kind == "tree":
+            target.mkdir(parents=True, exist_ok=True)
+        elif kind == "blob" and path.endswith((".py", ".pyi")) and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+
+
+def materialize(repo: Path, ref: str, paths: Iterable[str], dest: Path) -> list[str]:
+    """Write the files ``paths`` as they are at ``ref`` under ``dest``; missing ones skip.
+
+    Returns the paths written.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     wanted = [p for p in paths if "\n" not in p]
+    written: list[str] = []
     if ref == EMPTY_TREE or not wanted:
-        return
+        return written
     request = "".join(f"{ref}:{path}\n" for path in wanted).encode("utf-8")
     batch = "--batch=%(objecttype) %(objectsize)"
     output = io.BytesIO(_git_bytes(repo, ["cat-file", batch], request))
@@ -257,6 +358,8 @@ def materialize(repo: Path, ref: str, paths: Iterable[str], dest: Path) -> None:
             target = dest / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body)
+            written.append(path)
+    return written
 
 
 def export_tree(repo: Path, ref: str, dest: Path) -> None:

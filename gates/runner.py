@@ -141,7 +141,8 @@ def _result(
             duration=duration,
         )
     conclusion, reason = _failure(job, outcome)
-    return errored(job.level, job.config, conclusion, reason, duration)
+    tools = tuple(getattr(job.gate, "TOOLS", ()))
+    return errored(job.level, job.config, conclusion, reason, duration, tools)
 
 
 def _failure(job: _Job, outcome: BaseException | None) -> tuple[Conclusion, str]:

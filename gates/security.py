@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import configparser
+import contextlib
+import fnmatch
 import json
 import re
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot.errors import ToolFailed
@@ -24,6 +28,10 @@ LEVEL = GateLevel.L5
 TITLE = "Security"
 BANDIT = "bandit"
 PYTHON_SUFFIXES = (".py",)
+# Every tool this gate may run; a gate that could not finish names them all in SARIF.
+TOOLS = (BANDIT, secrets.OWN_TOOL, secrets.DETECT_SECRETS, workflows.TOOL, dependencies.TOOL)
+# bandit's own settings files: [tool.bandit] in pyproject.toml, [bandit] in .bandit.
+BANDIT_FILES = ("pyproject.toml", ".bandit")
 # bandit's hard-coded password checks quote the password in their message.
 _QUOTES_SECRET = {"B105", "B106", "B107"}
 _QUOTED = re.compile(r"'([^']*)'")
@@ -40,6 +48,7 @@ class _Parts:
     notes: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
+    tools: list[str] = field(default_factory=list)
 
     def scan(self, not_applicable: str | None) -> Scan:
         return Scan(
@@ -49,6 +58,7 @@ class _Parts:
             notes=tuple(self.notes),
             incomplete=tuple(self.incomplete),
             secrets=frozenset(self.secrets),
+            tools=tuple(self.tools),
         )
 
 
@@ -70,10 +80,19 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     if deps:
         jobs["pip-audit"] = lambda: _dependencies(tools, inp, deps, settings)
     parts = _run_parallel(jobs)
+    parts.tools = [tool for name in jobs for tool in _JOB_TOOLS[name]]
     if python or flows or deps:
         return parts.scan(None)
     reason = templates.NOTHING_FOR_SECURITY if settings.secrets else templates.NOTHING_TO_AUDIT
     return parts.scan(reason)
+
+
+_JOB_TOOLS = {
+    "bandit": (BANDIT,),
+    "secrets": (secrets.OWN_TOOL, secrets.DETECT_SECRETS),
+    "zizmor": (workflows.TOOL,),
+    "pip-audit": (dependencies.TOOL,),
+}
 
 
 def _run_parallel(jobs: Mapping[str, Callable[[], _Parts]]) -> _Parts:
@@ -96,17 +115,79 @@ def _run_parallel(jobs: Mapping[str, Callable[[], _Parts]]) -> _Parts:
 # ---------------------------------------------------------------------------- bandit
 
 
+@dataclass(frozen=True)
+class BanditSettings:
+    """The repository's bandit settings: tests skipped or chosen, paths excluded."""
+
+    skips: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def excludes(self, path: str) -> bool:
+        parts = PurePosixPath(path).parts
+        for pattern in self.exclude:
+            if path == pattern or path.startswith(pattern + "/"):
+                return True
+            if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, pattern + "/*"):
+                return True
+            if "/" not in pattern and pattern in parts[:-1]:
+                return True
+        return False
+
+
+def bandit_settings(root: Path) -> BanditSettings:
+    """``[tool.bandit]`` of pyproject.toml and ``[bandit]`` of .bandit, merged."""
+    found: dict[str, list[str]] = {"skips": [], "tests": [], "exclude": []}
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = {}
+    section = data.get("tool", {}).get("bandit", {})
+    if isinstance(section, dict):
+        for key, target in (("skips", "skips"), ("tests", "tests"), ("exclude_dirs", "exclude")):
+            value = section.get(key, [])
+            found[target] += [str(v) for v in value] if isinstance(value, list) else []
+    parser = configparser.ConfigParser(interpolation=None)
+    with contextlib.suppress(configparser.Error, UnicodeDecodeError):
+        parser.read(root / ".bandit", encoding="utf-8")
+    if parser.has_section("bandit"):
+        for key in ("skips", "tests", "exclude"):
+            found[key] += _ini_list(parser.get("bandit", key, fallback=""))
+    return BanditSettings(
+        skips=tuple(found["skips"]),
+        tests=tuple(found["tests"]),
+        exclude=tuple(_clean_path(p) for p in found["exclude"] if _clean_path(p)),
+    )
+
+
+def _ini_list(text: str) -> list[str]:
+    return [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
+
+
+def _clean_path(path: str) -> str:
+    return path.strip().removeprefix("./").rstrip("/")
+
+
 def _bandit(
     tools: ToolRunner, inp: GateInput, files: Sequence[ChangedFile], config: SecurityConfig
 ) -> _Parts:
-    """bandit on the head files and, side by side, on their base versions."""
+    """bandit on the head files and, side by side, on their base versions.
+
+    The repository's bandit settings come from the base (a change cannot silence its
+    own findings), from the head when there is no base.
+    """
+    repo = bandit_settings(inp.base if inp.base is not None else inp.head)
+    files = [f for f in files if not repo.excludes(f.path)]
+    if not files:
+        return _Parts()
     old = {f.old_path: f.path for f in files if f.old_path}
     base = inp.base
     base_paths = [path for path in old if base is not None and (base / path).is_file()]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bandit") as pool:
-        head_run = pool.submit(_bandit_report, tools, inp.head, [f.path for f in files], config)
+        head_paths = [f.path for f in files]
+        head_run = pool.submit(_bandit_report, tools, inp.head, head_paths, config, repo)
         base_run = (
-            pool.submit(_bandit_report, tools, base, base_paths, config)
+            pool.submit(_bandit_report, tools, base, base_paths, config, repo)
             if base is not None and base_paths
             else None
         )
@@ -129,10 +210,16 @@ def _bandit(
 
 
 def _bandit_report(
-    tools: ToolRunner, root: Path, paths: Sequence[str], config: SecurityConfig
+    tools: ToolRunner,
+    root: Path,
+    paths: Sequence[str],
+    config: SecurityConfig,
+    repo: BanditSettings,
 ) -> dict[str, Any]:
-    skips = ["-s", ",".join(config.bandit_skips)] if config.bandit_skips else []
-    argv = [*tool_command(BANDIT), "-f", "json", "-q", *skips, *paths]
+    skipped = list(dict.fromkeys([*config.bandit_skips, *repo.skips]))
+    skips = ["-s", ",".join(skipped)] if skipped else []
+    chosen = ["-t", ",".join(repo.tests)] if repo.tests else []
+    argv = [*tool_command(BANDIT), "-f", "json", "-q", *skips, *chosen, *paths]
     output = tools.run(argv, cwd=root, ok_codes=(0, 1))
     try:
         report = json.loads(output.stdout)

@@ -142,3 +142,16 @@ CLI_FINDING = "  {path}:{line}:{column} {severity} {rule} {message} [{tool}]"
 CLI_PREEXISTING = "  {count} pre-existing finding(s) in the changed files (not failed)"
 CLI_NOTE = "  note: {note}"
 CLI_NO_GATES = "no gate to run (all disabled or not selected)"
+
+# ---------------------------------------------------------------------------- ruff versions
+
+RUFF_PINNED = "ran ruff {version}, the version {source} pins"
+RUFF_PIN_UNAVAILABLE = (
+    "ruff {version} (pinned by {source}) could not be installed, so ruff {ours} ran "
+    "instead: {reason}"
+)
+RUFF_REFUSED = "ruff {version} refused the repository's configuration: {reason}"
+RUFF_NO_CONFIG = (
+    "no ruff configuration: checked with pyflakes' rules and E9 only{flake8}, no format check"
+)
+RUFF_FLAKE8_USED = " (with the [flake8] settings of {file})"

@@ -32,8 +32,8 @@ def judge(
     head = with_fingerprints(scan.head, head_reader)
     base = with_fingerprints(scan.base, base_reader, renamed)
     accepted = [f for f in head if f.fingerprint not in baseline]
-    added = set(changes.added_lines())
-    new, old = split_new(accepted, base, head_reader, base_reader, added, renamed)
+    new, old = split_new(accepted, base, head_reader, base_reader, changes, renamed)
+    old = [*old, *with_fingerprints(scan.preexisting, head_reader)]
     counted = [f for f in new if keep(f, changes, config.filter_mode)]
     result = GateResult(
         level=level,
@@ -48,6 +48,8 @@ def judge(
         suppressed=len(head) - len(accepted),
         notes=(*notes, *scan.notes, *scan.incomplete),
         duration_seconds=duration,
+        tools=scan.tools,
+        report=scan.report,
     )
     return _conclude(result, scan)
 
@@ -65,9 +67,15 @@ def _conclude(result: GateResult, scan: Scan) -> GateResult:
 
 
 def errored(
-    level: GateLevel, config: GateConfig, conclusion: Conclusion, reason: str, duration: float
+    level: GateLevel,
+    config: GateConfig,
+    conclusion: Conclusion,
+    reason: str,
+    duration: float,
+    tools: tuple[str, ...] = (),
 ) -> GateResult:
-    """The result of a gate that could not finish (crashed, timed out, cancelled)."""
+    """The result of a gate that could not finish (crashed, timed out, cancelled);
+    ``tools`` are the tools it was to run."""
     return GateResult(
         level=level,
         name=templates.check_run_name(level),
@@ -77,6 +85,7 @@ def errored(
         filter_mode=config.filter_mode,
         reason=redact_text(reason),
         duration_seconds=duration,
+        tools=tools,
     )
 
 
@@ -88,6 +97,7 @@ def redacted(result: GateResult, secrets: frozenset[str]) -> GateResult:
         preexisting=tuple(_redact_finding(f, secrets) for f in result.preexisting),
         reason=redact_text(result.reason, secrets),
         notes=tuple(redact_text(note, secrets) for note in result.notes),
+        report=redact_text(result.report, secrets),
     )
 
 

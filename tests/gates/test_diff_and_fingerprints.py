@@ -147,8 +147,14 @@ def test_a_duplicated_line_counts_the_copy_on_the_added_line_as_new(tmp_path: Pa
     _write(head, "a.py", "run(x)\na = 1\nrun(x)\n")  # the copy was added at line 1
     head_findings = [_at("a.py", 1), _at("a.py", 3)]
 
+    diff = "--- a/a.py\n+++ b/a.py\n@@ -0,0 +1 @@\n+run(x)\n"
+
     new, old = split_new(
-        head_findings, [_at("a.py", 2)], LineReader(head), LineReader(base), {("a.py", 1)}
+        head_findings,
+        [_at("a.py", 2)],
+        LineReader(head),
+        LineReader(base),
+        DiffIndex.from_patch(PatchSet(diff)),
     )
 
     assert [f.start_line for f in new] == [1]
