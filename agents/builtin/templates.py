@@ -1,0 +1,68 @@
+"""Text the built-in agents show people: summaries and notes on the task's pull request."""
+
+from __future__ import annotations
+
+PATH_NOT_ALLOWED = "`{path}` is outside the paths this task may change"
+NEEDS_A_PERSON = "No built-in agent can do this task ({reason}); it needs a person."
+NO_FITTING_AGENT = "its text names no lint, security, dependency, workflow or docs fix"
+NOT_THIS_SPECIALIST = "`{agent}` has no built-in agent for it"
+
+# Lint fixer
+LINT_NO_FILES = "No Python files among the task's files: nothing to lint."
+LINT_FIXED = "ruff fixed {fixed} and reformatted {formatted} of {files} Python file(s)."
+LINT_CLEAN = "ruff found nothing to fix or reformat in {files} Python file(s)."
+LINT_LEFT = "Left for a person (no safe automatic fix): {left}."
+LINT_UNPARSABLE = "ruff could not parse {paths}: fix the syntax first."
+NOTHING = "nothing"
+
+# Security fixer
+SECURITY_NO_FILES = "No Python files among the task's files: nothing to fix."
+SECURITY_FIXED = "Fixed {fixes} in {files} file(s)."
+SECURITY_CLEAN = "No fixable bandit findings ({kinds}) in {files} Python file(s)."
+SECURITY_BANDIT = "bandit findings in the changed files: {before} before, {after} after."
+SECURITY_BANDIT_LEFT = "bandit still reports: {left}."
+SECURITY_UNPARSABLE = "Skipped {path}: it is not valid Python ({error})."
+FIX_NAMES = {
+    "yaml-load": "`yaml.load` → `yaml.safe_load`",
+    "verify-false": "`verify=False` removed",
+    "request-timeout": "`timeout=` added to requests calls",
+    "shell-true": "`shell=True` with a literal command → argument list",
+}
+
+# Workflow hardener
+WORKFLOWS_NONE = "No GitHub Actions workflow among the task's files: nothing to harden."
+WORKFLOWS_CHANGED = "Hardened {count} workflow file(s): {what}."
+WORKFLOWS_CLEAN = "The {count} workflow file(s) already follow these rules: nothing to change."
+WORKFLOW_PERMISSIONS = "least-privilege top-level `permissions:`"
+WORKFLOW_CHECKOUT = "`persist-credentials: false` on checkout"
+WORKFLOW_PINS = "actions pinned to commit SHAs"
+WORKFLOW_ZIZMOR_FIXES = "zizmor's safe fixes"
+WORKFLOW_PERMISSIONS_NOTE = (
+    "{path}: added `permissions: {value}` at the top; a job that needs more must declare it."
+)
+WORKFLOW_NO_RESOLVER = "{path}: `{uses}` left unpinned (no way to look up commits was given)."
+WORKFLOW_UNRESOLVED = "{path}: `{uses}` left unpinned ({reason})."
+WORKFLOW_ZIZMOR = "zizmor findings: {before} before, {after} after."
+WORKFLOW_ZIZMOR_LEFT = "zizmor still reports: {left}."
+UNKNOWN_REF = "the reference was not found"
+
+# Dependency updater
+DEPS_NO_NAME = "The task names no dependency to update (e.g. “bump requests to 2.32.3”)."
+DEPS_NOT_FOUND = "`{name}` is not declared in {files}."
+DEPS_NO_FILES = "No dependency files (requirements*.txt, pyproject.toml) this task may change."
+DEPS_BUMPED = "Updated `{name}` to {version} in {files}."
+DEPS_ALREADY = "`{name}` already allows {version} everywhere it is declared: nothing to change."
+DEPS_NO_VERSION = "The task gives no version for `{name}`: its pins are left as they are ({pins})."
+DEPS_LOCK_UPDATED = "Re-locked {lock} with {tool}."
+DEPS_LOCK_UNCHANGED = "{lock} already has the version asked for."
+DEPS_LOCK_FAILED = "Could not update {lock} with {tool}: {error}"
+DEPS_NO_LOCK_TOOL = "{lock} needs {tool} to be updated, and it is not installed."
+DEPS_LOCK_SKIPPED = "{lock} is not updated: {kind} locks are not supported."
+DEPS_UNSATISFIABLE = "{file}: `{requirement}` left as it is: it cannot be made to allow {version}."
+
+# Docs writer
+DOCS_WROTE = "Wrote {what}."
+DOCS_NOTHING = "The ADR and the CHANGELOG entry for this task are already written."
+DOCS_ADR = "ADR `{path}`"
+DOCS_CHANGELOG = "a CHANGELOG entry under {section} ({kind})"
+DOCS_NO_ROOM = "Could not write {path}: {reason}."
