@@ -130,6 +130,25 @@ class SecurityConfig(GateConfig):
     audit_timeout_seconds: float = Field(gt=0, le=600)
 
 
+class IntegrationConfig(GateConfig):
+    """L3 integration: the repository's tests, run on the head inside a jail.
+
+    ``command`` (empty: pytest when the repository has tests/ or pytest settings) is split
+    like a shell would, without a shell; ``{python}`` stands for ``python`` (empty:
+    TechLead's interpreter). A command that is not pytest says where it writes its JUnit
+    report in ``junit_xml``. The limits apply to each process of the run.
+    """
+
+    command: str
+    junit_xml: str
+    python: str
+    compare_base: bool
+    require_sandbox: bool
+    cpu_seconds: int = Field(ge=1, le=86_400)
+    memory_mb: int = Field(ge=64, le=1_048_576)
+    file_size_mb: int = Field(ge=1, le=1_048_576)
+
+
 class SelectionConfig(_Frozen):
     """Which pull requests get gates (``gates.pull_requests``).
 
@@ -149,6 +168,7 @@ class GatesConfig(_Frozen):
     baseline: str = Field(min_length=1)
     pull_requests: SelectionConfig
     lint: LintConfig
+    integration: IntegrationConfig
     security: SecurityConfig
 
     def for_level(self, level: GateLevel) -> GateConfig | None:
@@ -162,7 +182,11 @@ class GatesConfig(_Frozen):
 
 
 # The config key of each level that has a gate; a new gate adds its key here.
-LEVEL_KEYS: dict[GateLevel, str] = {GateLevel.L1: "lint", GateLevel.L5: "security"}
+LEVEL_KEYS: dict[GateLevel, str] = {
+    GateLevel.L1: "lint",
+    GateLevel.L3: "integration",
+    GateLevel.L5: "security",
+}
 
 
 def parse_gates_config(

@@ -28,7 +28,7 @@ def test_defaults_come_from_the_shipped_file() -> None:
     assert config.lint.fail_on is Severity.LOW
     assert config.security.filter_mode is FilterMode.ADDED
     assert config.for_level(GateLevel.L5) is config.security
-    assert config.for_level(GateLevel.L3) is None
+    assert config.for_level(GateLevel.L3) is config.integration
     shipped = yaml.safe_load((Path("config") / "gates.yml").read_text())["gates"]
     assert (
         config.model_dump(mode="json")["security"]["bandit_skips"]

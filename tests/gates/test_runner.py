@@ -12,6 +12,7 @@ from unidiff import PatchSet
 
 from gates.config import GateConfig, GateLevel, GatesConfig, load_defaults
 from gates.model import Conclusion, GateResult, Scan
+from gates.registry import REGISTRY
 from gates.revision import GateInput
 from gates.runner import run_gates
 from gates.tools import CancelToken, ToolRunner
@@ -168,7 +169,7 @@ def test_cancelling_stops_the_tools_and_reports_cancelled(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("levels", "expected"),
-    [(None, {L1, L5}), ([L5], {L5}), ([], set())],
+    [(None, set(REGISTRY)), ([L5], {L5}), ([], set())],
     ids=["all", "only-L5", "none"],
 )
 def test_levels_select_the_gates(
