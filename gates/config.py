@@ -130,6 +130,49 @@ class SecurityConfig(GateConfig):
     audit_timeout_seconds: float = Field(gt=0, le=600)
 
 
+class ContractsConfig(GateConfig):
+    """L2 contracts: API descriptions validated, and compared with the base for breaks.
+
+    Files are found among the changed ones by these globs and, with ``sniff``, by their
+    content (an ``openapi:``/``swagger:`` key, a JSON Schema ``$schema``).
+    """
+
+    openapi: tuple[str, ...]
+    json_schema: tuple[str, ...]
+    graphql: tuple[str, ...]
+    protobuf: tuple[str, ...]
+    sniff: bool
+
+
+class BenchmarkStatistic(enum.StrEnum):
+    """Which number of a benchmark run stands for that run."""
+
+    MEDIAN = "median"
+    MIN = "min"
+    MEAN = "mean"
+
+
+class PerformanceConfig(GateConfig):
+    """L4 performance: a benchmark command run on base and head, compared statistically.
+
+    ``command`` (empty: not configured) writes benchmark JSON to ``{output}``; it runs
+    ``repeats`` times per side, interleaved in random order, after ``warmup`` runs.
+    A benchmark fails only when it is slower by more than ``threshold`` (0.1 = 10%) with
+    Mann-Whitney p < ``alpha`` and a bootstrap interval past the threshold, twice.
+    """
+
+    command: str
+    repeats: int = Field(ge=3, le=200)
+    warmup: int = Field(ge=0, le=20)
+    threshold: float = Field(gt=0, le=10)
+    alpha: float = Field(gt=0, lt=0.5)
+    confidence: float = Field(gt=0.5, lt=1)
+    resamples: int = Field(ge=100, le=100_000)
+    confirm: bool
+    statistic: BenchmarkStatistic
+    seed: int | None = None
+
+
 class IntegrationConfig(GateConfig):
     """L3 integration: the repository's tests, run on the head inside a jail.
 
@@ -168,7 +211,9 @@ class GatesConfig(_Frozen):
     baseline: str = Field(min_length=1)
     pull_requests: SelectionConfig
     lint: LintConfig
+    contracts: ContractsConfig
     integration: IntegrationConfig
+    performance: PerformanceConfig
     security: SecurityConfig
 
     def for_level(self, level: GateLevel) -> GateConfig | None:
@@ -184,7 +229,9 @@ class GatesConfig(_Frozen):
 # The config key of each level that has a gate; a new gate adds its key here.
 LEVEL_KEYS: dict[GateLevel, str] = {
     GateLevel.L1: "lint",
+    GateLevel.L2: "contracts",
     GateLevel.L3: "integration",
+    GateLevel.L4: "performance",
     GateLevel.L5: "security",
 }
 

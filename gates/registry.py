@@ -27,6 +27,7 @@ class Gate(Protocol):
 
 REGISTRY: dict[GateLevel, str] = {
     GateLevel.L1: "gates.lint",
+    GateLevel.L2: "gates.contracts",
     GateLevel.L3: "gates.integration",
     GateLevel.L5: "gates.security",
 }

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from gates.config import GateLevel
+from bot.gate_runs import enabled_levels
+from gates.config import GateLevel, load_defaults
 from gates.templates import check_run_name
 from tests.conftest import World
 from tests.gates_e2e.conftest import PullWorld, PullWorldFactory, TechLead, TechLeadFactory
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.sandbox
 
 LINT = check_run_name(GateLevel.L1)
 SECURITY = check_run_name(GateLevel.L5)
+# Every gate enabled by default makes one check run per head.
+ALL_GATES = sorted(check_run_name(level) for level in enabled_levels(load_defaults()))
 RISKY = """import os
 import subprocess
 
@@ -107,7 +110,7 @@ def test_new_findings_fail_with_annotations_on_exactly_their_lines(
     published = str([security, lint, pr.annotations(security), pr.annotations(lint)])
     assert "hunter2-very-secret" not in published, "the secret is never shown"
     # check_suite.requested and pull_request.opened both asked for this head: one run each.
-    assert sorted(run["name"] for run in pr.runs(head)) == [LINT, SECURITY]
+    assert sorted(run["name"] for run in pr.runs(head)) == ALL_GATES
 
 
 def test_old_findings_in_a_touched_file_are_summarised_not_failed(
@@ -143,7 +146,7 @@ def test_a_push_adding_one_finding_changes_exactly_one_annotation(
     added = after[SECURITY] - before[SECURITY]
     assert list(added) == [("app.py", 12, "B602 (bandit, high)")]
     assert before[SECURITY] - after[SECURITY] == Counter()
-    assert len(pr.runs(second)) == 2, "synchronize and check_suite.requested: one set of runs"
+    assert len(pr.runs(second)) == len(ALL_GATES), "synchronize and check_suite.requested: one set"
 
 
 def test_120_findings_arrive_as_120_annotations_50_per_request(
@@ -159,10 +162,11 @@ def test_120_findings_arrive_as_120_annotations_50_per_request(
     assert lint["output"]["annotations_count"] == 120
     assert lines(pr.annotations(lint)) == {("many.py", n) for n in range(1, 121)}
     counts = techlead.client.stats
-    # Two runs created queued; then per run one in_progress and one completing update,
-    # plus two more updates appending annotations 51-100 and 101-120 to the lint run.
-    assert counts.total("POST /repos/{owner}/{repo}/check-runs") == 2
-    assert counts.total("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}") == 2 + 2 + 2
+    # One run per gate created queued; then per run one in_progress and one completing
+    # update, plus two more updates appending annotations 51-100 and 101-120 to lint's.
+    gates = len(ALL_GATES)
+    assert counts.total("POST /repos/{owner}/{repo}/check-runs") == gates
+    assert counts.total("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}") == 2 * gates + 2
 
 
 def test_a_gate_stopped_by_its_time_limit_fails_saying_so(
@@ -209,7 +213,7 @@ def test_redeliveries_and_repeated_events_make_no_duplicate_runs(
 
     redelivered = [d for d in port.list_hook_deliveries() if d.redelivery]
     assert redelivered and all(d.status_code == 202 for d in redelivered)
-    assert sorted(run["name"] for run in pr.runs(head)) == [LINT, SECURITY]
+    assert sorted(run["name"] for run in pr.runs(head)) == ALL_GATES
     assert len(techlead.jobs("gates.run")) == 1
 
 
