@@ -24,6 +24,7 @@ from agents.builtin.choose import (
 )
 from agents.builtin.common import handoff
 from agents.builtin.lint import LintFixer
+from agents.builtin.security import SecurityFixer
 from agents.executors.base import Budget, ExecutionResult, Executor, WorkOrder
 
 # (owner/repo, ref) -> the commit SHA the ref points at, or None when it does not exist.
@@ -40,17 +41,20 @@ SPECIALISTS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+_PLAIN: Mapping[str, Callable[[], Executor]] = {
+    LINT_FIXER: LintFixer,
+    SECURITY_FIXER: SecurityFixer,
+}
+
+
 def make_builtin(name: str, *, resolve_action: ActionResolver | None = None) -> Executor:
-    """The built-in agent ``name`` (one of ``choose.ALL``)."""
-    agents: dict[str, Callable[[], Executor]] = {
-        LINT_FIXER: LintFixer,
-    }
-    return agents[name]()
+    """The built-in agent ``name`` (one of :func:`available`)."""
+    return _PLAIN[name]()
 
 
 def available() -> tuple[str, ...]:
     """The built-in agents this installation ships."""
-    return (LINT_FIXER,)
+    return tuple(_PLAIN)
 
 
 @dataclass
