@@ -915,6 +915,96 @@ class GitHubApi:
         ).data
         return _pull(found[0]) if found else None
 
+    def find_pull(self, repo: str, head_ref: str, base_ref: str | None = None) -> PullInfo | None:
+        owner = _split(repo)["owner"]
+        query: dict[str, object] = {"state": "all", "head": f"{owner}:{head_ref}"}
+        if base_ref is not None:
+            query["base"] = base_ref
+        found = self._call(
+            repo, "GET", "/repos/{owner}/{repo}/pulls", query={**query, "per_page": PER_PAGE}
+        ).data
+        if not found:
+            return None
+        newest = max(found, key=lambda item: int(item["number"]))
+        return _pull(newest)
+
+    def update_pull(
+        self,
+        repo: str,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state: str | None = None,
+    ) -> PullInfo:
+        changes = {"title": title, "body": _clip(body, MAX_BODY_CHARS), "state": state}
+        data = self._call(
+            repo,
+            "PATCH",
+            "/repos/{owner}/{repo}/pulls/{pull_number}",
+            {"pull_number": number},
+            body={key: value for key, value in changes.items() if value is not None},
+        ).data
+        return _pull(data)
+
+    def merge_pull(self, repo: str, number: int, *, sha: str, title: str | None = None) -> str:
+        body: dict[str, Any] = {"sha": sha, "merge_method": "merge"}
+        if title is not None:
+            body["commit_title"] = title
+        data = self._call(
+            repo,
+            "PUT",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+            {"pull_number": number},
+            body=body,
+        ).data
+        return str(data["sha"])
+
+    def approvals(self, repo: str, number: int) -> tuple[str, ...]:
+        latest: dict[str, str] = {}
+        for review in self._pages(
+            repo, "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", {"pull_number": number}
+        ):
+            login, _ = _login(review.get("user"))
+            state = str(review.get("state") or "")
+            if state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[login] = state
+        return tuple(sorted(login for login, state in latest.items() if state == "APPROVED"))
+
+    def add_assignees(self, repo: str, number: int, logins: Sequence[str]) -> None:
+        self._call(
+            repo,
+            "POST",
+            "/repos/{owner}/{repo}/issues/{issue_number}/assignees",
+            {"issue_number": number},
+            body={"assignees": list(logins)},
+        )
+
+    # -- branches
+
+    def branch_sha(self, repo: str, branch: str) -> str | None:
+        try:
+            data = self._call(
+                repo, "GET", "/repos/{owner}/{repo}/git/ref/{+ref}", {"ref": f"heads/{branch}"}
+            ).data
+        except GitHubNotFound:
+            return None
+        return str(data["object"]["sha"])
+
+    def create_branch(self, repo: str, branch: str, sha: str) -> None:
+        self._call(
+            repo,
+            "POST",
+            "/repos/{owner}/{repo}/git/refs",
+            body={"ref": f"refs/heads/{branch}", "sha": sha},
+        )
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        with contextlib.suppress(GitHubNotFound, GitHubValidationError):
+            self._call(
+                repo, "DELETE", "/repos/{owner}/{repo}/git/refs/{+ref}", {"ref": f"heads/{branch}"}
+            )
+
     # -- checks and statuses
 
     def create_check_run(
@@ -1117,6 +1207,7 @@ def _pull(data: Mapping[str, Any]) -> PullInfo:
         is_fork=head_repo.lower() != base_repo.lower() or not head_repo,
         author_login=login,
         html_url=str(data.get("html_url") or ""),
+        merged=bool(data.get("merged") or data.get("merged_at")),
     )
 
 
@@ -1128,6 +1219,8 @@ def _check_run(data: Mapping[str, Any]) -> CheckRunInfo:
         status=str(data["status"]),
         conclusion=data.get("conclusion"),
         external_id=data.get("external_id") or None,
+        title=str((data.get("output") or {}).get("title") or ""),
+        summary=str((data.get("output") or {}).get("summary") or ""),
     )
 
 

@@ -49,6 +49,7 @@ class PullInfo:
     is_fork: bool
     author_login: str
     html_url: str
+    merged: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class CheckRunInfo:
     status: str
     conclusion: str | None
     external_id: str | None
+    title: str = ""  # the run's output title and summary (what a gate found)
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,3 +228,48 @@ class HookDeliveryLog(Protocol):
         ...
 
     def redeliver(self, delivery_id: int) -> None: ...
+
+
+# Added for plan execution (bot/features/execution): branches, pull requests found in any
+# state, merges and reviews. Kept apart from GitHubPort so existing fakes stay complete.
+class ExecutionPort(GitHubPort, Protocol):
+    """What carrying out a plan needs beyond :class:`GitHubPort`."""
+
+    def branch_sha(self, repo: str, branch: str) -> str | None:
+        """Where ``branch`` points, or None when it does not exist."""
+        ...
+
+    def create_branch(self, repo: str, branch: str, sha: str) -> None:
+        """Create ``branch`` at ``sha``; raises ``GitHubValidationError`` when it exists."""
+        ...
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        """Deleting a branch that is not there is not an error."""
+        ...
+
+    def find_pull(self, repo: str, head_ref: str, base_ref: str | None = None) -> PullInfo | None:
+        """The newest pull request from ``head_ref`` of ``repo`` in any state (merged too)."""
+        ...
+
+    def update_pull(
+        self,
+        repo: str,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state: str | None = None,
+    ) -> PullInfo: ...
+
+    def merge_pull(self, repo: str, number: int, *, sha: str, title: str | None = None) -> str:
+        """Merge (merge commit) if the head is still ``sha``; returns the merge commit's SHA.
+
+        Raises ``GitHubValidationError`` (405/409) when GitHub refuses.
+        """
+        ...
+
+    def approvals(self, repo: str, number: int) -> tuple[str, ...]:
+        """Logins whose latest review of the pull request approves it."""
+        ...
+
+    def add_assignees(self, repo: str, number: int, logins: Sequence[str]) -> None: ...

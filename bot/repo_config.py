@@ -70,7 +70,7 @@ MAX_KEY_CHARS = 200
 DEFAULT_FILES = ("techlead.yml", "agents.yml", "gates.yml")
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_EXECUTOR = re.compile(r"^(builtin|llm|command:\S.*)$")
+_EXECUTOR = re.compile(r"^(builtin|llm|handoff|command:\S.*)$")
 
 KeyPath = tuple[str | int, ...]
 
@@ -133,7 +133,7 @@ class AgentSpec(_Frozen):
     """One specialist in the roster.
 
     ``keywords`` match task text to the agent; ``paths`` are the globs it owns;
-    ``executor`` is ``builtin``, ``llm`` or ``command:<program and args>``.
+    ``executor`` is ``builtin``, ``llm``, ``handoff`` or ``command:<program and args>``.
     """
 
     name: str = Field(min_length=1, max_length=60)
@@ -153,7 +153,9 @@ class AgentSpec(_Frozen):
     @classmethod
     def _known_executor(cls, value: str) -> str:
         if not _EXECUTOR.match(value):
-            raise ValueError(f"must be 'builtin', 'llm' or 'command:<program>', got {value!r}")
+            raise ValueError(
+                f"must be 'builtin', 'llm', 'handoff' or 'command:<program>', got {value!r}"
+            )
         return value
 
 
@@ -164,6 +166,26 @@ class PlanningConfig(_Frozen):
     max_tasks: int = Field(ge=1, le=200)
     research_budget_seconds: float = Field(gt=0, le=600)
     blocked_paths: tuple[str, ...]
+
+
+class ExecutionConfig(_Frozen):
+    """How an approved plan is carried out: parallelism, merging, policy, branch names."""
+
+    max_parallel: int = Field(ge=1, le=32)
+    auto_approve: bool
+    require_review: int = Field(ge=0, le=10)
+    dry_run: bool
+    keep_branches: bool
+    allow_workflow_edits: bool
+    add_only: bool
+    max_changed_files: int = Field(ge=1, le=10_000)
+    max_changed_lines: int = Field(ge=1, le=1_000_000)
+    task_seconds: float = Field(gt=0, le=86_400)
+    max_attempts: int = Field(ge=1, le=10)
+    integration_branch: str = Field(min_length=1, max_length=200)
+    task_branch: str = Field(min_length=1, max_length=200)
+    maintainers: tuple[str, ...]
+    handoff_assignees: tuple[str, ...]
 
 
 class RepoConfig(_Frozen):
@@ -181,6 +203,7 @@ class RepoConfig(_Frozen):
     agents: tuple[AgentSpec, ...] = Field(min_length=1)
     planning: PlanningConfig
     gates: GatesConfig
+    execution: ExecutionConfig
 
     @_model_validator(mode="after")
     def _unique_agent_names(self) -> RepoConfig:

@@ -731,15 +731,20 @@ class Worktree:
         *,
         author: Identity,
         trailers: Sequence[tuple[str, str]] = (),
+        allow_empty: bool = False,
     ) -> str | None:
-        """Commit every change (new, modified, deleted files); None when nothing changed."""
+        """Commit every change (new, modified, deleted files); None when nothing changed.
+
+        ``allow_empty`` commits even without a change (a hand-off's "Start T3" commit).
+        """
         trailer_args = [f"--trailer={_trailer(key, value)}" for key, value in trailers]
         self._ws._check(self._git(["add", "--all"]), f"{self.repo}: git add failed")
-        if self._git(["diff", "--cached", "--quiet"]).status == 0:
+        if not allow_empty and self._git(["diff", "--cached", "--quiet"]).status == 0:
             return None
         env = self._identity_env(author)
+        empty = ["--allow-empty"] if allow_empty else []
         commit = self._git(
-            ["commit", "--quiet", "--no-verify", "-m", message, *trailer_args], env=env
+            ["commit", "--quiet", "--no-verify", *empty, "-m", message, *trailer_args], env=env
         )
         self._ws._check(commit, f"{self.repo}: commit failed")
         return self.head()
@@ -755,6 +760,28 @@ class Worktree:
             "GIT_COMMITTER_EMAIL": committer.email,
             "GIT_COMMITTER_DATE": stamp,
         }
+
+    def changes(self) -> list[tuple[str, str, int, int]]:
+        """Every uncommitted change as (path, status letter, lines added, lines deleted).
+
+        Stages everything (like :meth:`commit_all` will); binary files count 0 lines.
+        """
+        self._ws._check(self._git(["add", "--all"]), f"{self.repo}: git add failed")
+        names = self._git(["diff", "--cached", "--name-status", "-z", "--no-renames"])
+        counts = self._git(["diff", "--cached", "--numstat", "-z", "--no-renames"])
+        self._ws._check(names, f"{self.repo}: diff failed")
+        fields = names.out.decode("utf-8", "replace").split("\0")
+        statuses = {fields[i + 1]: fields[i][:1] for i in range(0, len(fields) - 1, 2)}
+        lines: dict[str, tuple[int, int]] = {}
+        for entry in counts.out.decode("utf-8", "replace").split("\0"):
+            added, _, rest = entry.partition("\t")
+            deleted, _, path = rest.partition("\t")
+            if path:
+                lines[path] = (
+                    int(added) if added.isdigit() else 0,
+                    int(deleted) if deleted.isdigit() else 0,
+                )
+        return [(path, status, *lines.get(path, (0, 0))) for path, status in statuses.items()]
 
     def push(self, branch: str, *, expected: str | None) -> PushOutcome:
         """Push this worktree's HEAD to ``branch`` with a lease (see ``push_branch``)."""

@@ -26,7 +26,11 @@ from bot.settings import AuthMode, Settings
 PLUGINS_VARIABLE = "TECHLEAD_PLUGINS"
 
 # Built-in feature modules, imported by name so a feature is one line here.
-FEATURES: tuple[str, ...] = ("bot.features.planning", "bot.features.gates")
+FEATURES: tuple[str, ...] = (
+    "bot.features.planning",
+    "bot.features.gates",
+    "bot.features.execution",
+)
 
 
 @dataclass(frozen=True)

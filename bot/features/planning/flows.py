@@ -215,22 +215,37 @@ def _is_trigger(work: Work, request: PlanRequest) -> bool:
     return (request.label or "").lower() == wanted
 
 
-def publish(work: Work, record: PlanRecord, *, merge_ticks: bool = True) -> PlanRecord:
-    """Save ``record`` (the source of truth), then make the checklist comment mirror it."""
+def publish(
+    work: Work, record: PlanRecord, *, merge_ticks: bool = True, execute: bool = True
+) -> PlanRecord:
+    """Save ``record`` (the source of truth), then make the checklist comment mirror it.
+
+    The checklist carries the plan's execution section; ``execute`` schedules the
+    execution feature to act on the saved plan (approved, retried, cancelled...).
+    """
+    # Imported here: the execution feature builds on this module.
+    import bot.features.execution.hooks as hooks
+
     record = replace(record, timings=dict(work.timings))
     saved = work.plans.save(record)
+    body = hooks.checklist_with_execution(
+        work.ctx, saved, checklist_body(saved, work.words.command), work.config
+    )
     action = UpsertComment(
         work.repo,
         work.issue,
         PLAN_MARKER,
-        checklist_body(saved, work.words.command),
+        body,
         merge_ticks=merge_ticks,
         comment_id=saved.comment_id,
     )
     with work.timed("github_comment"):
         applied = work.executor.apply_one(action)
     # Saved again: the comment's id (new after a first post) and the full timings.
-    return work.plans.save(replace(saved, comment_id=applied.id, timings=dict(work.timings)))
+    final = work.plans.save(replace(saved, comment_id=applied.id, timings=dict(work.timings)))
+    if execute:
+        hooks.schedule_execution(work.ctx, final, work.config)
+    return final
 
 
 # ------------------------------------------------------------------------------ commands

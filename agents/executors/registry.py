@@ -1,0 +1,45 @@
+"""Which executor does a task: from the specialist's ``executor:`` key in the roster.
+
+``builtin`` looks the specialist up in ``agents.builtin.BUILTINS`` (name -> factory),
+imported lazily so TechLead runs without it; a specialist with no built-in agent, and
+``llm`` until a model is configured, become hand-offs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+
+from agents.executors.base import Executor
+from agents.executors.command import CommandExecutor
+from agents.executors.handoff import HandoffExecutor
+
+COMMAND_PREFIX = "command:"
+NO_BUILTIN = "no built-in agent does {agent}'s work"
+NO_MODEL = "no model is configured for the llm executor"
+
+
+def builtins() -> Mapping[str, Callable[[], Executor]]:
+    try:
+        module = importlib.import_module("agents.builtin")
+    except ImportError:
+        return {}
+    found = getattr(module, "BUILTINS", {})
+    return found if isinstance(found, Mapping) else {}
+
+
+def builtin_executor(agent_name: str) -> Executor | None:
+    """The built-in agent for ``agent_name``, or None when there is none."""
+    factory = builtins().get(agent_name)
+    return factory() if factory is not None else None
+
+
+def executor_for(spec: str, agent_name: str, base_env: Mapping[str, str] | None = None) -> Executor:
+    """The executor a roster entry names; a hand-off when nothing can do the work."""
+    if spec.startswith(COMMAND_PREFIX):
+        return CommandExecutor(spec[len(COMMAND_PREFIX) :], base_env=base_env)
+    if spec == "builtin":
+        return builtin_executor(agent_name) or HandoffExecutor(NO_BUILTIN.format(agent=agent_name))
+    if spec == "llm":
+        return HandoffExecutor(NO_MODEL)
+    return HandoffExecutor()

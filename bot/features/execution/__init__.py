@@ -1,0 +1,73 @@
+"""Execution: an approved plan fans out to task branches and PRs, wave by wave, into one PR.
+
+=========================  ===============================================  =================
+trigger                    when                                             job
+=========================  ===============================================  =================
+plan saved (planning)      approved, running, cancelled (or auto-approve)   execution.advance
+pull_request.closed        a branch of a plan's execution (any sender)      execution.advance
+check_run.completed        on a branch of a plan's execution                execution.advance
+execution.advance          a task may start                                 execution.task
+execution.task             its attempt recorded                             execution.advance
+=========================  ===============================================  =================
+
+The plan store is the source of truth (``bot.plans`` for the plan, ``store`` for the
+execution record); ``flows`` holds the job bodies, ``schedule``, ``policy``, ``orders``
+and ``render`` the pure decisions. Executors live in ``agents.executors``.
+"""
+
+from __future__ import annotations
+
+from bot.context import JobContext
+from bot.events import CheckRunEvent, PullRequestEvent
+from bot.features.execution import flows
+from bot.features.execution.store import RunStore
+from bot.jobs import Job, JobRegistry, JobSpec
+from bot.router import Event, Router
+
+router = Router()
+jobs = JobRegistry()
+
+BRANCH_PREFIX = "techlead/"
+
+
+def kick_spec(repo: str, branch: str, key: str) -> list[JobSpec]:
+    if not branch:
+        return []
+    payload = {"repo": repo, "branch": branch}
+    return [JobSpec("execution.kick", payload, dedupe_key=f"execution.kick:{key}")]
+
+
+@router.register("pull_request", action="closed", allow_bots=True)
+def on_pull_closed(event: Event, ctx: JobContext) -> list[JobSpec]:
+    pull = PullRequestEvent.from_event(event)
+    return kick_spec(pull.repo, pull.head_ref, f"{pull.repo}#{pull.number}:closed:{pull.head_sha}")
+
+
+@router.register("check_run", action="completed", allow_bots=True)
+def on_check_completed(event: Event, ctx: JobContext) -> list[JobSpec]:
+    run = CheckRunEvent.from_event(event)
+    return kick_spec(run.repo, run.head_branch, f"{run.repo}@{run.head_sha}:{run.name}")
+
+
+@jobs.register("execution.kick")
+def kick(job: Job, ctx: JobContext) -> None:
+    """A branch moved on: advance the plan whose execution owns it, if any."""
+    repo, branch = str(job.payload["repo"]), str(job.payload["branch"])
+    with RunStore.open(ctx.settings.data_dir, ctx.clock) as runs:
+        issue = runs.find_branch(repo, branch)
+    if issue is not None:
+        ctx.enqueue(flows.advance_spec(repo, issue, f"kick{job.id}"))
+
+
+@jobs.register(flows.ADVANCE)
+def advance(job: Job, ctx: JobContext) -> None:
+    repo, issue = flows.settle_mapping(job.payload)
+    with flows.execution(ctx, repo, issue) as ex:
+        flows.advance(ex)
+
+
+@jobs.register(flows.TASK)
+def run_task(job: Job, ctx: JobContext) -> None:
+    repo, issue = flows.settle_mapping(job.payload)
+    with flows.execution(ctx, repo, issue) as ex:
+        flows.run_task(ex, str(job.payload["task"]), int(job.payload["attempt"]))

@@ -1,0 +1,133 @@
+"""The execution section of the plan comment and the bodies of task and integration PRs.
+
+Pure: a :class:`~bot.features.execution.model.Run` and the plan in, Markdown out.
+"""
+
+from __future__ import annotations
+
+from bot.features.execution import templates
+from bot.features.execution.model import Phase, Run, TaskRun
+from bot.features.execution.schedule import metrics
+from bot.plan.model import Plan, Task
+
+MAX_REASON = 300
+MAX_ORDER = 6000
+MAX_MESSAGES = 10
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def _flat(text: str, limit: int = MAX_REASON) -> str:
+    flat = " ".join(text.split()).replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def section(plan: Plan, run: Run, max_parallel: int) -> str:
+    """The checklist's execution section; empty before anything ran."""
+    if run.dry_run:
+        items = "\n".join(f"- {item}" for item in run.dry_run)
+        return f"{templates.SECTION_DRY_RUN}\n\n{items}"
+    if not run.integration_branch:
+        return ""
+    pr = (
+        templates.SECTION_INTEGRATION_PR.format(pr=run.integration_pr) if run.integration_pr else ""
+    )
+    lines = [templates.SECTION_INTEGRATION.format(branch=run.integration_branch, pr=pr), ""]
+    lines += [_row(task.id, run.task(task.id)) for task in plan.tasks if task.id in run.tasks]
+    if run.started_at is not None:
+        ended = run.finished_at or max(
+            (t.finished_at or 0.0 for t in run.tasks.values()), default=run.started_at
+        )
+        m = metrics(run.tasks.values(), run.started_at, ended, max_parallel)
+        lines += [
+            "",
+            templates.SECTION_METRICS.format(
+                efficiency=m.efficiency,
+                overhead=m.overhead,
+                wall=duration(m.wall_seconds),
+                executor=duration(m.executor_seconds),
+            ),
+        ]
+    if run.messages:
+        items = "; ".join(
+            f"{m.sender} → {m.to} ({m.kind}): {_flat(m.text, 120)}"
+            for m in run.messages[-MAX_MESSAGES:]
+        )
+        lines += ["", templates.SECTION_MESSAGES.format(items=items)]
+    return templates.SECTION.format(lines="\n".join(lines))
+
+
+def _row(task_id: str, task: TaskRun) -> str:
+    return templates.SECTION_ROW.format(
+        task=task_id,
+        phase=templates.PHASE_NAMES[task.phase.value],
+        pr=templates.SECTION_PR.format(pr=task.pr) if task.pr else "",
+        attempt=templates.SECTION_ATTEMPT.format(attempt=task.attempt) if task.attempt > 1 else "",
+        time=templates.SECTION_TIME.format(seconds=duration(task.seconds)) if task.seconds else "",
+        after=templates.SECTION_AFTER.format(tasks=", ".join(task.after)) if task.after else "",
+        reason=templates.SECTION_REASON.format(reason=_flat(task.reason))
+        if task.reason and task.phase in (Phase.FAILED, Phase.HANDOFF, Phase.CANCELLED)
+        else "",
+    )
+
+
+def insert_section(body: str, extra: str) -> str:
+    """``body`` (the plan checklist) with ``extra`` placed before its hidden state block."""
+    if not extra:
+        return body
+    marker = "<!-- techlead:state"
+    at = body.rfind(marker)
+    if at < 0:
+        return body.rstrip("\n") + f"\n\n{extra}\n"
+    return f"{body[:at]}{extra}\n\n{body[at:]}"
+
+
+def task_pull_body(
+    *,
+    marker: str,
+    plan: Plan,
+    task: Task,
+    run: Run,
+    attempt: int,
+    summary: str,
+    order: str,
+    log: str,
+    handoff_reason: str,
+    branch: str,
+    order_chars: int,
+    context_chars: int,
+) -> str:
+    """The body of a task's pull request: summary, work order, output, messages, marker."""
+    handoff = ""
+    if handoff_reason:
+        handoff = templates.HANDOFF_PR_NOTE.format(
+            reason=handoff_reason.rstrip("."), branch=branch, base=run.integration_branch
+        )
+    messages = [m for m in run.messages if m.to in (task.id, "*") and m.sender != task.id]
+    message_block = ""
+    if messages:
+        items = "\n".join(
+            templates.MESSAGE_ITEM.format(kind=m.kind, sender=m.sender, text=_flat(m.text, 500))
+            for m in messages[-MAX_MESSAGES:]
+        )
+        message_block = templates.MESSAGES_BLOCK.format(items=items)
+    return templates.TASK_PR_BODY.format(
+        marker=marker,
+        task=task.id,
+        issue=plan.issue_number,
+        agent=task.agent,
+        attempt=attempt,
+        summary=summary or task.title,
+        chars=order_chars,
+        context=context_chars,
+        order=order[:MAX_ORDER],
+        handoff=handoff,
+        log=templates.LOG_BLOCK.format(log=log.replace("```", "'''")) if log.strip() else "",
+        messages=message_block,
+        base=run.integration_branch,
+    )

@@ -1,0 +1,95 @@
+"""Execution records in TechLead's SQLite database, next to the plans they carry out.
+
+One row per issue holds the :class:`~bot.features.execution.model.Run` as JSON. Writers
+hold the issue's plan lease (``bot.plans.PlanStore.lease``); the row version makes a
+write that lost a race raise :class:`~bot.errors.PlanStoreConflict` (the job runs again).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from bot.context import Clock, SystemClock
+from bot.errors import PlanStoreConflict
+from bot.features.execution.model import Run
+from bot.store import Store
+
+SCHEMA = """CREATE TABLE IF NOT EXISTS plan_runs (
+    repo       TEXT NOT NULL,
+    issue      INTEGER NOT NULL,
+    revision   INTEGER NOT NULL,
+    run        TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (repo, issue)
+)"""
+_UPDATE = (
+    "UPDATE plan_runs SET revision = revision + 1, run = :run, updated_at = :now "
+    "WHERE repo = :repo AND issue = :issue AND revision = :revision"
+)
+_INSERT = (
+    "INSERT INTO plan_runs (repo, issue, revision, run, updated_at) "
+    "VALUES (:repo, :issue, 1, :run, :now) ON CONFLICT (repo, issue) DO NOTHING"
+)
+
+
+class RunStore:
+    """Load and save :class:`Run` rows with optimistic concurrency."""
+
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+        self._store = store
+        self._clock = clock or SystemClock()
+        with store.transaction() as conn:
+            conn.execute(SCHEMA)
+
+    @classmethod
+    @contextmanager
+    def open(cls, data_dir: Path, clock: Clock | None = None) -> Iterator[RunStore]:
+        store = Store.open(data_dir)
+        try:
+            yield cls(store, clock)
+        finally:
+            store.close()
+
+    def load(self, repo: str, issue: int) -> Run:
+        with self._store.reading() as conn:
+            row = conn.execute(
+                "SELECT revision, run FROM plan_runs WHERE repo = ? AND issue = ?",
+                (repo.lower(), issue),
+            ).fetchone()
+        if row is None:
+            return Run(repo, issue)
+        return replace(Run.from_dict(json.loads(row[1])), repo=repo, revision=int(row[0]))
+
+    def save(self, run: Run) -> Run:
+        data = json.dumps({**run.to_dict(), "revision": 0}, separators=(",", ":"), sort_keys=True)
+        params = {
+            "repo": run.repo.lower(),
+            "issue": run.issue,
+            "run": data,
+            "now": self._clock.now(),
+            "revision": run.revision,
+        }
+        with self._store.transaction() as conn:
+            saved = conn.execute(_UPDATE, params).rowcount == 1
+            if not saved and run.revision == 0:
+                saved = conn.execute(_INSERT, params).rowcount == 1
+        if not saved:
+            raise PlanStoreConflict(run.repo, run.issue)
+        return replace(run, revision=run.revision + 1)
+
+    def find_branch(self, repo: str, branch: str) -> int | None:
+        """The issue whose run owns ``branch`` (a task's or the integration branch)."""
+        with self._store.reading() as conn:
+            rows = conn.execute(
+                "SELECT issue, run FROM plan_runs WHERE repo = ?", (repo.lower(),)
+            ).fetchall()
+        for issue, raw in rows:
+            run = Run.from_dict(json.loads(raw))
+            branches = {run.integration_branch, *(task.branch for task in run.tasks.values())}
+            if branch in branches:
+                return int(issue)
+        return None
