@@ -25,10 +25,8 @@ from agents.builtin.choose import (
 from agents.builtin.common import handoff
 from agents.builtin.lint import LintFixer
 from agents.builtin.security import SecurityFixer
+from agents.builtin.workflows import ActionResolver, WorkflowHardener
 from agents.executors.base import Budget, ExecutionResult, Executor, WorkOrder
-
-# (owner/repo, ref) -> the commit SHA the ref points at, or None when it does not exist.
-ActionResolver = Callable[[str, str], str | None]
 
 SPECIALISTS: Mapping[str, tuple[str, ...]] = {
     "project-analyst": (DOCS_WRITER, DEPENDENCY_UPDATER),
@@ -49,12 +47,14 @@ _PLAIN: Mapping[str, Callable[[], Executor]] = {
 
 def make_builtin(name: str, *, resolve_action: ActionResolver | None = None) -> Executor:
     """The built-in agent ``name`` (one of :func:`available`)."""
+    if name == WORKFLOW_HARDENER:
+        return WorkflowHardener(resolve_action)
     return _PLAIN[name]()
 
 
 def available() -> tuple[str, ...]:
     """The built-in agents this installation ships."""
-    return tuple(_PLAIN)
+    return (*_PLAIN, WORKFLOW_HARDENER)
 
 
 @dataclass
