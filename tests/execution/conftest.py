@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -206,3 +207,16 @@ def project(sandbox: Sandbox, techlead: TechLead) -> Iterator[Project]:
     made.settle()
     for person in made.people:
         person.close()
+
+
+def checklist_history(project: Project, issue: int) -> list[str]:
+    """Every version of the plan comment TechLead wrote, in order (the App's webhook log)."""
+    bodies = []
+    for delivery in project.sandbox.webhook_deliveries(project.techlead.app.id):
+        if delivery.event != "issue_comment" or delivery.repository_id != project.repo.id:
+            continue
+        payload = json.loads(delivery.body)
+        body = str(payload["comment"]["body"])
+        if payload["issue"]["number"] == issue and body.startswith(PLAN_MARKER):
+            bodies.append(body)
+    return bodies

@@ -8,9 +8,9 @@ from bot.plan.templates import STATE_NAMES as STATE_NAMES
 # Added under the checklist's controls once a plan is approved: execution is not part
 # of this TechLead version, so approval must say what it does and does not do.
 APPROVED_MEANS = (
-    "Approval records version {version} as the agreed plan. This TechLead version plans "
-    "but does not run tasks yet: they stay pending until execution arrives. Editing the "
-    "issue makes a new version that needs approval again."
+    "Approval records version {version} as the agreed plan: TechLead now runs its tasks "
+    "wave by wave, each on its own branch and pull request. Editing the issue makes a new "
+    "version that needs approval again."
 )
 # Who acted, for cancellations whose note does not name them.
 CANCELLED_BY = " (by @{actor})"
