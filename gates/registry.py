@@ -29,6 +29,7 @@ REGISTRY: dict[GateLevel, str] = {
     GateLevel.L1: "gates.lint",
     GateLevel.L2: "gates.contracts",
     GateLevel.L3: "gates.integration",
+    GateLevel.L4: "gates.perf",
     GateLevel.L5: "gates.security",
 }
 
