@@ -168,7 +168,8 @@ def base_files(patch: PatchSet, baseline: str = "") -> list[str]:
     """The base-side files gates read for ``patch``: old versions, settings, baseline."""
     changes = DiffIndex.from_patch(patch)
     wanted = [f.old_path for f in changes.files.values() if f.old_path]
-    return support_files(wanted, baseline)
+    # Settings of the folders of added files too: they apply to the base's findings.
+    return support_files(wanted, baseline, places=list(changes.files))
 
 
 def merge_base(repo: Path, base: str, head: str) -> str:
@@ -177,10 +178,13 @@ def merge_base(repo: Path, base: str, head: str) -> str:
     return found or EMPTY_TREE
 
 
-def support_files(paths: Iterable[str], baseline: str = "") -> list[str]:
-    """``paths`` plus the tool settings that apply to them and the baseline file."""
+def support_files(
+    paths: Iterable[str], baseline: str = "", places: Iterable[str] = ()
+) -> list[str]:
+    """``paths`` plus the tool settings that apply to them (and to ``places``), the
+    package markers above them and the baseline file."""
     wanted = dict.fromkeys(paths)
-    for path in list(wanted):
+    for path in [*wanted, *places]:
         for parent in PurePosixPath(path).parents:
             for name in CONFIG_NAMES:
                 wanted[str(parent / name) if str(parent) != "." else name] = None
@@ -321,18 +325,56 @@ def _source_roots(dest: Path) -> list[str]:
 
 
 def _outline(repo: Path, ref: str, dest: Path, roots: Sequence[str]) -> None:
-    """Empty stand-ins for the entries of ``roots`` (directories, Python modules)."""
+    """Empty stand-ins for what ruff looks up to classify imports as first-party.
+
+    The entries of the source ``roots`` (directories, Python modules), and every module
+    of the packages the materialised files import (``from httpx._models import``
+    needs ``httpx/_models.py``).
+    """
     specs = ["." if root == "." else f"{root}/" for root in roots]
-    listing = git(repo, "ls-tree", "-z", ref, "--", *specs)
+    packages = []
+    imported = _imported_names(dest)
+    for kind, path in _tree_entries(repo, ref, specs):
+        _stand_in(dest / path, kind)
+        if kind == "tree" and PurePosixPath(path).name in imported:
+            packages.append(f"{path}/")
+    if packages:
+        for kind, path in _tree_entries(repo, ref, packages, recursive=True):
+            _stand_in(dest / path, kind)
+
+
+def _tree_entries(
+    repo: Path, ref: str, specs: Sequence[str], *, recursive: bool = False
+) -> Iterator[tuple[str, str]]:
+    flags = ["-r"] if recursive else []
+    listing = git(repo, "ls-tree", "-z", *flags, ref, "--", *specs)
     for entry in filter(None, listing.split("\0")):
         meta, _, path = entry.partition("\t")
-        kind = meta.split(" ")[1] if meta.count(" ") >= 2 else ""
-        target = dest / path
-        if kind == "tree":
-            target.mkdir(parents=True, exist_ok=True)
-        elif kind == "blob" and path.endswith((".py", ".pyi")) and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.touch()
+        fields = meta.split(" ")
+        if len(fields) >= 3:
+            yield fields[1], path
+
+
+def _stand_in(target: Path, kind: str) -> None:
+    if kind == "tree":
+        target.mkdir(parents=True, exist_ok=True)
+    elif kind == "blob" and target.suffix in (".py", ".pyi") and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch()
+
+
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _imported_names(dest: Path) -> set[str]:
+    """Top-level module names imported by the Python files under ``dest``."""
+    names: set[str] = set()
+    for path in dest.rglob("*.py"):
+        try:
+            names.update(_IMPORT.findall(path.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            continue
+    return names
 
 
 def materialize(repo: Path, ref: str, paths: Iterable[str], dest: Path) -> list[str]:
