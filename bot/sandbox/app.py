@@ -28,6 +28,7 @@ from bot.sandbox import (
     comments,
     commits,
     contents,
+    forks,
     git_data,
     git_http,
     issues,
@@ -67,6 +68,7 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     checks,
     webhooks,
     pulls,
+    forks,
     reviews,
     git_http,
 )

@@ -197,6 +197,13 @@ def installation(urls: Urls, state: State, inst: Installation) -> dict[str, Any]
 
 # --- repositories -----------------------------------------------------------------------
 
+# Where bot.sandbox.forks keeps a fork's parent repository id (repo.extensions).
+FORK_PARENT = "fork_parent"
+
+
+def fork_count(state: State, repo: Repo) -> int:
+    return sum(1 for other in state.repos.values() if other.extensions.get(FORK_PARENT) == repo.id)
+
 
 def repository(urls: Urls, state: State, repo: Repo) -> dict[str, Any]:
     """The full repository object (a superset of minimal-repository and repository)."""
@@ -213,7 +220,7 @@ def repository(urls: Urls, state: State, repo: Repo) -> dict[str, Any]:
         "private": repo.private,
         "html_url": f"{urls.web}/{full}",
         "description": repo.description,
-        "fork": False,
+        "fork": FORK_PARENT in repo.extensions,
         "url": api,
         "archive_url": f"{api}/{{archive_format}}{{/ref}}",
         "assignees_url": f"{api}/assignees{{/user}}",
@@ -258,8 +265,8 @@ def repository(urls: Urls, state: State, repo: Repo) -> dict[str, Any]:
         "svn_url": f"{urls.web}/{full}",
         "homepage": None,
         "language": None,
-        "forks_count": 0,
-        "forks": 0,
+        "forks_count": fork_count(state, repo),
+        "forks": fork_count(state, repo),
         "stargazers_count": 0,
         "watchers_count": 0,
         "watchers": 0,
@@ -852,7 +859,10 @@ def pull_request_simple(
         "assignees": as_issue["assignees"],
         "requested_reviewers": reviewers,
         "requested_teams": [],
-        "head": _pull_branch(urls, state, repo, pr.head_ref, pr.head_sha),
+        # A fork's pull request shows the fork as its head repository.
+        "head": _pull_branch(
+            urls, state, state.repos.get(pr.head_repo_id or repo.id, repo), pr.head_ref, pr.head_sha
+        ),
         "base": _pull_branch(urls, state, repo, pr.base_ref, base_sha),
         "_links": {
             "self": _link(found["api"]),

@@ -62,6 +62,7 @@ APP_PERMISSIONS: dict[str, Need] = {
     "repos/list-branches": METADATA_R,
     "repos/get-branch": METADATA_R,
     "repos/list-collaborators": METADATA_R,
+    "repos/list-forks": METADATA_R,
     "repos/check-collaborator": METADATA_R,
     "repos/get-collaborator-permission-level": METADATA_R,
     "issues/list-assignees": METADATA_R,
@@ -71,6 +72,8 @@ APP_PERMISSIONS: dict[str, Need] = {
     "repos/delete": ADMIN_W,
     "repos/add-collaborator": ADMIN_W,
     "repos/remove-collaborator": ADMIN_W,
+    # https://docs.github.com/en/rest/repos/forks#create-a-fork
+    "repos/create-fork": ADMIN_W,
     # issues (also reachable with pull_requests for issues that are pull requests)
     "issues/list-for-repo": ISSUES_R,
     "issues/get": ISSUES_R,
@@ -248,6 +251,7 @@ USER_ROLES: dict[str, Role] = {
     "reactions/create-for-pull-request-review-comment": Role.READ,
     "reactions/delete-for-pull-request-comment": Role.READ,
     "pulls/create": Role.READ,
+    "repos/create-fork": Role.READ,
     "pulls/create-review": Role.READ,
     "pulls/submit-review": Role.READ,
     "pulls/create-review-comment": Role.READ,

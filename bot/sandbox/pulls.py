@@ -76,7 +76,11 @@ class Text:
 
 @dataclass
 class PullRequest:
-    """What a pull request adds to its issue. Only same-repository heads are supported."""
+    """What a pull request adds to its issue.
+
+    ``head_repo_id`` is the fork holding the head branch (None: this repository); a
+    fork's commits are copied here, and every head is kept at ``refs/pull/N/head``.
+    """
 
     id: int
     number: int
@@ -91,6 +95,7 @@ class PullRequest:
     requested_reviewer_ids: list[int] = field(default_factory=list)
     # The base tip when the pull request was closed (its diff stays what it was).
     closed_base_sha: str | None = None
+    head_repo_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,11 @@ class PullService:
     git_env: dict[str, str]
     head_listeners: list[HeadListener] = field(default_factory=list)
     review_comment_count: Callable[[Repo, int], int] = lambda repo, number: 0
+    # (state, base repo, owner, branch) -> (fork, head sha) with the commits copied into
+    # the base repository; None when ``owner`` has no fork with that branch (bot.sandbox.forks).
+    fork_head: Callable[[State, Repo, str, str], tuple[Repo, str] | None] = (
+        lambda state, repo, owner, branch: None
+    )
     _diffs: _Lru = field(default_factory=_Lru)
     _merge_bases: _Lru = field(default_factory=_Lru)
     _merges: _Lru = field(default_factory=_Lru)
@@ -273,9 +283,12 @@ def _branch(ctx: Ctx, raw: str, field_name: str) -> tuple[str, str]:
     return branch, sha
 
 
-def _open_duplicate(repo: Repo, head_ref: str, base_ref: str, number: int = 0) -> bool:
+def _open_duplicate(
+    repo: Repo, head_ref: str, base_ref: str, number: int = 0, head_repo_id: int | None = None
+) -> bool:
     return any(
         pr.head_ref == head_ref
+        and pr.head_repo_id == head_repo_id
         and pr.base_ref == base_ref
         and pr.number != number
         and repo.issues[pr.number].state == "open"
@@ -287,22 +300,45 @@ def _custom(message: str) -> ApiError:
     return validation_failed("PullRequest", "", "custom", message=message)
 
 
-def _check_openable(ctx: Ctx, head: tuple[str, str], base: tuple[str, str], raw: str) -> None:
+def _head(ctx: Ctx, raw: str) -> tuple[str, str, Repo]:
+    """(branch, sha, repository) of the head: ``branch``, ``owner:branch`` of this
+    repository, or ``owner:branch`` of owner's fork of it; 422 otherwise."""
+    owner, _, branch = raw.rpartition(":")
+    if not owner or owner.lower() == ctx.state.users[ctx.repo.owner_id].login.lower():
+        return (*_branch(ctx, raw, "head"), ctx.repo)
+    found = service_of(ctx.services).fork_head(ctx.state, ctx.repo, owner, branch)
+    if found is None:
+        raise validation_failed("PullRequest", "head", "invalid")
+    fork, sha = found
+    return branch, sha, fork
+
+
+def _check_openable(ctx: Ctx, head: tuple[str, str, Repo], base: tuple[str, str], raw: str) -> None:
     service = service_of(ctx.services)
-    (head_ref, head_sha), (base_ref, base_tip) = head, base
+    (head_ref, head_sha, head_repo), (base_ref, base_tip) = head, base
     if service.merge_base(ctx.repo, base_tip, head_sha) == head_sha:
         raise _custom(Text.NO_COMMITS.format(base=ctx.body["base"], head=raw))
-    if _open_duplicate(ctx.repo, head_ref, base_ref):
-        owner = ctx.state.users[ctx.repo.owner_id].login
+    fork_id = head_repo.id if head_repo is not ctx.repo else None
+    if _open_duplicate(ctx.repo, head_ref, base_ref, head_repo_id=fork_id):
+        owner = ctx.state.users[head_repo.owner_id].login
         raise _custom(Text.ALREADY_EXISTS.format(owner=owner, branch=head_ref))
+
+
+def keep_head_ref(repo: Repo, pr: PullRequest) -> None:
+    """``refs/pull/N/head``: where GitHub keeps every pull request's head (forks' too).
+
+    Pushes cannot move it (``receive.hideRefs``, as GitHub refuses them); fetches can.
+    """
+    repo.git.git("config", "receive.hideRefs", "refs/pull")
+    repo.git.update_ref(f"refs/pull/{pr.number}/head", pr.head_sha)
 
 
 @router.post("/repos/{owner}/{repo}/pulls")
 def create_pull(ctx: Ctx) -> Reply:
     raw_head = str(ctx.body.get("head", ""))
-    head_ref, head_sha = _branch(ctx, raw_head, "head")
+    head_ref, head_sha, head_repo = _head(ctx, raw_head)
     base_ref, base_tip = _branch(ctx, str(ctx.body.get("base", "")), "base")
-    _check_openable(ctx, (head_ref, head_sha), (base_ref, base_tip), raw_head)
+    _check_openable(ctx, (head_ref, head_sha, head_repo), (base_ref, base_tip), raw_head)
     issue = _issue_for(ctx)
     pr = PullRequest(
         id=ctx.state.next_id(),
@@ -312,8 +348,10 @@ def create_pull(ctx: Ctx) -> Reply:
         base_ref=base_ref,
         draft=bool(ctx.field("draft", False)),
         maintainer_can_modify=bool(ctx.field("maintainer_can_modify", False)),
+        head_repo_id=head_repo.id if head_repo is not ctx.repo else None,
     )
     pulls_of(ctx.repo)[pr.number] = pr
+    keep_head_ref(ctx.repo, pr)
     _emit(ctx, "opened", pr.number)
     body = render(ctx.urls, ctx.state, service_of(ctx.services), ctx.repo, pr.number)
     return created(body, headers={"Location": body["url"]})
@@ -357,7 +395,8 @@ def _listed(ctx: Ctx, issue: Issue, pr: PullRequest) -> bool:
     head = ctx.query.get("head")
     if head:
         owner, _, branch = head.rpartition(":")
-        owner_login = ctx.state.users[ctx.repo.owner_id].login
+        head_repo = ctx.state.repos.get(pr.head_repo_id or ctx.repo.id, ctx.repo)
+        owner_login = ctx.state.users[head_repo.owner_id].login
         if (owner and owner.lower() != owner_login.lower()) or (branch and branch != pr.head_ref):
             return False
     base = ctx.query.get("base")
@@ -709,10 +748,15 @@ def _after_event(state: State, service: PullService, event: Event) -> None:
         if after == ZERO_SHA:
             _head_deleted(state, service, repo, branch, sender)
             return
-        _request_check_suites(state, repo, branch, after, sender)
+        request_check_suites(state, repo, branch, after, sender)
         for pr in list(pulls_of(repo).values()):
-            if pr.head_ref == branch and pr.head_sha != after and _is_open(repo, pr):
+            if _follows(pr, branch) and pr.head_sha != after and _is_open(repo, pr):
                 move_head(state, service, repo, pr, after, sender)
+
+
+def _follows(pr: PullRequest, branch: str) -> bool:
+    """A push to ``branch`` of this repository moves ``pr``'s head (not a fork's)."""
+    return pr.head_repo_id is None and pr.head_ref == branch
 
 
 def _is_open(repo: Repo, pr: PullRequest) -> bool:
@@ -725,6 +769,7 @@ def move_head(
     """The head branch moved: tell listeners (outdated comments), then ``synchronize``."""
     before = pr.head_sha
     pr.head_sha = after
+    keep_head_ref(repo, pr)
     repo.issues[pr.number].updated_at = state.now()
     for listener in list(service.head_listeners):
         listener(state, repo, pr, before, after)
@@ -738,7 +783,7 @@ def _head_deleted(
 ) -> None:
     """Deleting a head branch closes its open pull requests, as on GitHub."""
     for pr in list(pulls_of(repo).values()):
-        if pr.head_ref == branch and _is_open(repo, pr):
+        if _follows(pr, branch) and _is_open(repo, pr):
             issue = repo.issues[pr.number]
             actor = by or state.users[issue.user_id]
             close(state, repo, issue, pr, actor)
@@ -746,7 +791,7 @@ def _head_deleted(
             state.emit("pull_request", "closed", payload, repo=repo, sender=actor)
 
 
-def _request_check_suites(state: State, repo: Repo, branch: str, sha: str, by: User | None) -> None:
+def request_check_suites(state: State, repo: Repo, branch: str, sha: str, by: User | None) -> None:
     """A new head SHA: a check suite for every installed App that may write checks."""
     for installation in list(state.installations.values()):
         if (

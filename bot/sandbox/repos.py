@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox import builders
+from bot.sandbox.forks import fork_fields
 from bot.sandbox.protocol import validation_failed
 from bot.sandbox.routing import Ctx, Router
 
@@ -13,7 +14,8 @@ router = Router()
 
 @router.get("/repos/{owner}/{repo}")
 def get_repo(ctx: Ctx) -> dict[str, Any]:
-    return _with_permissions(ctx, builders.repository(ctx.urls, ctx.state, ctx.repo))
+    body = builders.repository(ctx.urls, ctx.state, ctx.repo)
+    return _with_permissions(ctx, body | fork_fields(ctx.urls, ctx.state, ctx.repo))
 
 
 @router.patch("/repos/{owner}/{repo}")
