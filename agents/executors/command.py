@@ -120,28 +120,32 @@ class CommandExecutor:
 def _run(
     argv: list[str], cwd: Path, env: dict[str, str], order: Path, seconds: float
 ) -> tuple[int, str, bool]:
-    """Run in a new process group; kill the group past ``seconds``."""
-    try:
-        with order.open("rb") as stdin:
+    """Run in a new process group; kill the group past ``seconds`` (and when it exits,
+    so nothing it started in the background outlives it). Output goes to a file, never
+    a pipe: a leftover child holding a pipe open would hold the executor too."""
+    output = order.with_name("output.log")
+    with order.open("rb") as stdin, output.open("wb") as out:
+        try:
             process = subprocess.Popen(
                 argv,
                 cwd=cwd,
                 env=env,
                 stdin=stdin,
-                stdout=subprocess.PIPE,
+                stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-    except OSError as exc:
-        return 127, f"cannot start {argv[0]}: {exc.strerror or exc}", False
-    try:
-        out, _ = process.communicate(timeout=seconds)
-    except subprocess.TimeoutExpired:
+        except OSError as exc:
+            return 127, f"cannot start {argv[0]}: {exc.strerror or exc}", False
+        timed_out = False
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
         _kill_group(process.pid)
-        out, _ = process.communicate()
-        return -9, out.decode("utf-8", "replace"), True
-    _kill_group(process.pid)  # leftovers the program started in the background
-    return process.returncode, out.decode("utf-8", "replace"), False
+        code = process.wait()
+    text = output.read_bytes()[-MAX_LOG_CHARS * 4 :].decode("utf-8", "replace")
+    return (-9 if timed_out else code), text, timed_out
 
 
 def _kill_group(pgid: int) -> None:

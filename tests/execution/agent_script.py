@@ -2,7 +2,7 @@
 
 - every task writes ``work/<task id>.txt`` (so tasks never touch each other's files)
   after sleeping ``TEST_AGENT_SECONDS`` (default 0.3);
-- ``slow`` sleeps far past any limit (the time-limit test);
+- ``slow`` sleeps 4 s and leaves a grandchild process behind (the time-limit test);
 - ``workflow`` also writes ``.github/workflows/release.yml`` (a protected path);
 - ``lint`` writes Python that the lint gate refuses, unless the work order carries
   findings of a previous attempt;
@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 task = os.environ["TECHLEAD_TASK_ID"]
 title = os.environ["TECHLEAD_TASK_TITLE"].lower()
 order = Path(os.environ["TECHLEAD_WORK_ORDER"]).read_text(encoding="utf-8")
-stdin_order = __import__("sys").stdin.read()
+stdin_order = sys.stdin.read()
 assert stdin_order == order, "the work order arrives on stdin too"
 print(f"agent for {task}: {title}")
 if "secret" in title:
     print("token:", os.environ.get("TECHLEAD_GITHUB_TOKEN"), os.environ.get("GITHUB_TOKEN"))
-time.sleep(3600 if "slow" in title else float(os.environ.get("TEST_AGENT_SECONDS", "0.3")))
+if "slow" in title:
+    marker = f"grandchild-{os.environ['TECHLEAD_REPO']}-{task}"
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", marker])
+time.sleep(4 if "slow" in title else float(os.environ.get("TEST_AGENT_SECONDS", "0.3")))
 work = Path("work")
 work.mkdir(exist_ok=True)
 (work / f"{task}.txt").write_text(f"{task} done\n{len(order)} characters of work order\n")

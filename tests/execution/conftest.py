@@ -128,11 +128,13 @@ class Project:
 
     def configure(self, text: str) -> None:
         content = base64.b64encode(text.encode()).decode()
-        self.owner.call(
-            "PUT",
-            f"/repos/{self.name}/contents/.github/techlead.yml",
-            {"message": "Configure TechLead", "content": content},
-        )
+        path = f"/repos/{self.name}/contents/.github/techlead.yml"
+        change = {"message": "Configure TechLead", "content": content}
+        try:
+            change["sha"] = self.owner.call("GET", path)["sha"]
+        except httpx.HTTPStatusError:
+            pass  # the first configuration
+        self.owner.call("PUT", path, change)
 
     def planned(self, body: str, title: str = "Coupons at checkout") -> int:
         number = self.maintainer.open_issue(self.name, title, body)

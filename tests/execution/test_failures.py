@@ -1,0 +1,91 @@
+"""Failures: a time limit, a protected path, a required gate; retries and what people see."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bot.features.execution.model import Phase
+from bot.plan.model import PlanState, TaskStatus
+from tests.execution.conftest import Project, config_text
+
+
+def tick_retry(project: Project, issue: int, task_id: str) -> None:
+    comment = project.plan_comment(issue)
+    marker = f"techlead:control retry {task_id} v"
+    lines = [
+        line.replace("- [ ]", "- [x]", 1) if marker in line else line
+        for line in comment["body"].split("\n")
+    ]
+    project.maintainer.edit_comment(project.name, comment["id"], "\n".join(lines))
+    project.settle()
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def test_an_executor_past_its_time_limit_is_killed_and_a_retry_runs_it_again(
+    project: Project,
+) -> None:
+    project.configure(config_text(task_seconds=1.5))
+    issue = project.planned("Slow work.\n\n- [ ] Slow coupon schema\n")
+    project.approve(issue)
+
+    task = project.run(issue).task("T1")
+    assert task.phase is Phase.FAILED
+    assert "timed out after 1.5s" in task.reason
+    assert task.executor_seconds < 3.5
+    assert processes_with(f"grandchild-{project.name}-T1") == []  # the whole group died
+    body = project.plan_comment(issue)["body"]
+    assert "techlead:control retry T1 v1" in body and "timed out after 1.5s" in body
+    assert project.record(issue).plan.task("T1").status is TaskStatus.FAILED
+    assert project.pulls() == []
+
+    project.configure(config_text(task_seconds=30))
+    tick_retry(project, issue, "T1")
+
+    task = project.run(issue).task("T1")
+    assert (task.phase, task.attempt) == (Phase.MERGED, 2)
+    assert project.record(issue).plan.state is PlanState.DONE
+
+
+def test_a_change_to_a_protected_path_is_rejected_and_explained(project: Project) -> None:
+    issue = project.planned("Release.\n\n- [ ] Add a release workflow for coupons\n")
+    project.approve(issue)
+
+    task = project.run(issue).task("T1")
+    assert task.phase is Phase.FAILED
+    assert "`.github/workflows/release.yml` is protected (`.github/workflows/**`)" in task.reason
+    body = project.plan_comment(issue)["body"]
+    assert "rejected at commit time" in body and ".github/workflows/release.yml" in body
+    assert not [b for b in project.branches() if "/T1-" in b]
+    assert project.pulls() == []
+
+
+def test_allow_workflow_edits_lets_the_same_change_through(project: Project) -> None:
+    project.configure(config_text(extra="  allow_workflow_edits: true\n"))
+    issue = project.planned("Release.\n\n- [ ] Add a release workflow for coupons\n")
+    project.approve(issue)
+    assert project.run(issue).task("T1").phase is Phase.MERGED
+
+
+def test_a_required_gate_failure_is_retried_once_with_the_findings(project: Project) -> None:
+    issue = project.planned("Lint.\n\n- [ ] Add a lint-dirty cart helper\n")
+    project.approve(issue)
+
+    task = project.run(issue).task("T1")
+    assert (task.phase, task.attempt, task.gate_retried) == (Phase.MERGED, 2, True)
+    assert any("TechLead L1" in note for note in task.retry_notes)
+    pull = next(p for p in project.pulls() if p["head"]["ref"] == task.branch)
+    assert "Fix these from the previous attempt" in pull["body"]
+    assert "attempt 2" in pull["body"]
+    assert len(project.pulls()) == 2  # the task PR (reused) and the integration PR
