@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import sys
@@ -130,10 +131,8 @@ class Project:
         content = base64.b64encode(text.encode()).decode()
         path = f"/repos/{self.name}/contents/.github/techlead.yml"
         change = {"message": "Configure TechLead", "content": content}
-        try:
+        with contextlib.suppress(httpx.HTTPStatusError):  # none yet: the first configuration
             change["sha"] = self.owner.call("GET", path)["sha"]
-        except httpx.HTTPStatusError:
-            pass  # the first configuration
         self.owner.call("PUT", path, change)
 
     def planned(self, body: str, title: str = "Coupons at checkout") -> int:
