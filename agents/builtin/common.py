@@ -151,9 +151,15 @@ class Tools:
         deadline = clock() + budget.seconds
         self.runner = ToolRunner(deadline=deadline, cancel=CancelToken(), env=env, clock=clock)
 
-    def run(self, name: str, *args: str, ok_codes: tuple[int, ...] = (0,)) -> ToolOutput:
+    def run(
+        self,
+        name: str,
+        *args: str,
+        ok_codes: tuple[int, ...] = (0,),
+        module: str | None = None,
+    ) -> ToolOutput:
         """Run the tool ``name`` (from TechLead's own environment) with ``args``."""
-        return self.argv([*tool_command(name), *args], ok_codes=ok_codes)
+        return self.argv([*tool_command(name, module), *args], ok_codes=ok_codes)
 
     def argv(self, argv: Sequence[str], *, ok_codes: tuple[int, ...] = (0,)) -> ToolOutput:
         try:

@@ -23,6 +23,7 @@ from agents.builtin.choose import (
     choose_builtin,
 )
 from agents.builtin.common import handoff
+from agents.builtin.deps import DependencyUpdater
 from agents.builtin.lint import LintFixer
 from agents.builtin.security import SecurityFixer
 from agents.builtin.workflows import ActionResolver, WorkflowHardener
@@ -41,6 +42,7 @@ SPECIALISTS: Mapping[str, tuple[str, ...]] = {
 
 _PLAIN: Mapping[str, Callable[[], Executor]] = {
     LINT_FIXER: LintFixer,
+    DEPENDENCY_UPDATER: DependencyUpdater,
     SECURITY_FIXER: SecurityFixer,
 }
 
