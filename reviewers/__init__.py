@@ -1,0 +1,1 @@
+"""Reviewers: code-review, security and docs streams that turn a pull request into comments."""
