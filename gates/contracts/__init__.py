@@ -156,8 +156,12 @@ def _by_content(path: Path) -> Kind | None:
 # ---------------------------------------------------------------------------- per kind
 
 
-def _texts(inp: GateInput, changed: ChangedFile) -> tuple[str | None, str | None]:
+def _texts(
+    inp: GateInput, changed: ChangedFile, outcome: _Outcome
+) -> tuple[str | None, str | None]:
     head = _read(inp.head / changed.path)
+    if head is None:
+        outcome.notes.append(texts.NOT_READ.format(path=changed.path, limit=MAX_BYTES // 2**20))
     base = None
     if inp.base is not None and changed.old_path:
         base = _read(inp.base / changed.old_path)
@@ -188,7 +192,7 @@ def _document(
 
 
 def _openapi(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
-    head_text, base_text = _texts(inp, changed)
+    head_text, base_text = _texts(inp, changed, outcome)
     head = _document(head_text, Kind.OPENAPI, changed, outcome, base=False)
     base = _document(base_text, Kind.OPENAPI, changed, outcome, base=True)
     outcome.tools.add(VALIDATOR)
@@ -217,7 +221,7 @@ def _openapi(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
 
 
 def _json_schema(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
-    head_text, base_text = _texts(inp, changed)
+    head_text, base_text = _texts(inp, changed, outcome)
     head = _document(head_text, Kind.JSON_SCHEMA, changed, outcome, base=False)
     base = _document(base_text, Kind.JSON_SCHEMA, changed, outcome, base=True)
     outcome.tools.add(SCHEMA_VALIDATOR)
@@ -246,7 +250,7 @@ def _validation(
 
 
 def _graphql(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
-    head_text, base_text = _texts(inp, changed)
+    head_text, base_text = _texts(inp, changed, outcome)
     outcome.tools.add(GRAPHQL)
     head_ok = _graphql_valid(head_text, changed.path, outcome.head)
     base_ok = _graphql_valid(base_text, changed.path, outcome.base)

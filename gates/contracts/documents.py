@@ -7,7 +7,9 @@ taken from ``yaml.compose`` node marks (1-based here, 0-based in PyYAML).
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +17,10 @@ from typing import Any
 import yaml
 
 Pointer = tuple[str | int, ...]
+# libyaml's loader when PyYAML was built with it: ten times faster on big descriptions.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A JSON string (escapes included), a bracket or separator, or any other scalar.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
 
 
 class DocumentError(ValueError):
@@ -59,8 +65,10 @@ class Document:
 
 
 def load(text: str) -> Document:
-    """Parse YAML (JSON is read as YAML so that it has marks too)."""
-    loader = yaml.SafeLoader(text)
+    """Parse JSON (a document starting with ``{`` or ``[``) or YAML, with node marks."""
+    if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+        return _load_json(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -69,7 +77,7 @@ def load(text: str) -> Document:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise DocumentError(_yaml_problem(exc), line, column) from exc
     except yaml.YAMLError as exc:
-        return _json_fallback(text, exc)
+        raise DocumentError(f"invalid YAML: {exc}") from exc
     finally:
         loader.dispose()
     marks: dict[Pointer, tuple[int, int]] = {}
@@ -78,11 +86,65 @@ def load(text: str) -> Document:
     return Document(data, marks)
 
 
-def _json_fallback(text: str, error: yaml.YAMLError) -> Document:
+def _load_json(text: str) -> Document:
+    # JSON is not quite YAML (libyaml refuses some escapes JSON allows): parse it as JSON
+    # and find the marks with a tokenizer of our own.
     try:
-        return Document(json.loads(text))
+        data = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
-        raise DocumentError(f"not YAML or JSON: {error}", exc.lineno, exc.colno) from exc
+        raise DocumentError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from exc
+    return Document(data, _json_marks(text))
+
+
+@dataclass
+class _Open:
+    """A JSON object or array being read: its pointer, its next index or current key."""
+
+    pointer: Pointer
+    is_object: bool
+    index: int = 0
+    key: str | None = None
+    expecting_key: bool = True
+
+
+def _json_marks(text: str) -> dict[Pointer, tuple[int, int]]:
+    """Where every key and value of a valid JSON text starts (1-based line, column)."""
+    newlines = [i for i, char in enumerate(text) if char == "\n"]
+    marks: dict[Pointer, tuple[int, int]] = {}
+    stack: list[_Open] = []
+
+    def position(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_left(newlines, offset)
+        return line + 1, offset - (newlines[line - 1] + 1 if line else 0) + 1
+
+    for token in _JSON_TOKEN.finditer(text):
+        value = token.group()
+        top = stack[-1] if stack else None
+        if value in ("}", "]"):
+            stack.pop()
+        elif value == ",":
+            if top is not None and top.is_object:
+                top.expecting_key = True
+        elif value == ":":
+            continue
+        elif top is not None and top.is_object and top.expecting_key:
+            top.key, top.expecting_key = json.loads(value), False
+            marks.setdefault((*top.pointer, top.key), position(token.start()))
+        else:
+            pointer = _value_pointer(top)
+            marks.setdefault(pointer, position(token.start()))
+            if value in ("{", "["):
+                stack.append(_Open(pointer, value == "{"))
+    return marks
+
+
+def _value_pointer(top: _Open | None) -> Pointer:
+    if top is None:
+        return ()
+    if top.is_object:
+        return (*top.pointer, top.key or "")
+    top.index += 1
+    return (*top.pointer, top.index - 1)
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:

@@ -8,6 +8,7 @@ INVALID_GRAPHQL = "GraphQL schema is invalid: {reason}"
 CHANGE = "{operation}: {text}"
 CHANGE_NO_OPERATION = "{text}"
 REMOVED = "{message}. Removed: it was at line {line} of the base version; shown where it was."
+NOT_READ = "{path}: not checked: it cannot be read or is larger than {limit} MB"
 EXTERNAL_REFS = "{path}: references to other files are not followed: {refs}"
 DELETED = "{path}: the contract was deleted ({kind}); every client of it breaks"
 BUF_MISSING = (

@@ -329,6 +329,17 @@ def test_every_node_has_its_line_and_a_missing_one_falls_back_to_its_parent() ->
     assert doc.line(("paths", "/health", "post", "responses")) == health
 
 
+def test_a_json_description_has_lines_too_escapes_included() -> None:
+    text = (
+        '{\n  "openapi": "3.0.3",\n  "info": {"title": "caf\\u00e9 \\/ bar"},\n'
+        '  "paths": {\n    "/a": {"get": {}}\n  }\n}\n'
+    )
+    doc = load(text)
+    assert doc.data["info"]["title"] == "café / bar"
+    assert doc.position(("paths", "/a", "get")) == (5, 12)
+    assert doc.line(("info", "title")) == 3
+
+
 @pytest.mark.parametrize(
     ("text", "line"),
     [("a: [1, 2\nb: 3\n", 2), ("a: 1\n  b: 2\n", 2), ("x: 1\nx: [\n", 3)],
