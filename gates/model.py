@@ -61,6 +61,7 @@ class Finding:
     end_column: int | None = None
     url: str = ""
     fingerprint: str = ""
+    cwe: int | None = None  # the weakness id (https://cwe.mitre.org), where the tool names one
 
     @property
     def sort_key(self) -> tuple[int, str, int, int, str]:
