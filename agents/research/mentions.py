@@ -25,8 +25,13 @@ _DOTTED = re.compile(r"(?<![\w./-])([A-Za-z_]\w{0,60}(?:\.[A-Za-z_]\w{0,60}){1,8
 _CODE_SPAN = re.compile(r"`{1,3}([^`\n]{1,200})`{1,3}")
 _CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w{1,60}(?:\.[A-Za-z_]\w{1,60}){0,4})\(")
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w{0,60}")
-# snake_case with an inner underscore, or CamelCase with two humps: code, not prose.
-_CODE_LIKE = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z][A-Z]|[A-Z][a-z0-9]{1,40}[A-Z]")
+# snake_case with an inner underscore, CamelCase with two humps, or a dunder: code, not prose.
+_CODE_LIKE = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z][A-Z]|[A-Z][a-z0-9]{1,40}[A-Z]|^__\w{1,40}__$")
+# Text quoted from the project (a docs sentence, an error message): long enough to be
+# telling, short enough to be one sentence.
+_QUOTE = re.compile(r'["“]([^"“”\n]{24,300})["”]')
+_BLOCK_QUOTE = re.compile(r"^>[ \t]{0,4}([^\n]{24,300})$", re.MULTILINE)
+_MAX_QUOTES = 8
 _ROUTE = re.compile(
     r"(?:\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s{1,4})?(?<![\w.:/])(/[\w{}<>:.-]{1,80}"
     r"(?:/[\w{}<>:.-]{1,80}){0,10}/?)"
@@ -57,10 +62,13 @@ class Mentions:
     dotted: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()
     routes: tuple[str, ...] = ()
+    quotes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.paths or self.frames or self.dotted or self.symbols or self.routes)
+        return not (
+            self.paths or self.frames or self.dotted or self.symbols or self.routes or self.quotes
+        )
 
 
 def read_mentions(text: str) -> Mentions:
@@ -77,7 +85,18 @@ def read_mentions(text: str) -> Mentions:
         dotted=tuple(_unique(_dotted(text)))[:_MAX_MENTIONS],
         symbols=tuple(_unique(_symbols(text, spans, frames)))[:_MAX_MENTIONS],
         routes=tuple(_unique(_routes(spans)))[:_MAX_MENTIONS],
+        quotes=tuple(_unique(_quotes(text)))[:_MAX_QUOTES],
     )
+
+
+def normalise(text: str) -> str:
+    """Lower case with runs of white space as one space, to compare quoted text."""
+    return " ".join(text.lower().split())
+
+
+def _quotes(text: str) -> list[str]:
+    found = _QUOTE.findall(text) + _BLOCK_QUOTE.findall(text)
+    return [quote for quote in map(normalise, found) if " " in quote and "://" not in quote]
 
 
 def _frames(text: str) -> list[Frame]:

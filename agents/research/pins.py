@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agents.research.languages import FileKind
-from agents.research.mentions import Mentions
+from agents.research.mentions import Mentions, normalise
 from agents.research.templates import RELEVANCE as TEXT
 
 PATH_WEIGHT = 10.0
@@ -23,6 +23,7 @@ LAST_FRAME_WEIGHT = 6.0
 MODULE_WEIGHT = 6.0
 SYMBOL_WEIGHT = 3.0
 ROUTE_WEIGHT = 4.0
+QUOTE_WEIGHT = 6.0
 TEST_FACTOR = 0.3
 # A file whose weight reaches this is pinned: one exact mention is enough.
 PIN_THRESHOLD = 3.0
@@ -75,6 +76,7 @@ class Resolver:
     def __init__(self, files: Sequence[FileFacts], texts: Mapping[str, str]) -> None:
         self.files = {item.path: item for item in files}
         self.texts = texts
+        self._texts_normalised: dict[str, str] | None = None
         self.by_name: dict[str, list[str]] = defaultdict(list)
         self.by_base: dict[str, list[str]] = defaultdict(list)
         self.top_dirs = {path.split("/", 1)[0] for path in self.files if "/" in path} | {
@@ -98,6 +100,8 @@ class Resolver:
             self._symbol(pins, symbol, SYMBOL_WEIGHT)
         for route in mentions.routes:
             self._route(pins, route)
+        for quote in mentions.quotes:
+            self._quote(pins, quote)
         return dict(pins)
 
     def suffix_matches(self, path: str, *, min_parts: int = 1) -> list[str]:
@@ -193,6 +197,20 @@ class Resolver:
             pins[path].add(
                 ROUTE_WEIGHT / len(found[:MAX_DEFINERS]), TEXT["route"].format(route=route)
             )
+
+    def _quote(self, pins: dict[str, Pin], quote: str) -> None:
+        """Files holding the quoted sentence: the page it comes from, or the code raising it."""
+        found = [path for path, text in self._normalised().items() if quote in text]
+        if 0 < len(found) <= MAX_DEFINERS:
+            for path in found:
+                pins[path].add(QUOTE_WEIGHT / len(found), TEXT["quotes"])
+
+    def _normalised(self) -> dict[str, str]:
+        if self._texts_normalised is None:
+            self._texts_normalised = {
+                path: normalise(text) for path, text in self.texts.items() if text
+            }
+        return self._texts_normalised
 
 
 def pinned_order(pins: Mapping[str, Pin], scores: Mapping[str, float]) -> list[str]:

@@ -43,8 +43,16 @@ TEST_FACTOR = 0.5
 MAX_SYMBOLS = 6
 MAX_TESTS = 3
 # Words that make an issue about documentation (after plural folding by ``words``).
-DOC_WORDS = frozenset({"doc", "documentation", "readme", "typo", "tutorial", "docstring", "guide"})
+DOC_WORDS = frozenset(
+    {"doc", "document", "documentation", "readme", "typo", "tutorial", "docstring", "guide"}
+)
 TEST_WORDS = frozenset({"test", "flaky", "pytest", "fixture", "coverage"})
+CI_WORDS = frozenset({"ci", "workflow", "action", "pipeline"})
+# CI configuration counts this much unless the issue is about CI: its words (test,
+# publish, build) are everywhere, but few issues are fixed in a workflow.
+CI_FACTOR = 0.3
+CI_DIR = ".github/"
+QUOTE_CHARS = 64 * 1024
 _COMMENT = re.compile(
     r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|/\*(.*?)\*/|(?:#|//)[ \t]?([^\n]*)', re.DOTALL
 )
@@ -97,21 +105,33 @@ def document(item: SourceFile) -> Document:
 def rank_files(
     documents: Sequence[Document], query: str, top_n: int
 ) -> tuple[list[RelevantFile], list[RelevantFile]]:
-    """(files to change, prose files) for the issue text ``query``."""
+    """(files to change, prose files) for the issue text ``query``.
+
+    Prose leads the files to change only when the issue's title (its first line) is
+    about documentation: a body mentioning docs in passing (or in a template's
+    "I have searched the documentation") says nothing about where the fix goes.
+    """
     query_words = words(query)
     wanted = set(query_words)
+    title_words = set(words(query.split("\n", 1)[0]))
     facts = [FileFacts(d.item.path, d.kind, d.names) for d in documents]
-    code_texts = {d.item.path: d.item.text or "" for d in documents if d.kind is FileKind.CODE}
-    pins = Resolver(facts, code_texts).resolve(read_mentions(query))
+    texts = {d.item.path: (d.item.text or "")[:QUOTE_CHARS] for d in documents}
+    pins = Resolver(facts, texts).resolve(read_mentions(query))
     code = [d for d in documents if d.kind is not FileKind.DOC]
     prose = [d for d in documents if d.kind is FileKind.DOC]
-    code_scores = _scores(code, query_words, top_n * 3, test_factor=not (wanted & TEST_WORDS))
+    code_scores = _scores(
+        code,
+        query_words,
+        top_n * 3,
+        test_factor=not (wanted & TEST_WORDS),
+        ci_factor=not (wanted & CI_WORDS),
+    )
     prose_scores = _scores(prose, query_words, top_n * 3)
     by_path = {d.item.path: d for d in documents}
     pinned = pinned_order(pins, {**prose_scores, **code_scores})
     ranked_code = _by_score(code_scores, pins, exclude=set(pinned))
     ranked_prose = _by_score(prose_scores, pins, exclude=set(pinned))
-    ordered = ranked_prose + ranked_code if wanted & DOC_WORDS else ranked_code + ranked_prose
+    ordered = ranked_prose + ranked_code if title_words & DOC_WORDS else ranked_code + ranked_prose
     tests = _test_index(documents)
     relevant = [
         _relevant(by_path[path], pins.get(path), score, wanted, tests)
@@ -125,13 +145,22 @@ def rank_files(
 
 
 def _scores(
-    documents: Sequence[Document], query: list[str], limit: int, *, test_factor: bool = False
+    documents: Sequence[Document],
+    query: list[str],
+    limit: int,
+    *,
+    test_factor: bool = False,
+    ci_factor: bool = False,
 ) -> dict[str, float]:
     found = rank([d.terms for d in documents], query, limit)
     scores = {}
     for index, score in found:
-        factor = TEST_FACTOR if test_factor and documents[index].kind is FileKind.TEST else 1.0
-        scores[documents[index].item.path] = round(score * factor, 3)
+        doc = documents[index]
+        if test_factor and doc.kind is FileKind.TEST:
+            score *= TEST_FACTOR
+        if ci_factor and doc.item.path.startswith(CI_DIR):
+            score *= CI_FACTOR
+        scores[doc.item.path] = round(score, 3)
     return scores
 
 

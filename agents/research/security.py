@@ -17,7 +17,7 @@ SECURITY_WORDS = topic(
 )
 AUTH_WORDS = SECURITY_WORDS | topic(
     "auth authentication authenticate authorization authorisation login logout password "
-    "permission session token oauth jwt sso cookie credential"
+    "permission token oauth jwt sso credential"
 )
 CRYPTO_WORDS = SECURITY_WORDS | topic(
     "crypto cryptography hash hashing cipher encrypt encryption decrypt signature sign "

@@ -42,6 +42,7 @@ RELEVANCE = {
     "module": "the issue names {name}",
     "defines": "defines `{name}`",
     "route": "serves `{route}`",
+    "quotes": "holds the text the issue quotes",
     "words": "shares the issue's words",
 }
 

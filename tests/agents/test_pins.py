@@ -79,10 +79,18 @@ REPO = {
         ("plain words only here", "symbols", ()),
         ("a request to `GET /users/{id}`", "routes", ("/users/{id}",)),
         ("1/2 of the time", "routes", ()),
+        (
+            'The page says "A 1.0 release is expected   in late 2020." still',
+            "quotes",
+            ("a 1.0 release is expected in late 2020.",),
+        ),
+        ('see "https://example.com/a/very/long/path/to/a/page"', "quotes", ()),
+        ("profile: main.py:298(__instancecheck__)", "symbols", ("__instancecheck__",)),
     ],
     ids=[
         "path", "dot-dir", "url-is-not-a-path", "traceback-frame", "dotted", "backticks",
-        "call", "camel-case", "prose", "route", "fraction-is-not-a-route",
+        "call", "camel-case", "prose", "route", "fraction-is-not-a-route", "quote",
+        "quoted-url-is-not-a-quote", "dunder",
     ],
 )  # fmt: skip
 def test_mentions(text: str, field: str, expected: tuple) -> None:
@@ -120,8 +128,12 @@ def test_python_definitions_carry_methods_and_routes() -> None:
         ),
         ("httpx._urls is slow to import", "httpx/_urls.py"),
         ("GET `/users/{user_id}/avatar` returns 500", "app/routes.py"),
+        (
+            'Error: "Redirects: the client follows redirects when asked." is wrong',
+            "docs/advanced.md",
+        ),
     ],
-    ids=["path", "symbol", "call", "traceback", "module", "route"],
+    ids=["path", "symbol", "call", "traceback", "module", "route", "quoted-text"],
 )
 def test_files_the_issue_names_are_pinned_first(
     make_repo: MakeRepo, query: str, first: str
