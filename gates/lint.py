@@ -54,21 +54,18 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     if _formats(config) and setup.configured:
         steps.append(ruff_format)
     old = {f.old_path: f.path for f in files if f.old_path}
-    base_paths = [path for path in old if inp.base is not None and (inp.base / path).is_file()]
-    runs: list[tuple[Path, Sequence[str], _Tool]] = [(inp.head, paths, step) for step in steps]
-    if inp.base is not None and base_paths:
-        runs += [(inp.base, base_paths, step) for step in steps]
-    found = _run_parallel(tools, runs, setup)
-    head = [
-        f for (root, _, _), part in zip(runs, found, strict=True) if root == inp.head for f in part
+    base = inp.base
+    # The base versions go into the same runs, by absolute path: ruff reads each file's
+    # settings from its own folders, and starting it once per step is what costs.
+    base_paths = [str(base / p) for p in old if base is not None and (base / p).is_file()]
+    runs: list[tuple[Path, Sequence[str], _Tool]] = [
+        (inp.head, [*paths, *base_paths], step) for step in steps
     ]
-    base = [
-        _renamed(f, old)
-        for (root, _, _), part in zip(runs, found, strict=True)
-        if root != inp.head
-        for f in part
-    ]
-    return Scan(head=tuple(head), base=tuple(base), notes=setup.notes, tools=TOOLS)
+    found = [f for part in _run_parallel(tools, runs, setup) for f in part]
+    head = [f for f in found if not Path(f.path).is_absolute()]
+    at_base = [f for f in found if Path(f.path).is_absolute()]
+    moved = [_renamed(replace(f, path=relative(f.path, base)), old) for f in at_base if base]
+    return Scan(head=tuple(head), base=tuple(moved), notes=setup.notes, tools=TOOLS)
 
 
 def _formats(config: GateConfig) -> bool:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import configparser
+import importlib.metadata
 import os
 import re
 import shutil
@@ -244,8 +245,12 @@ def _requirements_pin(root: Path) -> tuple[str, str] | None:
 
 
 def own_version(tools: ToolRunner, root: Path) -> str:
-    output = tools.run([*tool_command("ruff"), "--version"], cwd=root)
-    return output.stdout.split()[-1] if output.stdout.split() else "?"
+    """The version of TechLead's own ruff (from its package, else by asking it)."""
+    try:
+        return importlib.metadata.version("ruff")
+    except importlib.metadata.PackageNotFoundError:
+        output = tools.run([*tool_command("ruff"), "--version"], cwd=root)
+        return output.stdout.split()[-1] if output.stdout.split() else "?"
 
 
 def _executable(

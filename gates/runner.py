@@ -13,7 +13,7 @@ from gates import templates
 from gates.config import GateConfig, GateLevel, GatesConfig
 from gates.fingerprint import load_baseline
 from gates.model import Conclusion, GateResult, Scan
-from gates.registry import Gate, available
+from gates.registry import REGISTRY, Gate, load
 from gates.revision import GateInput
 from gates.tools import CancelToken, ToolRunner
 from gates.verdict import errored, judge, redacted
@@ -61,11 +61,13 @@ def run_gates(
     """
     cancel = cancel or CancelToken()
     chosen = set(levels) if levels is not None else None
-    registry = gates if gates is not None else available()
     baseline, notes = _baseline(inp, config)
     jobs = [
-        _start(level, gate, settings, inp, cancel, clock)
-        for level, gate in sorted(registry.items())
+        # A gate's module is imported only when it runs (some import heavy libraries).
+        _start(
+            level, gates[level] if gates is not None else load(level), settings, inp, cancel, clock
+        )
+        for level in sorted(gates if gates is not None else REGISTRY)
         if (chosen is None or level in chosen)
         and (settings := config.for_level(level)) is not None
         and settings.enabled

@@ -171,7 +171,7 @@ def _clean_path(path: str) -> str:
 def _bandit(
     tools: ToolRunner, inp: GateInput, files: Sequence[ChangedFile], config: SecurityConfig
 ) -> _Parts:
-    """bandit on the head files and, side by side, on their base versions.
+    """bandit on the head files and their base versions, in one run (one start-up).
 
     The repository's bandit settings come from the base (a change cannot silence its
     own findings), from the head when there is no base.
@@ -182,31 +182,30 @@ def _bandit(
         return _Parts()
     old = {f.old_path: f.path for f in files if f.old_path}
     base = inp.base
-    base_paths = [path for path in old if base is not None and (base / path).is_file()]
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bandit") as pool:
-        head_paths = [f.path for f in files]
-        head_run = pool.submit(_bandit_report, tools, inp.head, head_paths, config, repo)
-        base_run = (
-            pool.submit(_bandit_report, tools, base, base_paths, config, repo)
-            if base is not None and base_paths
-            else None
-        )
-        head_report = head_run.result()
-        base_report = base_run.result() if base_run is not None else {}
+    base_paths = [str(base / p) for p in old if base is not None and (base / p).is_file()]
+    report = _bandit_report(tools, inp.head, [*(f.path for f in files), *base_paths], config, repo)
     parts = _Parts()
-    for item in _confident(head_report, config):
-        finding, secret = _bandit_finding(item, inp.head)
-        parts.head.append(finding)
+    for item in _confident(report, config):
+        at_base = base is not None and _under(str(item.get("filename", "")), base)
+        finding, secret = _bandit_finding(item, base if at_base and base else inp.head)
+        if at_base:
+            parts.base.append(replace(finding, path=old.get(finding.path, finding.path)))
+        else:
+            parts.head.append(finding)
         parts.secrets.update(secret)
-    for item in _confident(base_report, config):
-        finding, secret = _bandit_finding(item, base or inp.head)
-        parts.base.append(replace(finding, path=old.get(finding.path, finding.path)))
-        parts.secrets.update(secret)
-    for error in head_report.get("errors", []):
-        path = relative(str(error.get("filename", "")), inp.head)
+    for error in report.get("errors", []):
+        filename = str(error.get("filename", ""))
+        if base is not None and _under(filename, base):
+            continue  # the base's own problem: nothing this change can fix
+        path = relative(filename, inp.head)
         reason = error.get("reason", "")
         parts.incomplete.append(templates.BANDIT_UNPARSABLE.format(path=path, reason=reason))
     return parts
+
+
+def _under(filename: str, root: Path) -> bool:
+    path = Path(filename)
+    return path.is_absolute() and (path.is_relative_to(root) or path.is_relative_to(root.resolve()))
 
 
 def _bandit_report(
@@ -257,8 +256,16 @@ def _bandit_finding(item: Mapping[str, Any], root: Path) -> tuple[Finding, list[
         start_column=int(item["col_offset"]) + 1 if same_line and "col_offset" in item else None,
         end_column=_end_column(item) if same_line else None,
         url=str(item.get("more_info") or ""),
+        cwe=_cwe(item),
     )
     return finding, quoted
+
+
+def _cwe(item: Mapping[str, Any]) -> int | None:
+    """Bandit's ``issue_cwe.id``: reviewers link the weakness for people."""
+    cwe = item.get("issue_cwe")
+    value = cwe.get("id") if isinstance(cwe, Mapping) else None
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def _end_column(item: Mapping[str, Any]) -> int | None:
