@@ -28,7 +28,7 @@ from unidiff import PatchedFile
 
 from gates.config import ContractsConfig, GateConfig, GateLevel, Severity
 from gates.contracts import graphql_diff, openapi_diff, places, proto, texts
-from gates.contracts.documents import Document, DocumentError, load
+from gates.contracts.documents import TOO_DEEP, Document, DocumentError, load
 from gates.contracts.openapi_diff import Level, Side
 from gates.contracts.validate import Validation, is_openapi, validate_json_schema, validate_openapi
 from gates.diff import ChangedFile, FileStatus
@@ -89,7 +89,11 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     }
     for changed, kind in found:
         if kind in checks:
-            checks[kind](inp, changed, outcome)
+            try:
+                checks[kind](inp, changed, outcome)
+            except RecursionError:  # validators and copies recurse per nesting level
+                message = texts.UNREADABLE.format(kind=kind, reason=TOO_DEEP)
+                outcome.head.append(_finding(changed.path, 1, UNREADABLE_RULE, message, VALIDATOR))
     protos = [changed for changed, kind in found if kind is Kind.PROTOBUF]
     if protos:
         _protobuf(inp, protos, tools, outcome)

@@ -17,6 +17,10 @@ from typing import Any
 import yaml
 
 Pointer = tuple[str | int, ...]
+MAX_NODES = 1_000_000
+TOO_LARGE = "the document stands for more than {limit:,} values once its YAML aliases are expanded"
+RECURSIVE = "a YAML alias refers to a node that contains it"
+TOO_DEEP = "the document is nested too deeply to read"
 # libyaml's loader when PyYAML was built with it: ten times faster on big descriptions.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A JSON string (escapes included), a bracket or separator, or any other scalar.
@@ -71,7 +75,11 @@ def load(text: str) -> Document:
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _guard(node)
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError as exc:
+        raise DocumentError(TOO_DEEP) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -91,6 +99,8 @@ def _load_json(text: str) -> Document:
     # and find the marks with a tokenizer of our own.
     try:
         data = json.loads(text.lstrip("\ufeff"))
+    except RecursionError as exc:
+        raise DocumentError(TOO_DEEP) from exc
     except json.JSONDecodeError as exc:
         raise DocumentError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from exc
     return Document(data, _json_marks(text))
@@ -145,6 +155,42 @@ def _value_pointer(top: _Open | None) -> Pointer:
         return (*top.pointer, top.key or "")
     top.index += 1
     return (*top.pointer, top.index - 1)
+
+
+def _guard(root: yaml.Node) -> None:
+    """Refuse recursive aliases and alias bombs before anything walks the data.
+
+    Aliases share nodes, so a few lines can stand for billions of nodes once walked
+    (or for an endless loop); sizes are counted per node once, as the walk would see them.
+    """
+    sizes: dict[int, int] = {}
+    path: set[int] = set()  # the nodes on the current walk from the root
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            path.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[id(node)] > MAX_NODES:
+                raise DocumentError(TOO_LARGE.format(limit=MAX_NODES), *_start(node))
+            continue
+        if id(node) in sizes:
+            continue
+        path.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in path:
+                raise DocumentError(RECURSIVE, *_start(child))
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:

@@ -132,6 +132,14 @@ RULES: dict[str, Level] = {
     "response-property-type-changed": Level.ERR,
     "response-property-enum-value-added": Level.WARN,
     "response-property-enum-value-removed": Level.INFO,
+    "request-property-became-not-nullable": Level.ERR,
+    "request-body-became-not-nullable": Level.ERR,
+    "request-property-became-nullable": Level.INFO,
+    "request-body-became-nullable": Level.INFO,
+    "response-property-became-nullable": Level.ERR,
+    "response-body-became-nullable": Level.ERR,
+    "response-property-became-not-nullable": Level.INFO,
+    "response-body-became-not-nullable": Level.INFO,
     "api-security-removed": Level.ERR,
     "api-security-added": Level.INFO,
     "api-security-scope-added": Level.ERR,
@@ -525,6 +533,7 @@ class _Differ:
                 else f"the response's body for the status {status}"
             )
         yield from _type_change(operation, b, h, family, f"{label}:", direction)
+        yield from _nullable_change(operation, b, h, family, label)
         if prop:
             yield from _enum_change(operation, b, h, family, label, direction)
             if direction is Direction.REQUEST:
@@ -742,6 +751,23 @@ def _type_change(
         yield _change(f"{family}-type-generalized", operation, text, Side.HEAD, h.pointer)
     else:
         yield _change(f"{family}-type-changed", operation, text, Side.HEAD, h.pointer)
+
+
+def _nullable(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return schema.get("nullable") is True or (isinstance(kind, list) and "null" in kind)
+
+
+def _nullable_change(
+    operation: str, b: _Node, h: _Node, family: str, label: str
+) -> Iterator[Change]:
+    """null accepted now (breaks response readers) or no longer (breaks request senders)."""
+    before, after = _nullable(_mapping(b.value)), _nullable(_mapping(h.value))
+    if before == after:
+        return
+    state = "nullable" if after else "not-nullable"
+    text = f"{label} became {'nullable' if after else 'not nullable'}"
+    yield _change(f"{family}-became-{state}", operation, text, Side.HEAD, h.pointer)
 
 
 def _widens(before: frozenset[str], after: frozenset[str], same_format: bool) -> bool:

@@ -136,6 +136,15 @@ DIFFER_CASES = [
     ),
     pytest.param(
         spec(),
+        spec().replace(
+            "        id:\n          type: string\n",
+            "        id:\n          type: string\n          nullable: true\n",
+        ),
+        {"response-property-became-nullable": Level.ERR},
+        id="response-property-became-nullable",
+    ),
+    pytest.param(
+        spec(),
         spec().replace("      required: [id]\n", "      required: []\n"),
         {"response-property-became-optional": Level.ERR},
         id="response-property-became-optional",
@@ -248,6 +257,11 @@ paths:
         ("maxLength: 200", "maxLength: 20", {"request-property-max-length-decreased": Level.ERR}),
         ("enum: [a, b]", "enum: [a]", {"request-property-enum-value-removed": Level.ERR}),
         (
+            "note: {type: string, maxLength: 200}",
+            "note: {type: string, maxLength: 200, nullable: true}",
+            {"request-property-became-nullable": Level.INFO},
+        ),
+        (
             "        content:",
             "        required: true\n        content:",
             {"request-body-became-required": Level.ERR},
@@ -267,6 +281,7 @@ paths:
         "unknown-required-ignored",
         "max-length",
         "enum-narrowed",
+        "nullable-request",
         "body-required",
         "media-type",
     ],
@@ -340,10 +355,22 @@ def test_a_json_description_has_lines_too_escapes_included() -> None:
     assert doc.line(("info", "title")) == 3
 
 
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8)
+)
+
+
 @pytest.mark.parametrize(
     ("text", "line"),
-    [("a: [1, 2\nb: 3\n", 2), ("a: 1\n  b: 2\n", 2), ("x: 1\nx: [\n", 3)],
-    ids=["unclosed-flow", "bad-indent", "eof"],
+    [
+        ("a: [1, 2\nb: 3\n", 2),
+        ("a: 1\n  b: 2\n", 2),
+        ("x: 1\nx: [\n", 3),
+        (ALIAS_BOMB, 6),
+        ("openapi: 3.0.0\npaths: &p\n  /a: *p\n", 2),
+        ("[" * 100_000 + "]" * 100_000, 1),
+    ],
+    ids=["unclosed-flow", "bad-indent", "eof", "alias-bomb", "recursive-alias", "deep-json"],
 )
 def test_unreadable_yaml_says_where(text: str, line: int) -> None:
     with pytest.raises(DocumentError) as raised:
@@ -518,6 +545,17 @@ def test_graphql_and_protobuf_changes(repo: Repo) -> None:
     ]
     if not any("buf" in tool for tool in result.tools):
         assert any("`buf` is not on PATH" in note for note in result.notes)
+
+
+def test_a_hostile_description_is_a_finding_not_a_hang(repo: Repo) -> None:
+    repo.branch("change")
+    repo.commit({"openapi.yaml": "openapi: 3.0.0\n" + ALIAS_BOMB})
+
+    result = repo.run(levels=L2)[GateLevel.L2]
+
+    assert [(f.rule, f.start_line) for f in result.new] == [("unreadable-document", 7)]
+    assert "once its YAML aliases are expanded" in result.new[0].message
+    assert result.duration_seconds < 5
 
 
 def test_no_contract_changed_is_not_applicable(repo: Repo) -> None:
