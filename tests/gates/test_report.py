@@ -34,8 +34,35 @@ SARIF_SHAPE: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["tool", "results"],
+                "required": ["tool", "results", "invocations"],
                 "properties": {
+                    # SARIF 2.1.0: an invocation requires executionSuccessful; each
+                    # notification requires a message.
+                    "invocations": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["executionSuccessful"],
+                            "properties": {
+                                "executionSuccessful": {"type": "boolean"},
+                                "toolExecutionNotifications": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["message"],
+                                        "properties": {
+                                            "message": {
+                                                "type": "object",
+                                                "required": ["text"],
+                                            },
+                                            "level": {"enum": ["none", "note", "warning", "error"]},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
                     "tool": {
                         "type": "object",
                         "required": ["driver"],
@@ -244,6 +271,66 @@ def test_sarif_is_structurally_valid_with_baseline_state() -> None:
     (run,) = sarif["runs"]
     assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["F401", "E501"]
     assert all(r["partialFingerprints"]["techlead/v2"] for r in run["results"])
+
+
+LINT_TOOLS = ("ruff",)
+SECURITY_TOOLS = ("bandit", "secrets", "detect-secrets")
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        (
+            [_result([], tools=LINT_TOOLS), _result([], level=GateLevel.L5, tools=SECURITY_TOOLS)],
+            {
+                "ruff": (True, 0),
+                "bandit": (True, 0),
+                "secrets": (True, 0),
+                "detect-secrets": (True, 0),
+            },
+        ),
+        (
+            [
+                _result(
+                    [],
+                    conclusion=Conclusion.FAILURE,
+                    reason="could not run: ruff 0.17.6 refused the repository's configuration",
+                    tools=LINT_TOOLS,
+                )
+            ],
+            {"ruff": (False, 0)},
+        ),
+        (
+            [_result([], conclusion=Conclusion.CANCELLED, reason="superseded", tools=LINT_TOOLS)],
+            {"ruff": (False, 0)},
+        ),
+        ([_result([_finding(2)], tools=LINT_TOOLS)], {"ruff": (True, 1)}),
+        ([_result([_finding(2, tool="bandit")])], {"bandit": (True, 1)}),
+        (
+            [_result([], level=GateLevel.L2, name="TechLead L2 · Contracts")],
+            {"TechLead L2 · Contracts": (True, 0)},
+        ),
+    ],
+    ids=["clean", "errored", "cancelled", "findings", "tools-from-findings", "no-tools-named"],
+)
+def test_sarif_has_a_run_per_tool_saying_whether_it_finished(
+    results: list[GateResult], expected: dict[str, tuple[bool, int]]
+) -> None:
+    sarif = to_sarif(results)
+
+    jsonschema.validate(sarif, SARIF_SHAPE)
+    runs = {
+        run["tool"]["driver"]["name"]: (
+            run["invocations"][0]["executionSuccessful"],
+            len(run["results"]),
+        )
+        for run in sarif["runs"]
+    }
+    assert runs == expected
+    for run in sarif["runs"]:
+        if not run["invocations"][0]["executionSuccessful"]:
+            (note,) = run["invocations"][0]["toolExecutionNotifications"]
+            assert results[0].reason in note["message"]["text"]
 
 
 SECRETS = {
