@@ -24,6 +24,7 @@ from agents.builtin.choose import (
 )
 from agents.builtin.common import handoff
 from agents.builtin.deps import DependencyUpdater
+from agents.builtin.docs import DocsWriter
 from agents.builtin.lint import LintFixer
 from agents.builtin.security import SecurityFixer
 from agents.builtin.workflows import ActionResolver, WorkflowHardener
@@ -43,6 +44,7 @@ SPECIALISTS: Mapping[str, tuple[str, ...]] = {
 _PLAIN: Mapping[str, Callable[[], Executor]] = {
     LINT_FIXER: LintFixer,
     DEPENDENCY_UPDATER: DependencyUpdater,
+    DOCS_WRITER: DocsWriter,
     SECURITY_FIXER: SecurityFixer,
 }
 

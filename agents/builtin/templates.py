@@ -66,3 +66,44 @@ DOCS_NOTHING = "The ADR and the CHANGELOG entry for this task are already writte
 DOCS_ADR = "ADR `{path}`"
 DOCS_CHANGELOG = "a CHANGELOG entry under {section} ({kind})"
 DOCS_NO_ROOM = "Could not write {path}: {reason}."
+
+# ADR (MADR sections: https://adr.github.io/madr/)
+ADR = """\
+---
+status: proposed
+date: {date}
+---
+
+# {title}
+
+## Context and Problem Statement
+
+{context}
+{drivers}
+## Decision Outcome
+
+{outcome}
+{consequences}
+## More Information
+
+{more}
+<!-- techlead:adr {marker} -->
+"""
+ADR_CONTEXT = "Issue #{number} in {repo}: {title}."
+ADR_DRIVERS = "\n## Decision Drivers\n\n{items}\n"
+ADR_OUTCOME_NONE = "Decided as the plan for #{number} describes; no task has reported back yet."
+ADR_OUTCOME_ITEM = "{task}: {summary}"
+ADR_CONSEQUENCES = "\n### Consequences\n\n{items}\n"
+ADR_CHANGED = "Changed: {files}"
+ADR_INTERFACES = "Interface: {interface}"
+ADR_MORE = "Recorded from task {task} of the plan for #{number}."
+ADR_PR = "{task}: {url}"
+CHANGELOG_NEW = """\
+# Changelog
+
+All notable changes to this project will be documented in this file.
+
+The format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/),
+and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html).
+"""
+CHANGELOG_ENTRY = "{title} (#{number})"
