@@ -31,6 +31,28 @@ RELEVANT_FILES_CONSIDERED = 5
 _PATH_RUN = re.compile(r"[\w.*/-]+")
 _URL = re.compile(r"https?://\S+")
 _WORD = re.compile(r"[A-Za-z][\w-]*")
+# First words that say only that something is to be done, not by whom ("Build a
+# payment system" is no build-system work).
+GENERIC_VERBS = frozenset(
+    (
+        "build",
+        "make",
+        "add",
+        "create",
+        "write",
+        "update",
+        "set",
+        "use",
+        "support",
+        "run",
+        "check",
+        "get",
+        "do",
+    )
+)
+# Words that look like a keyword plus an ending but name something else.
+_DISTINCT_WORDS = frozenset(("https", "formation"))
+_MAX_BODY_CHARS = 20_000
 _EXTENSIONS = frozenset((
     "py", "js", "jsx", "ts", "tsx", "go", "rs", "java", "rb", "md", "rst", "yml", "yaml",
     "json", "toml", "css", "scss", "html", "sql", "proto", "sh", "tf",
@@ -63,26 +85,86 @@ class Assignment:
 
 
 def assign(
-    title: str, body: str, roster: Sequence[AgentLike], relevant_paths: Sequence[str] = ()
+    title: str,
+    body: str,
+    roster: Sequence[AgentLike],
+    relevant_paths: Sequence[str] = (),
+    *,
+    preferred: str | None = None,
+    fallback: str | None = None,
 ) -> Assignment:
-    """The best specialist for a task, with the reasoning kept for people to read."""
+    """The best specialist for a task, with the reasoning kept for people to read.
+
+    Ties on score go to ``preferred`` (the specialist the issue's kind calls for) when
+    it scored at all, then to the agent whose keyword is the title's first word (the
+    verb: "Implement ..." is a developer's task, "Design ..." an architect's), then to
+    the agent owning more of the issue's most relevant files, then to roster order.
+    When nothing matched at all, ``fallback`` (if in the roster) takes the task. A
+    generic first verb ("Build a payment system", "Add ...") is no keyword.
+    """
     if not roster:
         raise PlanError(templates.EMPTY_ROSTER)
     named = [*mentioned_paths(f"{title}\n{body}"), *implied_paths(title, relevant_paths)]
     named_paths = list(dict.fromkeys(named))
     owners_named = _owners(named_paths, roster)
     owners_relevant = _owners(relevant_paths[:RELEVANT_FILES_CONSIDERED], roster)
+    title_hits = keyword_hits(_without_generic_verb(title), roster)
+    body_hits = keyword_hits(body[:_MAX_BODY_CHARS], roster)
+    first = _first_word(title)
     scored = []
     for index, agent in enumerate(roster):
-        in_title = _keywords_in(agent.keywords, title)
-        in_body = [kw for kw in _keywords_in(agent.keywords, body) if kw not in in_title]
+        in_title = title_hits.get(agent.name, [])
+        in_body = [kw for kw in body_hits.get(agent.name, []) if kw not in in_title]
         paths = owners_named.get(agent.name, [])
         score = TITLE_WEIGHT * len(in_title) + BODY_WEIGHT * len(in_body) + PATH_WEIGHT * len(paths)
+        kind = int(score > 0 and agent.name == preferred)
+        verb = int(any(_keyword_pattern(kw).fullmatch(first) for kw in in_title))
         tie = len(owners_relevant.get(agent.name, []))
-        scored.append((score, tie, -index, agent.name, in_title, in_body, paths))
-    best = max(scored)
-    score, tie, _, name, in_title, in_body, paths = best
+        scored.append((score, kind, verb, tie, -index, agent.name, in_title, in_body, paths))
+    score, _, _, tie, _, name, in_title, in_body, paths = max(scored)
+    if score == 0 and tie == 0 and fallback in {agent.name for agent in roster}:
+        return Assignment(
+            fallback, templates.REASON.format(agent=fallback, why=templates.REASON_FALLBACK)
+        )
     return Assignment(name, _reason(name, score, tie, in_title, in_body, paths))
+
+
+def _without_generic_verb(title: str) -> str:
+    """The title with its first word blanked when that word is a generic verb."""
+    stripped = title.lstrip()
+    first = stripped.split(" ", 1)[0]
+    if first.lower() in GENERIC_VERBS:
+        return " " * (len(title) - len(stripped) + len(first)) + stripped[len(first) :]
+    return title
+
+
+def keyword_hits(text: str, roster: Sequence[AgentLike]) -> dict[str, list[str]]:
+    """Agent name -> its keywords found in ``text`` as whole words. A keyword found only
+    inside a longer keyword's match ("interface" in "user interface") does not count."""
+    matches = []
+    for agent in roster:
+        for keyword in agent.keywords:
+            for match in _keyword_pattern(keyword).finditer(text):
+                matches.append((match.start(), -match.end(), agent.name, keyword))
+    matches.sort()
+    hits: dict[str, list[str]] = {}
+    covered_to = -1
+    longest_start = -1
+    for start, negative_end, name, keyword in matches:
+        end = -negative_end
+        if end <= covered_to and not (start == longest_start and end == covered_to):
+            continue
+        if end > covered_to:
+            covered_to, longest_start = end, start
+        found = hits.setdefault(name, [])
+        if keyword not in found:
+            found.append(keyword)
+    return hits
+
+
+def _first_word(text: str) -> str:
+    words = _WORD.findall(text[:200])
+    return words[0] if words else ""
 
 
 def mentioned_paths(text: str) -> list[str]:
@@ -140,8 +222,21 @@ def _keywords_in(keywords: Sequence[str], text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=2048)
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """Whole words, with the keyword's inflections ("tests", "cached", "validation") but
+    never another word that merely starts with it ("https" is not "http", "going" not
+    "go"): short keywords take no ending or only a plural "s"."""
     words = r"\s+".join(re.escape(word) for word in keyword.split())
-    return re.compile(rf"(?<![\w-]){words}(?:s|es|ed|ing|ation|ations)?(?![\w-])", re.IGNORECASE)
+    last = keyword.split()[-1] if keyword.split() else keyword
+    if len(last) <= 2:
+        endings = ""
+    elif len(last) == 3:
+        endings = "(?:s)?"
+    else:
+        endings = "(?:s|es|ed|d|ing|ation|ations)?"
+    distinct = "|".join(re.escape(word) for word in sorted(_DISTINCT_WORDS))
+    return re.compile(
+        rf"(?<![\w-])(?!(?:{distinct})(?![\w-])){words}{endings}(?![\w-])", re.IGNORECASE
+    )
 
 
 def _reason(

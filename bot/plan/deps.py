@@ -163,8 +163,8 @@ def _unique(values: Iterable[V]) -> tuple[V, ...]:
 _CATEGORY_WORDS: tuple[tuple[Category, str], ...] = (
     (Category.CONTRACT, r"design|schema|contract|openapi|swagger|api spec|specification|"
      r"migration|data model|interface|architecture|protobuf|proto"),
-    (Category.FRONTEND, r"frontend|front-end|ui|ux|page|component|css|screen|react|vue|"
-     r"svelte|layout|button|form|styles?"),
+    (Category.FRONTEND, r"frontend|front-end|ui|ux|user interface|mockups?|wireframes?|page|"
+     r"component|css|screen|react|vue|svelte|layout|button|form|styles?"),
     (Category.TESTS, r"tests?|testing|e2e|coverage|qa|regression"),
     (Category.DOCS, r"docs?|document|documentation|readme|changelog|guide|tutorial"),
 )  # fmt: skip
@@ -202,17 +202,61 @@ def categorise(title: str, agent: str) -> Category:
     return Category.IMPLEMENTATION
 
 
-def default_dependencies(tasks: Sequence[tuple[str, Category]]) -> dict[str, tuple[str, ...]]:
-    """Each task waits for all tasks of the nearest earlier stage that has any."""
-    stages = sorted({STAGES[category] for _, category in tasks})
+def default_dependencies(
+    tasks: Sequence[tuple[str, Category]],
+    topics: Mapping[str, frozenset[str]] | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Each task waits for the tasks of the nearest earlier stage on its topic.
+
+    Two tasks share a topic when their titles share a topic word (see :func:`topic`);
+    a task with no topic word of its own ("Implement the backend", "Write tests") is on
+    every topic. Without ``topics`` every task is on every topic.
+    """
+    topics = topics or {}
     result: dict[str, tuple[str, ...]] = {}
     for task, category in tasks:
-        earlier = [stage for stage in stages if stage < STAGES[category]]
-        if not earlier:
-            result[task] = ()
-            continue
-        result[task] = tuple(other for other, c in tasks if STAGES[c] == earlier[-1])
+        mine = topics.get(task, frozenset())
+        related = [
+            (other, c)
+            for other, c in tasks
+            if STAGES[c] < STAGES[category]
+            and (not mine or not topics.get(other) or mine & topics.get(other, frozenset()))
+        ]
+        nearest = max((STAGES[c] for _, c in related), default=None)
+        result[task] = tuple(other for other, c in related if STAGES[c] == nearest)
     return result
+
+
+_TOPIC_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,40}")
+# Words that say what kind of work or which layer, not what the work is about.
+_NOT_TOPIC_WORDS = """
+    the and for with from into that this these those when then than over under about
+    after before while should would could must need needs make makes made add adds added
+    write writes implement implements implementation design designs define defines build
+    builds create creates update updates fix fixes fixed plan plans planning support use
+    uses using new all any each every some more less also only just via its their our
+    your them they it's not can will test tests testing tested doc docs document
+    documentation readme backend frontend server client layer code feature features
+    logic service services work task tasks issue part way end side ensure check checks
+    improve improves move moves remove removes change changes changed set sets get gets
+    allow allows handle handles run runs first second third next last step steps basic
+    proper properly correct correctly better simple initial final page pages screen
+    component components
+"""
+_NOT_TOPIC = frozenset(_NOT_TOPIC_WORDS.split())
+
+
+def topic(title: str) -> frozenset[str]:
+    """The words a task is about ("Design authentication flow" -> authentication, flow),
+    singular and lowercase, without verbs, layers and filler."""
+    words = set()
+    for match in _TOPIC_WORD.finditer(title[:500]):
+        word = match.group(0).lower()
+        if word.endswith("s") and len(word) > 3 and not word.endswith("ss"):
+            word = word[:-1]
+        if word not in _NOT_TOPIC and word + "s" not in _NOT_TOPIC:
+            words.add(word)
+    return frozenset(words)
 
 
 # ---------------------------------------------------------------------------- validation

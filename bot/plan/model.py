@@ -66,6 +66,7 @@ class PlanSource(enum.StrEnum):
 
     TASK_LIST = "task_list"
     SECTIONS = "sections"
+    PROSE = "prose"
     FALLBACK = "fallback"
 
 
@@ -83,6 +84,9 @@ class IssueInput:
     body: str
     number: int | None = None
     labels: tuple[str, ...] = ()
+    # The repository's issue templates (.github/ISSUE_TEMPLATE/*), whose text is not
+    # the author's and never becomes a task.
+    templates: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -113,6 +117,8 @@ class Task:
     reasoning: tuple[str, ...] = ()
     # False once the task's item left the issue but the task stays listed (it had started).
     in_issue: bool = True
+    # Files research suggests starting from; kept apart from the text, which is the issue's.
+    files: tuple[str, ...] = ()
 
     @property
     def number(self) -> int:
@@ -161,6 +167,9 @@ class Plan:
     diff: PlanDiff | None = None
     cancel_reason: CancelReason | None = None
     cancelled_by: str | None = None
+    # The issue's kind (bot.plan.reading.IssueKind) and the issues it lists as items.
+    kind: str | None = None
+    linked: tuple[str, ...] = ()
 
     def task(self, task_id: str) -> Task | None:
         return next((task for task in self.tasks if task.id == task_id), None)

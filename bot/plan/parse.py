@@ -1,12 +1,17 @@
 """Reads an issue body into plan items: its task list, else its sections.
 
 An explicit task list is honoured item by item: checkboxes (``- [ ]``, ``- [x]``,
-``* [ ]``) when there are any, else numbered items (``1.`` / ``1)``). Items under a
-background heading (context, steps to reproduce, expected behaviour, acceptance
-criteria...) are left out, except checkboxes when there are no others. Lines indented
-under an item belong to it. Without a list, each ``##`` section that is not
-background (context, motivation, screenshots...) becomes an item. Code blocks and HTML
-comments (issue templates leave many) are ignored.
+``* [ ]``) when there are any, else numbered items (``1.`` / ``1)``), else plain bullets
+that read as work (under a heading such as "Tasks" or "Proposal", or bullets that start
+with a verb). Items under a background heading (context, steps to reproduce, expected
+behaviour, acceptance criteria...) are left out, except checkboxes when there are no
+others. An issue that describes a problem (``descriptive``: a bug, a vulnerability, a
+slowdown) takes lists only from task headings, since its numbered lines are usually
+steps to reproduce. Lines indented under an item belong to it. Without a list, each
+``##`` section (else each ``###`` section) that is not background becomes an item.
+Code blocks and HTML comments (issue templates leave many) are ignored. An item that
+is only a link to another issue ("#12", "owner/repo#12", an issue URL) is a linked
+issue, not a task.
 
 Numbers in the text ("after 2") refer to items: by the number written in front of
 them when every numbered item has its own number, else by position (1-based).
@@ -17,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.plan.model import PlanSource
+from bot.plan.model import PlanSource, Priority
 
 _COMMENT_OPEN = "<!--"
 _COMMENT_CLOSE = "-->"
@@ -26,9 +31,20 @@ _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 # backtracks quadratically on a line that ends in a long run of spaces.
 _CHECKBOX = re.compile(r"(\s*)(?:[-*+]|\d{1,3}[.)])\s+\[([ xX])\]\s+(\S.*)$")
 _NUMBERED = re.compile(r"(\s*)(\d{1,3})[.)]\s+(\S.*)$")
+_BULLET = re.compile(r"(\s*)[-*+]\s+(?!\[[ xX]\]\s)(\S.*)$")
+_QUOTED = re.compile(r"\s{0,3}>")
+_LINK_ONLY = re.compile(
+    r"(?:[\w.-]{1,100}/[\w.-]{1,100})?#(\d{1,9})|"
+    r"\[[^\]]{0,300}\]\((https?://[^\s)]{1,500})\)|"
+    r"(https?://\S{1,500})"
+)
+_ISSUE_URL = re.compile(
+    r"https?://github\.com/[\w.-]{1,100}/[\w.-]{1,100}/(?:issues|pull)/(\d{1,9})"
+)
 # The heading text is the rest of the line; its closing "#"s are cut in Python, since
 # a lazy ``(.*?)[\s#]*$`` backtracks quadratically on a long line of spaces.
 _HEADING_OPEN = re.compile(r"\s{0,3}(#{1,6})(?:\s(.*))?$")
+_LIST_LINE = re.compile(r"\s*(?:[-*+]|\d{1,3}[.)])\s")
 # Sections that describe rather than ask for work; never turned into tasks.
 _BACKGROUND = re.compile(
     r"^(?:background|context|motivation|summary|description|overview|problem|why|notes?|"
@@ -36,9 +52,33 @@ _BACKGROUND = re.compile(
     r"steps to reproduce|reproduction(?: steps)?|to reproduce|expected(?: behaviou?r)?|"
     r"actual(?: behaviou?r)?|current behaviou?r|additional (?:context|information|notes)|"
     r"alternatives(?: considered)?|acceptance criteria|open questions|out of scope|"
-    r"non-goals|questions)\b",
+    r"non-goals|questions|describe the bug|bug description|what happened|example(?: code)?|"
+    r"(?:minimal )?(?:reproducible )?example|mcve|code sample|sample code|"
+    r"(?:python|os|operating system|platform|library|package|\w{1,30}) versions?|"
+    r"system info(?:rmation)?|output|error(?: message)?|traceback|stack ?trace|"
+    r"installation|dependencies|affected versions?|prior art|"
+    r"is your feature request related to a problem|describe alternatives you've considered|"
+    r"checklist|initial checks|confirmations?|privileged issue|pre-?flight)\b",
     re.IGNORECASE,
 )
+# Headings under which lists are work even in an issue that describes a problem.
+_TASK_HEADING = re.compile(
+    r"^(?:tasks?|to-?dos?|to do|plan|work items?|deliverables?|implementation(?: plan)?|"
+    r"(?:proposed |suggested )?(?:changes?|solutions?|fix(?:es)?)|proposal|scope|"
+    r"requirements?|action items?|next steps|milestones?|phases?|steps(?! to reproduce)|"
+    r"what to (?:do|build|change)|sub-?tasks?|subissues|sub-issues)\b",
+    re.IGNORECASE,
+)
+# First words of bullets that ask for work.
+_VERBS = frozenset((
+    "add", "allow", "avoid", "build", "bump", "cache", "change", "check", "clean",
+    "convert", "create", "define", "deprecate", "design", "disable", "document", "drop",
+    "enable", "ensure", "expose", "extract", "fix", "handle", "implement", "improve",
+    "introduce", "investigate", "make", "merge", "migrate", "move", "plan", "port",
+    "prevent", "provide", "publish", "raise", "reduce", "refactor", "release", "remove",
+    "rename", "replace", "return", "rewrite", "set", "ship", "speed", "split", "support",
+    "switch", "test", "update", "upgrade", "use", "validate", "write",
+))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,12 +90,27 @@ class Item:
     details: str = ""
     checked: bool = False
     section: str | None = None
+    # Set on items the planner adds itself (a kind's skeleton): who does it, how urgent,
+    # the files research suggests, which items it waits for, and why it was added.
+    agent: str | None = None
+    priority: Priority | None = None
+    files: tuple[str, ...] = ()
+    waits: tuple[int, ...] = ()
+    note: str | None = None
+    ordered: bool = False  # ``waits`` is the whole order (no default order applies)
+    assign_text: str | None = None  # what the specialist is chosen on, when not the text
 
 
 @dataclass(frozen=True)
 class ParsedIssue:
+    """The items, the issues linked as items, the headings and the prose (visible text
+    outside lists, code and background sections) of an issue body."""
+
     source: PlanSource
     items: tuple[Item, ...]
+    linked: tuple[str, ...] = ()
+    headings: tuple[str, ...] = ()
+    prose: str = ""
 
 
 @dataclass
@@ -74,23 +129,80 @@ class _Draft:
     details: list[str] = field(default_factory=list)
 
 
-def parse_issue(body: str) -> ParsedIssue:
+def parse_issue(body: str, *, descriptive: bool = False) -> ParsedIssue:
     """Items of an issue body, and whether they came from a list or from sections."""
     lines = _visible_lines(body)
+    headings = tuple(dict.fromkeys(line.section for line in lines if line and line.section))
+    found = _list_source(lines, descriptive)
+    source, items = found if found else (PlanSource.FALLBACK, [])
+    if not items and not descriptive:
+        sections = _sections(lines, 2) or _sections(lines, 3)
+        if sections:
+            return ParsedIssue(PlanSource.SECTIONS, sections, (), headings, _prose(lines))
+    linked = tuple(link for draft in items if (link := linked_issue(draft.text)))
+    work = [draft for draft in items if not linked_issue(draft.text)]
+    return ParsedIssue(source, _finish(work), linked, headings, _prose(lines))
+
+
+def _list_source(
+    lines: list[_Line | None], descriptive: bool
+) -> tuple[PlanSource, list[_Draft]] | None:
     checkboxes = _list_items(lines, _CHECKBOX)
     if checkboxes:
         # Acceptance criteria are often checkboxes too; they are tasks only when
         # nothing else is.
-        return ParsedIssue(
-            PlanSource.TASK_LIST, _finish(_outside_background(checkboxes) or checkboxes)
-        )
-    numbered = _outside_background(_list_items(lines, _NUMBERED))
-    if numbered:
-        return ParsedIssue(PlanSource.TASK_LIST, _finish(numbered))
-    sections = _sections(lines)
-    if sections:
-        return ParsedIssue(PlanSource.SECTIONS, sections)
-    return ParsedIssue(PlanSource.FALLBACK, ())
+        return PlanSource.TASK_LIST, _outside_background(checkboxes) or checkboxes
+    for pattern in (_NUMBERED, _BULLET):
+        drafts = _outside_background(_list_items(lines, pattern))
+        if descriptive:
+            drafts = [d for d in drafts if d.section and _TASK_HEADING.match(d.section)]
+        elif pattern is _BULLET:
+            drafts = _work_bullets(drafts)
+        if drafts:
+            return PlanSource.TASK_LIST, drafts
+    return None
+
+
+def _work_bullets(drafts: list[_Draft]) -> list[_Draft]:
+    """Bullets under a task heading, or a list whose items mostly start with a verb."""
+    listed = [d for d in drafts if d.section and _TASK_HEADING.match(d.section)]
+    if listed:
+        return listed
+    verbs = [d for d in drafts if _first_word(d.text) in _VERBS or linked_issue(d.text)]
+    return drafts if len(drafts) >= 2 and 2 * len(verbs) > len(drafts) else []
+
+
+def _first_word(text: str) -> str:
+    word = text.lstrip("*_`~ ").split(" ", 1)[0]
+    return word.strip("*_`~:,.").lower()
+
+
+def linked_issue(text: str) -> str | None:
+    """``#12`` for an item that is only a link to issue 12 (or another repository's
+    issue, or a URL); None for an item with words of its own."""
+    stripped = text.strip().strip("*_`~").strip()
+    match = _LINK_ONLY.fullmatch(stripped) if len(stripped) <= 700 else None
+    if match is None:
+        return None
+    if match.group(1):
+        return stripped
+    url = match.group(2) or match.group(3) or ""
+    issue = _ISSUE_URL.match(url)
+    if issue is None:
+        return None
+    return url
+
+
+def _prose(lines: list[_Line | None]) -> str:
+    kept = []
+    for line in lines:
+        if line is None or (line.section and _BACKGROUND.match(line.section)):
+            continue
+        text = line.text
+        if parse_heading(text) or _QUOTED.match(text) or _LIST_LINE.match(text):
+            continue
+        kept.append(text)
+    return "\n".join(kept)
 
 
 def _outside_background(drafts: list[_Draft]) -> list[_Draft]:
@@ -176,6 +288,8 @@ def _draft(match: re.Match[str], pattern: re.Pattern[str], section: str | None) 
     indent = len(match.group(1))
     if pattern is _CHECKBOX:
         return _Draft(indent, None, match.group(3).rstrip(), match.group(2) != " ", section)
+    if pattern is _BULLET:
+        return _Draft(indent, None, match.group(2).rstrip(), False, section)
     return _Draft(indent, int(match.group(2)), match.group(3).rstrip(), False, section)
 
 
@@ -204,18 +318,18 @@ def _finish(drafts: list[_Draft]) -> tuple[Item, ...]:
     )
 
 
-def _sections(lines: list[_Line | None]) -> tuple[Item, ...]:
+def _sections(lines: list[_Line | None], level: int) -> tuple[Item, ...]:
     items: list[Item] = []
     body: list[str] = []
     title: str | None = None
-    for line in [*lines, _Line("## ", None)]:
+    for line in [*lines, _Line("#" * level + " ", None)]:
         if line is None:
             continue
         heading = parse_heading(line.text)
-        if heading and heading[0] == 2:
+        if heading and heading[0] <= level:
             if title and not _BACKGROUND.match(title):
                 items.append(Item(len(items) + 1, title, "\n".join(body).strip(), False, title))
-            title, body = heading[1], []
+            title, body = (heading[1] if heading[0] == level else None), []
         elif title is not None:
             body.append(line.text)
     return tuple(items)

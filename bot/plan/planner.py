@@ -9,7 +9,6 @@ planner can hand the executor a cycle or a dangling reference.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -23,8 +22,10 @@ from bot.plan.deps import (
     categorise,
     default_dependencies,
     find_dependencies,
+    topic,
     validate,
 )
+from bot.plan.items import Reading, read
 from bot.plan.model import (
     Category,
     IssueInput,
@@ -35,15 +36,21 @@ from bot.plan.model import (
     TaskStatus,
     task_id,
 )
-from bot.plan.parse import Item, parse_issue
-from bot.plan.priority import decide_priority
+from bot.plan.parse import Item
+from bot.plan.priority import PriorityDecision, decide_priority
+from bot.plan.skeletons import DEVELOPER, KIND_SPECIALISTS
+from bot.plan.titles import clean_title
 
-# Each pattern can only start at the first character of a run (lookbehinds), so none
-# backtracks over a long run more than once.
-_EMPTY_BRACKETS = re.compile(r"\([\s,;:&]*\)|\[[\s,;:&]*\]")
-_SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<!\s)\s+([,;:.)\]])")
-_STRAY_SEPARATOR = re.compile(r"(?<![,;:&])[,;:&]+(?=[)\]])|(?<=[,;])[,;]+")
-_EDGE_PUNCTUATION = " \t,;:-|\u2013\u2014"  # also en and em dashes
+__all__ = [
+    "DeterministicPlanner",
+    "Planner",
+    "PlanningDefaults",
+    "PlanningLike",
+    "clean_title",
+    "make_plan",
+    "open_tasks",
+    "readable_issue",
+]
 
 
 class PlanningLike(Protocol):
@@ -89,13 +96,23 @@ def make_plan(
     """Plan with ``planner`` (the deterministic one by default) and validate the result.
 
     Raises CyclicPlanError, DanglingDependencyError or TooManyTasksError (all PlanError).
+    Only open tasks count against ``max_tasks``: items ticked in the issue are done.
     """
     issue = readable_issue(issue)
     plan = (planner or DeterministicPlanner()).plan(issue, findings, roster, config)
-    if len(plan.tasks) > config.max_tasks:
-        raise TooManyTasksError(len(plan.tasks), config.max_tasks)
+    if open_tasks(plan.tasks) > config.max_tasks:
+        raise TooManyTasksError(open_tasks(plan.tasks), config.max_tasks)
     validate(plan)
     return plan
+
+
+def open_tasks(tasks: Sequence[Task | Item]) -> int:
+    """How many of ``tasks`` are still to do (neither ticked nor finished)."""
+    return sum(
+        1
+        for task in tasks
+        if not (task.checked if isinstance(task, Item) else task.status.finished)
+    )
 
 
 def readable_issue(issue: IssueInput) -> IssueInput:
@@ -121,6 +138,8 @@ class _Draft:
     number: int
     task: Task
     refs: DependencyRefs
+    waits: tuple[int, ...] = ()  # item numbers a skeleton task waits for
+    ordered: bool = False
 
 
 class DeterministicPlanner:
@@ -133,55 +152,61 @@ class DeterministicPlanner:
         roster: Sequence[AgentLike],
         config: PlanningLike,
     ) -> Plan:
-        parsed = parse_issue(issue.body)
-        items = parsed.items or _fallback_items(issue, findings)
-        if len(items) > config.max_tasks:
-            raise TooManyTasksError(len(items), config.max_tasks)
+        reading = read(issue, findings, [agent.name for agent in roster])
+        if open_tasks(reading.items) > config.max_tasks:
+            raise TooManyTasksError(open_tasks(reading.items), config.max_tasks)
         drafts = [
-            _draft(position, item, issue, findings, roster)
-            for position, item in enumerate(items, start=1)
+            _draft(position, item, reading, findings, roster)
+            for position, item in enumerate(reading.items, start=1)
         ]
-        if parsed.source is PlanSource.SECTIONS:
-            drafts.extend(_test_task(drafts, issue, findings, roster))
+        if reading.source is PlanSource.SECTIONS:
+            drafts.extend(_test_task(drafts, reading, findings, roster))
         tasks = _resolve(drafts)
         state = PlanState.AWAITING_APPROVAL if config.require_approval else PlanState.APPROVED
         return Plan(
-            title=issue.title,
+            title=reading.title,
             tasks=tasks,
             issue_number=issue.number,
             state=state,
-            source=parsed.source,
+            source=reading.source,
             next_id=len(tasks) + 1,
+            kind=reading.kind.kind.value,
+            linked=reading.linked,
         )
 
 
 def _draft(
     position: int,
     item: Item,
-    issue: IssueInput,
+    reading: Reading,
     findings: Findings,
     roster: Sequence[AgentLike],
 ) -> _Draft:
     in_title = find_dependencies(item.text)
     in_details = find_dependencies(item.details)
-    priority = decide_priority(item.text, f"{item.text}\n{item.details}", issue.labels)
-    title = clean_title(item.text, (*in_title.spans, *priority.spans)) or item.text
-    chosen = assign(title, item.details, roster, findings.relevant_paths())
+    own = decide_priority(item.text, f"{item.text}\n{item.details}", ())
+    title = clean_title(item.text, (*in_title.spans, *own.spans)) or item.text
+    priority = _priority(own, item, title, reading)
+    chosen = _agent(title, item, reading, findings, roster)
     reasoning = [
-        chosen.reason,
+        chosen,
         templates.REASON_PRIORITY.format(priority=priority.priority.value, why=priority.reason),
     ]
+    if item.note:
+        reasoning.append(item.note)
     if item.checked:
         reasoning.append(templates.REASON_CHECKED)
+    agent = chosen.split(":", 1)[0]
     task = Task(
         id=task_id(position),
         title=title,
-        agent=chosen.agent,
+        agent=agent,
         priority=priority.priority,
         status=TaskStatus.COMPLETED if item.checked else TaskStatus.PENDING,
-        category=categorise(title, chosen.agent),
+        category=categorise(title, agent),
         body=item.details,
         reasoning=tuple(reasoning),
+        files=item.files,
     )
     refs = DependencyRefs(
         items=(*in_title.items, *in_details.items),
@@ -189,48 +214,54 @@ def _draft(
         issues=(*in_title.issues, *in_details.issues),
         unknown=(*in_title.unknown, *in_details.unknown),
     )
-    return _Draft(item.number, task, refs)
+    return _Draft(item.number, task, refs, item.waits, item.ordered)
 
 
-def clean_title(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """``text`` without the marker spans, empty brackets and dangling punctuation."""
-    kept = []
-    position = 0
-    for start, end in sorted(spans):
-        if start >= position:
-            kept.append(text[position:start])
-            position = end
-    kept.append(text[position:])
-    title = _EMPTY_BRACKETS.sub("", _balance_parentheses("".join(kept)))
-    title = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(title.split()))
-    title = _EMPTY_BRACKETS.sub("", _STRAY_SEPARATOR.sub("", title))
-    return " ".join(title.split()).strip(_EDGE_PUNCTUATION)
+def _priority(own: PriorityDecision, item: Item, title: str, reading: Reading) -> PriorityDecision:
+    """The task's own marker; else the skeleton's; else the issue's own priority when
+    the task is on the issue's topic; else the task's own words."""
+    if own.spans or own.reason.startswith(templates.PRIORITY_MARKER.split("{", 1)[0]):
+        return own
+    if item.priority is not None:
+        return PriorityDecision(item.priority, templates.PRIORITY_KIND)
+    issue = reading.priority
+    on_topic = item.ordered or bool(topic(title) & topic(reading.title))
+    if issue is not None and (on_topic or reading.priority_from_label):
+        why = templates.REASON_ISSUE_PRIORITY.format(
+            priority=issue.priority.value, why=issue.reason
+        )
+        return PriorityDecision(issue.priority, why)
+    return own
 
 
-def _balance_parentheses(text: str) -> str:
-    """Drop parentheses left unmatched once a marker inside them was cut out."""
-    unmatched: set[int] = set()
-    opened: list[int] = []
-    for index, char in enumerate(text):
-        if char == "(":
-            opened.append(index)
-        elif char == ")":
-            if opened:
-                opened.pop()
-            else:
-                unmatched.add(index)
-    unmatched.update(opened)
-    return "".join(char for index, char in enumerate(text) if index not in unmatched)
+def _agent(
+    title: str, item: Item, reading: Reading, findings: Findings, roster: Sequence[AgentLike]
+) -> str:
+    """The reason line for the chosen agent, starting with its name."""
+    kind = reading.kind.kind
+    if item.agent:
+        name = templates.KIND_NAMES[kind.value]
+        return templates.REASON_HINT_AGENT.format(agent=item.agent, kind=name)
+    relevant = findings.relevant_paths()
+    preferred = KIND_SPECIALISTS.get(kind)
+    text = item.assign_text or title
+    chosen = assign(text, item.details, roster, relevant, preferred=preferred, fallback=DEVELOPER)
+    return chosen.reason
 
 
 def _resolve(drafts: Sequence[_Draft]) -> tuple[Task, ...]:
-    """Turn item numbers into task ids and apply the default order where none is given."""
+    """Turn item numbers into task ids; the issue's own words decide the order when it
+    names any, skeleton tasks keep their order, the rest wait by stage and topic."""
     by_number = {draft.number: draft.task.id for draft in drafts}
     explicit = any(draft.refs.internal for draft in drafts)
-    defaults = default_dependencies([(d.task.id, d.task.category) for d in drafts])
+    topics = {d.task.id: topic(d.task.title) for d in drafts}
+    defaults = default_dependencies([(d.task.id, d.task.category) for d in drafts], topics)
     tasks = []
     for draft in drafts:
-        if explicit:
+        if draft.ordered or draft.waits:
+            waits = [by_number[n] for n in draft.waits if n in by_number]
+            note = templates.REASON_SKELETON_ORDER.format(waits=", ".join(waits)) if waits else None
+        elif explicit:
             waits = [
                 by_number.get(number, templates.MISSING_ITEM.format(number=number))
                 for number in draft.refs.items
@@ -260,22 +291,8 @@ def _default_note(category: Category, waits: Sequence[str]) -> str | None:
     return templates.REASON_DEFAULT_ORDER.format(category=category.value, waits=", ".join(waits))
 
 
-def _fallback_items(issue: IssueInput, findings: Findings) -> tuple[Item, ...]:
-    files = ", ".join(f"`{path}`" for path in findings.relevant_paths()[:5])
-    start = templates.FALLBACK_FILES_BODY.format(files=files) if files else ""
-    command = findings.profile.test_command
-    test_body = templates.FALLBACK_TEST_BODY.format(command=command) if command else ""
-    bodies = (start, start, test_body, "")
-    return tuple(
-        Item(number, template.format(title=issue.title.strip()), body)
-        for number, (template, body) in enumerate(
-            zip(templates.FALLBACK_TITLES, bodies, strict=True), 1
-        )
-    )
-
-
 def _test_task(
-    drafts: Sequence[_Draft], issue: IssueInput, findings: Findings, roster: Sequence[AgentLike]
+    drafts: Sequence[_Draft], reading: Reading, findings: Findings, roster: Sequence[AgentLike]
 ) -> list[_Draft]:
     """A test task for a sectioned issue when the repository has tests and no section
     covers them."""
@@ -283,9 +300,8 @@ def _test_task(
     if framework is None or any(d.task.category is Category.TESTS for d in drafts):
         return []
     number = max((d.number for d in drafts), default=0) + 1
-    title = templates.SECTION_TESTS_TITLE.format(title=issue.title.strip())
+    title = templates.SECTION_TESTS_TITLE.format(title=reading.title)
     body = templates.FALLBACK_TEST_BODY.format(command=findings.profile.test_command)
-    draft = _draft(len(drafts) + 1, Item(number, title, body), issue, findings, roster)
     note = templates.REASON_ADDED_TESTS.format(framework=framework)
-    task = Task(**{**draft.task.__dict__, "reasoning": (*draft.task.reasoning, note)})
-    return [_Draft(number, task, draft.refs)]
+    item = Item(number, title, body, note=note)
+    return [_draft(len(drafts) + 1, item, reading, findings, roster)]

@@ -25,7 +25,10 @@ _NAMED = {
 }
 _LEVEL = r"(?:high|medium|low|critical|urgent|normal|p[0-4])"
 _MARKERS = (
-    re.compile(rf"[(\[]\s*(?:priority\s*(?:[:=]\s*)?)?({_LEVEL})\s*[)\]]", re.IGNORECASE),
+    re.compile(
+        rf"[(\[]\s*(?:priority\s*(?:[:=]\s*)?)?({_LEVEL})(?:[\s_-]{{1,3}}priority)?\s*[)\]]",
+        re.IGNORECASE,
+    ),
     re.compile(rf"\bpriority\s*[:=]\s*({_LEVEL})\b", re.IGNORECASE),
     re.compile(r"(?<![\w-])(P[0-4])\b"),
     re.compile(r"\b(urgent|asap|blocker|critical)\b", re.IGNORECASE),
@@ -41,7 +44,8 @@ _LABEL = re.compile(
 _MAX_LABEL = 50
 _HIGH_WORDS = re.compile(
     r"\b(?:security|vulnerabilit(?:y|ies)|cve|exploit|crash(?:es|ing)?|data\s+loss|"
-    r"outage|corrupt(?:s|ion|ed)?|leak(?:s|ing)?)\b",
+    r"outage|corrupt(?:s|ion|ed)?|leak(?:s|ing)?|auth|authentication|authori[sz]ation|"
+    r"login|passwords?|credentials?|pci|injection|xss|csrf|ssrf)\b",
     re.IGNORECASE,
 )
 _LOW_WORDS = re.compile(

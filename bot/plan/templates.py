@@ -11,6 +11,7 @@ REASON_BODY = "keywords in the text: {words}"
 REASON_PATHS = "owns {paths}"
 REASON_RELEVANT = "no keyword matched; owns the files most relevant to the issue"
 REASON_DEFAULT = "no keyword or path matched; first in the roster"
+REASON_FALLBACK = "no keyword or path matched; implementation work goes to the developer"
 REASON_CHECKED = "ticked in the issue: counted as completed"
 REASON_DEFAULT_ORDER = "default order: {category} work waits for {waits}"
 REASON_EXPLICIT_ORDER = "waits as the issue says"
@@ -32,6 +33,65 @@ ISSUE_NOT_TEXT_BYTE = "not valid {encoding}: byte 0x{byte} at offset {offset}"
 ISSUE_NUL = "a NUL byte at character {offset}, so it looks binary"
 ISSUE_NO_TITLE = "{path}: the first line must be the issue title, like '# Add a cart'"
 REASON_ADDED_TESTS = "the repository tests with {framework}; no section of the issue covers tests"
+
+# Issue-template confirmations, matched inside a normalised line (lowercase, words only).
+TEMPLATE_PHRASES = (
+    "i have searched", "i searched", "i ve searched", "i have checked", "i ve checked",
+    "i have read", "i ve read", "i confirm", "i agree to", "i agree that",
+    "i am using the latest", "i m using the latest", "i have tried the latest",
+    "code of conduct", "contributing guidelines", "searched the existing issues",
+    "searched existing issues", "this is not a duplicate", "is not a duplicate",
+    "i added a very descriptive title", "i have included", "i am willing",
+    "i m willing", "i would be willing", "i already searched", "i have verified",
+    "i ve verified", "i understand that", "this issue is not a question",
+    "tested against the latest", "reproduced with the latest", "i can reproduce",
+    "searched google", "checked the docs", "read the documentation", "read the docs",
+)  # fmt: skip
+CONFIRMATION_WORDS = (
+    "search", "confirm", "agree", "read", "check", "verified", "latest", "duplicate",
+    "documentation", "docs", "willing", "version", "reproduc", "minimal", "example",
+)  # fmt: skip
+
+KIND_LABEL = "the label {label!r}"
+KIND_TITLE = "the title says {word!r}"
+KIND_BODY = "the issue says {word!r}"
+KIND_DEFAULT = "no bug, security, performance, docs or refactor words: a feature"
+KIND_NAMES = {
+    "bug": "bug",
+    "feature": "feature",
+    "security": "security issue",
+    "performance": "performance issue",
+    "docs": "documentation",
+    "refactor": "refactor",
+    "tracking": "tracking issue",
+}
+
+SKELETON_NOTE = "added: the plan a {kind} needs, as the issue lists no tasks"
+SKELETON_AT = " in {path}"
+BUG_TEST = "Write a failing test{where} that reproduces: {title}"
+BUG_FIX = "Fix{where}: {title}"
+SECURITY_FIX = "Assess and fix the vulnerability{where}: {title}"
+SECURITY_TEST = "Add a regression test{where} for: {title}"
+PERF_BENCH = "Add a benchmark that measures: {title}"
+PERF_FIX = "Remove the bottleneck{where}: {title}"
+DOCS_UPDATE = "Update the documentation: {title}"
+REFACTOR_TESTS = "Cover the current behaviour with tests{where}: {title}"
+REFACTOR_CHANGE = "Refactor{where}: {title}"
+TRACKING_SPLIT = "Split into issues and plan each: {title}"
+FEATURE_BUILD = "Implement{where}: {title}"
+FEATURE_TEST = "Write tests{where} for: {title}"
+ASPECT_API = "Define the API: {what}"
+ASPECT_DATA = "Model the data: {what}"
+ASPECT_SECURITY = "Meet the security requirements: {what}"
+ASPECT_UI = "Build the user interface: {what}"
+REASON_ISSUE_PRIORITY = "the issue is {priority} ({why}) and this task is on its topic"
+REASON_HINT_AGENT = "{agent}: the specialist a {kind} needs"
+REASON_KIND = "the issue reads as a {kind}: {why}"
+REASON_TOPIC_ORDER = "{category} work waits for {waits} on the same topic"
+REASON_SKELETON_ORDER = "waits for {waits}, as work of this kind goes"
+REASON_ASPECT = "added: the issue's text needs this and none of its sentences asks for it"
+PRIORITY_KIND = "the kind of issue calls for it"
+REASON_ALL_TICKED = "every item of the issue is ticked but the issue is open: work is left"
 
 FALLBACK_TITLES = (
     "Design the change: {title}",
@@ -66,6 +126,7 @@ STATUS_NAMES = {
 SOURCE_NAMES = {
     "task_list": "the issue's task list",
     "sections": "the issue's sections",
+    "prose": "the issue's sentences",
     "fallback": "the issue as a whole",
 }
 HEADER = "## TechLead plan{issue} · {state} · v{version}"

@@ -41,7 +41,7 @@ def _heading_title() -> str:
 
 
 def _bang_title() -> tuple[Priority, str]:
-    title = "Fix the login " + "!" * (LIMIT - 15) + "x"
+    title = "Fix the cart " + "!" * (LIMIT - 14) + "x"
     decision = decide_priority(title, title, ())
     return decision.priority, decision.reason
 

@@ -174,7 +174,7 @@ def test_priority_markers_leave_the_title() -> None:
         ("Tidy `tests/test_cart.py`", Findings(), "test-engineer"),
         ("Tidy src/auth/login.py", Findings(), "security-guardian"),
         ("Make carts faster", findings_with("web/cart.tsx", "web/list.tsx"), "frontend-developer"),
-        ("Make carts faster", Findings(), "api-architect"),
+        ("Make carts faster", Findings(), "backend-developer"),
         (
             "Compute discounts in the cart total",
             findings_with("docs/api.md", "README.md", "src/shop/cart.py"),
@@ -182,8 +182,8 @@ def test_priority_markers_leave_the_title() -> None:
         ),
     ],
     ids=["api", "backend", "frontend", "tests", "docs", "security", "path-tsx",
-         "path-test", "path-most-specific", "relevant-files-break-ties", "roster-order",
-         "title-word-names-a-relevant-file"],
+         "path-test", "path-most-specific", "relevant-files-break-ties",
+         "no-match-goes-to-a-developer", "title-word-names-a-relevant-file"],
 )  # fmt: skip
 def test_specialist_assignment(line: str, findings: Findings, agent: str) -> None:
     task = plan_of(f"- [ ] {line}", findings=findings).tasks[0]
@@ -236,16 +236,22 @@ def test_bug_report_steps_are_not_tasks() -> None:
     assert plan.source is PlanSource.FALLBACK
 
 
-def test_fallback_sequence_design_implement_test_document() -> None:
-    plan = plan_of("Carts should remember items.", findings=findings_with("src/cart.py"))
-    assert plan.source is PlanSource.FALLBACK
+def test_a_feature_without_tasks_gets_an_implementation_and_tests_naming_files() -> None:
+    findings = findings_with("src/cart.py", "tests/test_cart.py", test_framework="pytest")
+    plan = plan_of("Shopping is hard today.", findings=findings)
+    assert plan.source is PlanSource.FALLBACK and plan.kind == "feature"
     assert summary(plan) == [
-        ("T1", "Design the change: Add a shopping cart", ()),
-        ("T2", "Implement: Add a shopping cart", ("T1",)),
-        ("T3", "Test: Add a shopping cart", ("T2",)),
-        ("T4", "Update the documentation: Add a shopping cart", ("T2",)),
+        ("T1", "Implement in src/cart.py: Add a shopping cart", ()),
+        ("T2", "Write tests in tests/test_cart.py for: Add a shopping cart", ("T1",)),
     ]
-    assert "`src/cart.py`" in plan.tasks[1].body
+    assert [task.files for task in plan.tasks] == [("src/cart.py",), ("tests/test_cart.py",)]
+    assert [task.agent for task in plan.tasks] == ["backend-developer", "test-engineer"]
+
+
+def test_sentences_that_ask_for_work_become_tasks() -> None:
+    plan = plan_of("Carts are forgotten. We should remember the items across sessions.")
+    assert plan.source is PlanSource.PROSE
+    assert [task.title for task in plan.tasks] == ["Remember the items across sessions"]
 
 
 @pytest.mark.parametrize(
