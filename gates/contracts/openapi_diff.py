@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gates.contracts import texts
 from gates.contracts.documents import Document, Pointer
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -215,14 +216,13 @@ class _Differ:
             rule = (
                 "api-path-removed-before-sunset" if ahead else "api-path-removed-with-deprecation"
             )
-        yield _change(rule, raw, f"api path {raw} removed", Side.BASE, pointer)
+        yield _change(rule, raw, Side.BASE, pointer, path=raw)
 
     def path_added(self, raw: str, item: Mapping[str, Any]) -> Iterator[Change]:
         for method in METHODS:
             if isinstance(item.get(method), Mapping):
                 operation = f"{method.upper()} {raw}"
-                text = "endpoint added"
-                yield _change("endpoint-added", operation, text, Side.HEAD, ("paths", raw, method))
+                yield _change("endpoint-added", operation, Side.HEAD, ("paths", raw, method))
 
     def path_changed(self, base_raw: str, head_raw: str) -> Iterator[Change]:
         base_item = self.resolve(self.base, self.base.get(("paths", base_raw)), ("paths", base_raw))
@@ -236,7 +236,7 @@ class _Differ:
             if isinstance(b_op, Mapping) and not isinstance(h_op, Mapping):
                 yield self.operation_removed(operation, b_op, b_ptr)
             elif isinstance(h_op, Mapping) and not isinstance(b_op, Mapping):
-                yield _change("endpoint-added", operation, "endpoint added", Side.HEAD, h_ptr)
+                yield _change("endpoint-added", operation, Side.HEAD, h_ptr)
             elif isinstance(b_op, Mapping) and isinstance(h_op, Mapping):
                 context = _Operation(
                     operation, base_item, head_item, _Node(b_op, b_ptr), _Node(h_op, h_ptr)
@@ -251,7 +251,7 @@ class _Differ:
         if op.get("deprecated") is True:
             ahead = self._sunset_ahead(op)
             rule = "api-removed-before-sunset" if ahead else "api-removed-with-deprecation"
-        return _change(rule, operation, f"api {operation} removed", Side.BASE, pointer)
+        return _change(rule, operation, Side.BASE, pointer, endpoint=operation)
 
     def _sunset_ahead(self, op: Mapping[str, Any]) -> bool:
         sunset = op.get("x-sunset")
@@ -266,9 +266,7 @@ class _Differ:
 
     def operation_changed(self, op: _Operation) -> Iterator[Change]:
         if op.head.value.get("deprecated") is True and op.base.value.get("deprecated") is not True:
-            yield _change(
-                "endpoint-deprecated", op.name, "endpoint deprecated", Side.HEAD, op.head.pointer
-            )
+            yield _change("endpoint-deprecated", op.name, Side.HEAD, op.head.pointer)
         yield from self.parameters(op)
         yield from self.request_body(op)
         yield from self.responses(op)
@@ -291,29 +289,28 @@ class _Differ:
         for (where, key), node in base.items():
             if (where, key) not in head:
                 name = _mapping(node.value).get("name")
-                text = f"deleted the {where} request parameter {name}"
-                yield _change("request-parameter-removed", op.name, text, Side.BASE, node.pointer)
+                yield _change(
+                    "request-parameter-removed",
+                    op.name,
+                    Side.BASE,
+                    node.pointer,
+                    where=where,
+                    name=name,
+                )
         for (where, key), node in head.items():
             name = str(_mapping(node.value).get("name"))
             required = _required_param(node.value)
             if (where, key) not in base:
                 kind = "required" if required else "optional"
                 rule = f"new-{kind}-request-parameter"
-                text = f"added the new {kind} {where} request parameter {name}"
-                yield _change(rule, op.name, text, Side.HEAD, node.pointer)
+                yield _change(rule, op.name, Side.HEAD, node.pointer, where=where, name=name)
                 continue
             old = base[(where, key)]
             was = _required_param(old.value)
-            if required and not was:
-                text = f"the {where} request parameter {name} became required"
-                yield _change(
-                    "request-parameter-became-required", op.name, text, Side.HEAD, node.pointer
-                )
-            elif was and not required:
-                text = f"the {where} request parameter {name} became optional"
-                yield _change(
-                    "request-parameter-became-optional", op.name, text, Side.HEAD, node.pointer
-                )
+            if required != was:
+                state = "required" if required else "optional"
+                rule = f"request-parameter-became-{state}"
+                yield _change(rule, op.name, Side.HEAD, node.pointer, where=where, name=name)
             yield from self.parameter_schema(op.name, where, name, old, node)
 
     def parameter_schema(
@@ -324,14 +321,11 @@ class _Differ:
         if where == "body":  # Swagger 2.0: the body is a parameter
             yield from self.schema(operation, b, h, Direction.REQUEST, "", "")
             return
-        label = f"{where} request parameter {name}"
-        yield from _type_change(
-            operation, b, h, "request-parameter", f"for the {label}, the", Direction.REQUEST
-        )
-        yield from _enum_change(
-            operation, b, h, "request-parameter", f"the {label}", Direction.REQUEST
-        )
-        yield from _max_length_change(operation, b, h, "request-parameter", f"the {label}")
+        subject = {"where": where, "name": name}
+        family = "request-parameter"
+        yield from _type_change(operation, b, h, family, subject, Direction.REQUEST)
+        yield from _enum_change(operation, b, h, family, subject, Direction.REQUEST)
+        yield from _max_length_change(operation, b, h, family, subject)
 
     # ------------------------------------------------------------------ request body
 
@@ -344,28 +338,14 @@ class _Differ:
         h_required = _mapping(h.value).get("required") is True
         if b_raw is None:
             rule = "request-body-added-required" if h_required else "request-body-added-optional"
-            text = f"added {'required' if h_required else 'optional'} request body"
-            yield _change(rule, op.name, text, Side.HEAD, h.pointer)
+            yield _change(rule, op.name, Side.HEAD, h.pointer)
             return
         if h_raw is None:
             return  # a body the server no longer reads: clients still send it harmlessly
         b_required = _mapping(b.value).get("required") is True
-        if h_required and not b_required:
-            yield _change(
-                "request-body-became-required",
-                op.name,
-                "request body became required",
-                Side.HEAD,
-                h.pointer,
-            )
-        elif b_required and not h_required:
-            yield _change(
-                "request-body-became-optional",
-                op.name,
-                "request body became optional",
-                Side.HEAD,
-                h.pointer,
-            )
+        if h_required != b_required:
+            state = "required" if h_required else "optional"
+            yield _change(f"request-body-became-{state}", op.name, Side.HEAD, h.pointer)
         yield from self.content(op.name, b, h, Direction.REQUEST, "")
 
     def content(
@@ -373,25 +353,17 @@ class _Differ:
     ) -> Iterator[Change]:
         b_content = _mapping(_mapping(base.value).get("content"))
         h_content = _mapping(_mapping(head.value).get("content"))
-        where = (
-            "" if direction is Direction.REQUEST else f" for the response with the status {status}"
-        )
         prefix = "request-body" if direction is Direction.REQUEST else "response"
         for media in b_content:
             if media not in h_content:
-                text = f"removed the media type {media}{where}"
-                yield _change(
-                    f"{prefix}-media-type-removed",
-                    operation,
-                    text,
-                    Side.BASE,
-                    (*base.pointer, "content", media),
-                )
+                pointer = (*base.pointer, "content", media)
+                rule = f"{prefix}-media-type-removed"
+                yield _change(rule, operation, Side.BASE, pointer, media=media, status=status)
         for media in h_content:
             h_ptr = (*head.pointer, "content", media)
             if media not in b_content:
-                text = f"added the media type {media}{where}"
-                yield _change(f"{prefix}-media-type-added", operation, text, Side.HEAD, h_ptr)
+                rule = f"{prefix}-media-type-added"
+                yield _change(rule, operation, Side.HEAD, h_ptr, media=media, status=status)
                 continue
             b_schema = self.resolve(
                 self.base,
@@ -413,15 +385,15 @@ class _Differ:
         for code, raw in b_by_code.items():
             if code not in h_by_code:
                 kind = "success" if code.startswith("2") else "non-success"
-                text = f"removed the {kind} response with the status {code}"
                 pointer = (*op.base.pointer, "responses", raw)
-                yield _change(f"response-{kind}-status-removed", op.name, text, Side.BASE, pointer)
+                rule = f"response-{kind}-status-removed"
+                yield _change(rule, op.name, Side.BASE, pointer, status=code)
         for code, raw in h_by_code.items():
             h_ptr = (*op.head.pointer, "responses", raw)
             if code not in b_by_code:
                 kind = "success" if code.startswith("2") else "non-success"
-                text = f"added the {kind} response with the status {code}"
-                yield _change(f"response-{kind}-status-added", op.name, text, Side.HEAD, h_ptr)
+                rule = f"response-{kind}-status-added"
+                yield _change(rule, op.name, Side.HEAD, h_ptr, status=code)
                 continue
             b = self.resolve(
                 self.base, b_all[b_by_code[code]], (*op.base.pointer, "responses", b_by_code[code])
@@ -447,24 +419,14 @@ class _Differ:
                 continue
             header = _mapping(self.resolve(self.base, raw, (*base.pointer, "headers", name)).value)
             kind = "required" if header.get("required") is True else "optional"
-            text = f"the {kind} response header {name} removed for the status {status}"
-            yield _change(
-                f"{kind}-response-header-removed",
-                operation,
-                text,
-                Side.BASE,
-                (*base.pointer, "headers", name),
-            )
+            pointer = (*base.pointer, "headers", name)
+            rule = f"{kind}-response-header-removed"
+            yield _change(rule, operation, Side.BASE, pointer, name=name, status=status)
         for name in h_headers:
             if name not in b_headers:
-                text = f"the response header {name} was added for the status {status}"
-                yield _change(
-                    "response-header-added",
-                    operation,
-                    text,
-                    Side.HEAD,
-                    (*head.pointer, "headers", name),
-                )
+                pointer = (*head.pointer, "headers", name)
+                rule = "response-header-added"
+                yield _change(rule, operation, Side.HEAD, pointer, name=name, status=status)
 
     # ------------------------------------------------------------------ schemas
 
@@ -522,22 +484,15 @@ class _Differ:
     def schema_value(
         self, operation: str, b: _Node, h: _Node, direction: Direction, prop: str, status: str
     ) -> Iterator[Change]:
-        if direction is Direction.REQUEST:
-            family = "request-property" if prop else "request-body"
-            label = f"the request property {prop}" if prop else "the request's body"
-        else:
-            family = "response-property" if prop else "response-body"
-            label = (
-                f"the response property {prop} for the status {status}"
-                if prop
-                else f"the response's body for the status {status}"
-            )
-        yield from _type_change(operation, b, h, family, f"{label}:", direction)
-        yield from _nullable_change(operation, b, h, family, label)
+        side = "request" if direction is Direction.REQUEST else "response"
+        family = f"{side}-property" if prop else f"{side}-body"
+        subject = {"property": prop, "status": status}
+        yield from _type_change(operation, b, h, family, subject, direction)
+        yield from _nullable_change(operation, b, h, family, subject)
         if prop:
-            yield from _enum_change(operation, b, h, family, label, direction)
+            yield from _enum_change(operation, b, h, family, subject, direction)
             if direction is Direction.REQUEST:
-                yield from _max_length_change(operation, b, h, family, label)
+                yield from _max_length_change(operation, b, h, family, subject)
 
     def properties(
         self,
@@ -587,17 +542,13 @@ class _Differ:
         status: str,
     ) -> Change:
         pointer = (*b.pointer, "properties", name)
-        if direction is Direction.REQUEST:
-            return _change(
-                "request-property-removed",
-                operation,
-                f"removed the request property {path}",
-                Side.BASE,
-                pointer,
-            )
         kind = "required" if required else "optional"
-        text = f"removed the {kind} property {path} from the response with the {status} status"
-        return _change(f"response-{kind}-property-removed", operation, text, Side.BASE, pointer)
+        rule = (
+            "request-property-removed"
+            if direction is Direction.REQUEST
+            else f"response-{kind}-property-removed"
+        )
+        return _change(rule, operation, Side.BASE, pointer, property=path, status=status)
 
     def property_added(
         self, operation: str, h: _Node, path: str, required: bool, direction: Direction, status: str
@@ -607,14 +558,14 @@ class _Differ:
             if value.get("readOnly") is True:
                 return
             kind = "required" if required else "optional"
-            text = f"added the new {kind} request property {path}"
-            yield _change(f"new-{kind}-request-property", operation, text, Side.HEAD, h.pointer)
+            rule = f"new-{kind}-request-property"
+            yield _change(rule, operation, Side.HEAD, h.pointer, property=path)
             return
         if value.get("writeOnly") is True:
             return
         kind = "required" if required else "optional"
-        text = f"added the {kind} property {path} to the response with the {status} status"
-        yield _change(f"response-{kind}-property-added", operation, text, Side.HEAD, h.pointer)
+        rule = f"response-{kind}-property-added"
+        yield _change(rule, operation, Side.HEAD, h.pointer, property=path, status=status)
 
     def property_required(
         self,
@@ -630,9 +581,8 @@ class _Differ:
             return
         side = "request" if direction is Direction.REQUEST else "response"
         state = "required" if now else "optional"
-        where = "" if direction is Direction.REQUEST else f" for the status {status}"
-        text = f"the {side} property {path} became {state}{where}"
-        yield _change(f"{side}-property-became-{state}", operation, text, Side.HEAD, h.pointer)
+        rule = f"{side}-property-became-{state}"
+        yield _change(rule, operation, Side.HEAD, h.pointer, property=path, status=status)
 
     # ------------------------------------------------------------------ security
 
@@ -644,24 +594,22 @@ class _Differ:
         public = not b_reqs or any(not req for req in b_reqs)
         for key in b_keys:
             if key not in h_keys and key:
-                text = f"the endpoint scheme security {_schemes(key)} was removed from the API"
-                yield _change("api-security-removed", op.name, text, Side.BASE, b_ptr)
+                schemes = _schemes(key)
+                yield _change("api-security-removed", op.name, Side.BASE, b_ptr, schemes=schemes)
         for key, req in h_keys.items():
             if key not in b_keys and key:
-                text = f"the endpoint scheme security {_schemes(key)} was added to the API"
-                change = _change("api-security-added", op.name, text, Side.HEAD, h_ptr)
+                schemes = _schemes(key)
+                change = _change("api-security-added", op.name, Side.HEAD, h_ptr, schemes=schemes)
                 yield replace(change, level=Level.ERR) if public else change
                 continue
             for scheme, scopes in req.items():
                 before = set(b_keys.get(key, {}).get(scheme, ()))
                 for scope in sorted(set(scopes) - before):
-                    text = f"the security scope {scope} was added to the security scheme {scheme}"
-                    yield _change("api-security-scope-added", op.name, text, Side.HEAD, h_ptr)
+                    rule = "api-security-scope-added"
+                    yield _change(rule, op.name, Side.HEAD, h_ptr, scope=scope, scheme=scheme)
                 for scope in sorted(before - set(scopes)):
-                    text = (
-                        f"the security scope {scope} was removed from the security scheme {scheme}"
-                    )
-                    yield _change("api-security-scope-removed", op.name, text, Side.HEAD, h_ptr)
+                    rule = "api-security-scope-removed"
+                    yield _change(rule, op.name, Side.HEAD, h_ptr, scope=scope, scheme=scheme)
 
 
 @dataclass(frozen=True)
@@ -676,8 +624,25 @@ class _Operation:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _change(rule: str, operation: str, text: str, side: Side, pointer: Pointer) -> Change:
-    return Change(rule, RULES[rule], operation, text, side, tuple(pointer))
+def _change(rule: str, operation: str, side: Side, pointer: Pointer, **fields: Any) -> Change:
+    return Change(rule, RULES[rule], operation, message(rule, **fields), side, tuple(pointer))
+
+
+def message(rule: str, **fields: Any) -> str:
+    """What a change says (:mod:`gates.contracts.texts`): its own text, or a schema change
+    of a subject (``request-property`` + ``enum-value-removed``)."""
+    if rule in texts.OPENAPI:
+        return texts.OPENAPI[rule].format(**fields)
+    family = next(f for f in sorted(texts.SUBJECTS, key=len, reverse=True) if rule.startswith(f))
+    subject = texts.SUBJECTS[family].format_map(_Blank(fields))
+    return texts.SCHEMA_CHANGES[rule[len(family) + 1 :]].format(subject=subject, **fields)
+
+
+class _Blank(dict[str, Any]):
+    """Fields a subject names but a change lacks read as empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def _mapping(value: Any) -> Mapping[Any, Any]:
@@ -736,7 +701,12 @@ def _type_label(schema: Mapping[str, Any]) -> str:
 
 
 def _type_change(
-    operation: str, b: _Node, h: _Node, family: str, label: str, direction: Direction
+    operation: str,
+    b: _Node,
+    h: _Node,
+    family: str,
+    subject: Mapping[str, str],
+    direction: Direction,
 ) -> Iterator[Change]:
     b_schema, h_schema = _mapping(b.value), _mapping(h.value)
     b_types, h_types = _types(b_schema), _types(h_schema)
@@ -745,12 +715,12 @@ def _type_change(
     same_format = b_schema.get("format") == h_schema.get("format")
     if b_types == h_types and same_format:
         return
-    text = f"{label} type changed from {_type_label(b_schema)} to {_type_label(h_schema)}"
+    before, after = _type_label(b_schema), _type_label(h_schema)
     widened = _widens(b_types, h_types, same_format)
+    rule = f"{family}-type-changed"
     if direction is Direction.REQUEST and widened and f"{family}-type-generalized" in RULES:
-        yield _change(f"{family}-type-generalized", operation, text, Side.HEAD, h.pointer)
-    else:
-        yield _change(f"{family}-type-changed", operation, text, Side.HEAD, h.pointer)
+        rule = f"{family}-type-generalized"
+    yield _change(rule, operation, Side.HEAD, h.pointer, before=before, after=after, **subject)
 
 
 def _nullable(schema: Mapping[str, Any]) -> bool:
@@ -759,15 +729,13 @@ def _nullable(schema: Mapping[str, Any]) -> bool:
 
 
 def _nullable_change(
-    operation: str, b: _Node, h: _Node, family: str, label: str
+    operation: str, b: _Node, h: _Node, family: str, subject: Mapping[str, str]
 ) -> Iterator[Change]:
     """null accepted now (breaks response readers) or no longer (breaks request senders)."""
     before, after = _nullable(_mapping(b.value)), _nullable(_mapping(h.value))
-    if before == after:
-        return
-    state = "nullable" if after else "not-nullable"
-    text = f"{label} became {'nullable' if after else 'not nullable'}"
-    yield _change(f"{family}-became-{state}", operation, text, Side.HEAD, h.pointer)
+    if before != after:
+        state = "nullable" if after else "not-nullable"
+        yield _change(f"{family}-became-{state}", operation, Side.HEAD, h.pointer, **subject)
 
 
 def _widens(before: frozenset[str], after: frozenset[str], same_format: bool) -> bool:
@@ -779,51 +747,41 @@ def _widens(before: frozenset[str], after: frozenset[str], same_format: bool) ->
 
 
 def _enum_change(
-    operation: str, b: _Node, h: _Node, family: str, label: str, direction: Direction
+    operation: str,
+    b: _Node,
+    h: _Node,
+    family: str,
+    subject: Mapping[str, str],
+    direction: Direction,
 ) -> Iterator[Change]:
     b_enum, h_enum = _mapping(b.value).get("enum"), _mapping(h.value).get("enum")
     if not isinstance(h_enum, list):
         return
     if not isinstance(b_enum, list):
         if direction is Direction.REQUEST and f"{family}-became-enum" in RULES:
-            text = f"{label} was restricted to a list of enum values"
-            yield _change(f"{family}-became-enum", operation, text, Side.HEAD, h.pointer)
+            yield _change(f"{family}-became-enum", operation, Side.HEAD, h.pointer, **subject)
         return
-    removed = [v for v in b_enum if v not in h_enum]
-    added = [v for v in h_enum if v not in b_enum]
-    for value in removed:
-        rule = f"{family}-enum-value-removed"
-        if rule in RULES:
-            yield _change(
-                rule,
-                operation,
-                f"removed the enum value {value!r} from {label}",
-                Side.HEAD,
-                h.pointer,
-            )
-    for value in added:
-        rule = f"{family}-enum-value-added"
-        if rule in RULES:
-            yield _change(
-                rule, operation, f"added the enum value {value!r} to {label}", Side.HEAD, h.pointer
-            )
+    for verb, values in (
+        ("removed", [v for v in b_enum if v not in h_enum]),
+        ("added", [v for v in h_enum if v not in b_enum]),
+    ):
+        rule = f"{family}-enum-value-{verb}"
+        for value in values if rule in RULES else ():
+            yield _change(rule, operation, Side.HEAD, h.pointer, value=repr(value), **subject)
 
 
 def _max_length_change(
-    operation: str, b: _Node, h: _Node, family: str, label: str
+    operation: str, b: _Node, h: _Node, family: str, subject: Mapping[str, str]
 ) -> Iterator[Change]:
     before, after = _mapping(b.value).get("maxLength"), _mapping(h.value).get("maxLength")
     if not isinstance(after, int) or before == after:
         return
     if not isinstance(before, int):
-        text = f"{label}: maxLength was set to {after}"
-        yield _change(f"{family}-max-length-set", operation, text, Side.HEAD, h.pointer)
-    elif after < before:
-        text = f"{label}: maxLength was decreased from {before} to {after}"
-        yield _change(f"{family}-max-length-decreased", operation, text, Side.HEAD, h.pointer)
+        change = "set"
     else:
-        text = f"{label}: maxLength was increased from {before} to {after}"
-        yield _change(f"{family}-max-length-increased", operation, text, Side.HEAD, h.pointer)
+        change = "decreased" if after < before else "increased"
+    rule = f"{family}-max-length-{change}"
+    yield _change(rule, operation, Side.HEAD, h.pointer, before=before, after=after, **subject)
 
 
 def _security(data: Any, op: _Node) -> tuple[list[dict[str, tuple[str, ...]]], Pointer]:

@@ -33,7 +33,7 @@ def test_a_pull_request_removing_an_openapi_path_fails_l2_at_that_line(
     ]
     base_line = SPEC.splitlines().index("  /health:") + 1
     assert (
-        f"api path /health removed. Removed: it was at line {base_line}"
+        f"api path /health removed without deprecation. Removed: it was at line {base_line}"
         in annotations[0]["message"]
     )
     assert annotations[0]["annotation_level"] == "failure"
