@@ -4,7 +4,7 @@
 trigger                    when                                             job
 =========================  ===============================================  =================
 plan saved (planning)      approved, running, cancelled (or auto-approve)   execution.advance
-pull_request.closed        a branch of a plan's execution (any sender)      execution.advance
+pull_request.closed        a branch of a plan's execution (by a person)    execution.advance
 check_run.completed        on a branch of a plan's execution                execution.advance
 execution.advance          a task may start                                 execution.task
 execution.task             its attempt recorded                             execution.advance
@@ -37,7 +37,7 @@ def kick_spec(repo: str, branch: str, key: str) -> list[JobSpec]:
     return [JobSpec("execution.kick", payload, dedupe_key=f"execution.kick:{key}")]
 
 
-@router.register("pull_request", action="closed", allow_bots=True)
+@router.register("pull_request", action="closed")
 def on_pull_closed(event: Event, ctx: JobContext) -> list[JobSpec]:
     pull = PullRequestEvent.from_event(event)
     return kick_spec(pull.repo, pull.head_ref, f"{pull.repo}#{pull.number}:closed:{pull.head_sha}")
