@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "deliveries": "bot.commands.deliveries",
     "plan": "bot.commands.plan",
     "gates": "bot.commands.gates",
+    "review": "bot.commands.review",
 }
 
 # One line of help per command, shown without importing every module.
@@ -37,6 +38,7 @@ SUMMARIES: dict[str, str] = {
     "deliveries": "recover webhook deliveries GitHub failed to hand over",
     "plan": "research a repository and plan an issue locally",
     "gates": "run the quality gates on a local diff",
+    "review": "print the reviewers' comments on a local diff",
 }
 
 

@@ -100,6 +100,10 @@ class Diff:
             return cls(())
         return cls(_file(patched) for patched in patch)
 
+    @classmethod
+    def from_patch(cls, patch: PatchSet) -> Diff:
+        return cls(_file(patched) for patched in patch)
+
     def get(self, path: str) -> DiffFile | None:
         return self.files.get(path) or self._old.get(path)
 
