@@ -470,6 +470,8 @@ def to_text(results: Sequence[GateResult]) -> str:
         if result.preexisting:
             lines.append(templates.CLI_PREEXISTING.format(count=len(result.preexisting)))
         lines += [templates.CLI_NOTE.format(note=_safe(note)) for note in result.notes]
+        if result.report:  # the gate's own summary part (measurements, compatible changes)
+            lines += [f"  {line}".rstrip() for line in _safe(result.report).splitlines()]
     return "\n".join(lines or [templates.CLI_NO_GATES])
 
 

@@ -14,6 +14,7 @@ from gates.contracts.graphql_diff import compare as graphql_compare
 from gates.contracts.openapi_diff import Level
 from gates.contracts.validate import validate_json_schema, validate_openapi
 from gates.model import Conclusion
+from gates.report import to_text
 from gates.revision import parse_diff
 from tests.gates.conftest import Repo, lines_of
 
@@ -504,6 +505,7 @@ def test_compatible_changes_pass_and_are_listed(repo: Repo) -> None:
 
     assert result.conclusion is Conclusion.SUCCESS
     assert "- `api/openapi.yaml`: GET /ready: endpoint added" in result.report
+    assert "  - `api/openapi.yaml`: GET /ready: endpoint added" in to_text([result])
 
 
 def test_an_invalid_spec_found_by_its_content_fails_only_for_the_new_problem(repo: Repo) -> None:
