@@ -11,11 +11,12 @@ import json
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.errors import ToolFailed
 from gates.diff import ChangedFile
+from gates.files import relative
 from gates.tools import ToolRunner
 
 TOOL = "buf"
@@ -47,7 +48,9 @@ def breaking(
         output = tools.run(
             [buf, *_ARGS, str(head), "--against", str(against)], cwd=head, ok_codes=(0, 100)
         )
-    return parse_output(output.stdout)
+    return [
+        replace(change, path=relative(change.path, head)) for change in parse_output(output.stdout)
+    ]
 
 
 def parse_output(stdout: str) -> list[ProtoChange]:

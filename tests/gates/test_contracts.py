@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import textwrap
 
 import pytest
@@ -547,6 +548,33 @@ def test_graphql_and_protobuf_changes(repo: Repo) -> None:
     ]
     if not any("buf" in tool for tool in result.tools):
         assert any("`buf` is not on PATH" in note for note in result.notes)
+
+
+USER_PROTO = (
+    'syntax = "proto3";\npackage api;\nmessage User {\n  string name = 1;\n  int32 age = 2;\n}\n'
+)
+TEAM_PROTO = (
+    'syntax = "proto3";\npackage api;\nimport "api/user.proto";\n'
+    "message Team {\n  repeated User users = 1;\n}\n"
+)
+
+
+@pytest.mark.skipif(
+    shutil.which("buf") is None,
+    reason="buf is not installed (.ci/run installs npm's @bufbuild/buf)",
+)
+def test_protobuf_breaking_changes_come_from_buf(repo: Repo) -> None:
+    repo.commit({"api/user.proto": USER_PROTO, "api/team.proto": TEAM_PROTO}, "api")
+    repo.branch("change")
+    repo.commit({"api/user.proto": USER_PROTO.replace("  int32 age = 2;\n", "")})
+
+    result = repo.run(levels=L2)[GateLevel.L2]
+
+    assert result.conclusion is Conclusion.FAILURE
+    assert [(f.path, f.start_line, f.rule, f.tool) for f in result.new] == [
+        ("api/user.proto", 3, "FIELD_NO_DELETE", "buf")
+    ]
+    assert 'name "age"' in result.new[0].message
 
 
 def test_a_hostile_description_is_a_finding_not_a_hang(repo: Repo) -> None:
