@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 PATH_NOT_ALLOWED = "`{path}` is outside the paths this task may change"
-NEEDS_A_PERSON = "No built-in agent can do this task ({reason}); it needs a person."
-NO_FITTING_AGENT = "its text names no lint, security, dependency, workflow or docs fix"
-NOT_THIS_SPECIALIST = "`{agent}` has no built-in agent for it"
+NEEDS_A_PERSON = "This task needs a person: {reason}"
+NO_FITTING_AGENT = (
+    "no built-in agent fits it (its text names no lint, security, dependency, workflow "
+    "or docs fix)."
+)
+NOT_THIS_SPECIALIST = "`{agent}` has no built-in agent."
 
 # Lint fixer
 LINT_NO_FILES = "No Python files among the task's files: nothing to lint."
@@ -47,9 +50,9 @@ WORKFLOW_ZIZMOR_LEFT = "zizmor still reports: {left}."
 UNKNOWN_REF = "the reference was not found"
 
 # Dependency updater
-DEPS_NO_NAME = "The task names no dependency to update (e.g. “bump requests to 2.32.3”)."
+DEPS_NO_NAME = "it names no dependency to update (e.g. “bump requests to 2.32.3”)."
 DEPS_NOT_FOUND = "`{name}` is not declared in {files}."
-DEPS_NO_FILES = "No dependency files (requirements*.txt, pyproject.toml) this task may change."
+DEPS_NO_FILES = "there are no dependency files (requirements*.txt, pyproject.toml) it may change."
 DEPS_BUMPED = "Updated `{name}` to {version} in {files}."
 DEPS_ALREADY = "`{name}` already allows {version} everywhere it is declared: nothing to change."
 DEPS_NO_VERSION = "The task gives no version for `{name}`: its pins are left as they are ({pins})."
