@@ -157,7 +157,7 @@ def judge(
     findings = [
         _finding(inp, first.seen[name], found[name], second.get(name), config) for name in confirmed
     ]
-    report = _table(first.seen, found, second, config)
+    report = _table(first.seen, found, second, config) + _unmatched(first, found)
     incomplete: tuple[str, ...] = ()
     if not findings:
         unconfirmed = [f"`{name}`" for name in slower]
@@ -330,6 +330,16 @@ def _table(
             label = f"{name} ({texts.ROUND_TWO})"
             rows.append(_row(label, seen[name].unit, second[name], str(second[name].verdict)))
     return "\n".join(rows)
+
+
+def _unmatched(measured: Round, compared: Mapping[str, Comparison]) -> str:
+    """Benchmarks that ran on one side only (added or removed by the change)."""
+    lines = []
+    for side, label in ((Side.HEAD, texts.ONLY_HEAD), (Side.BASE, texts.ONLY_BASE)):
+        names = sorted(set(measured.samples[side]) - set(compared))
+        if names:
+            lines.append(label.format(names=", ".join(f"`{name}`" for name in names)))
+    return "".join(f"\n\n{line}" for line in lines)
 
 
 def _row(name: str, unit: str, comparison: Comparison, verdict: str) -> str:

@@ -53,4 +53,6 @@ TABLE_ROW = (
     "{runs} | {verdict} |"
 )
 ROUND_TWO = "second round"
+ONLY_HEAD = "Not compared, only on the head (new): {names}"
+ONLY_BASE = "Not compared, only on the base (removed or failing): {names}"
 VERDICT_CONFIRMED = "**slower** (confirmed)"

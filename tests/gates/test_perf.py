@@ -172,7 +172,10 @@ class FakeBench:
         self.order.append(side)
         round_index = min((len(self.order) - 1) // (2 * self.repeats), len(self.scales) - 1)
         value = self.scales[round_index][side] * self.rng.lognormvariate(0, 0.05)
-        return {"parse": Measurement("parse", value, file="bench.py")}
+        found = {"parse": Measurement("parse", value, file="bench.py")}
+        if side is Side.HEAD:
+            found["render"] = Measurement("render", value)  # added by the change
+        return found
 
 
 def test_base_and_head_are_interleaved_in_a_seeded_random_order() -> None:
@@ -224,6 +227,7 @@ def test_no_slowdown_is_neutral_with_the_table(tmp_path: Path) -> None:
     assert scan.incomplete == ("no significant slowdown past 10% in 1 benchmark(s)",)
     assert len(bench.order) == 20, "no second round without a slowdown"
     assert "| `parse` |" in scan.report
+    assert "Not compared, only on the head (new): `render`" in scan.report
 
 
 def test_the_seed_is_fixed_by_the_head_commit() -> None:
