@@ -1,18 +1,20 @@
-"""The FastAPI app factory: webhook intake, health and metrics routes over the services."""
+"""The ASGI app factory: webhook intake, health and metrics routes over the services."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from bot import intake
 from bot.context import Clock, GitHubFactory, SystemClock, no_github
@@ -20,7 +22,7 @@ from bot.errors import PayloadError, QueueError, WebhookError
 from bot.features import compose
 from bot.intake import MSG_NOT_STORABLE, Delivery
 from bot.jobs import JobRegistry, JobSpec
-from bot.log import bound, get_logger
+from bot.log import get_logger, info_lines
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.queue import SqliteJobQueue
 from bot.router import ROUTE_KIND, Router, routing_jobs
@@ -28,6 +30,7 @@ from bot.settings import Settings
 from bot.store import Accepted, DeliveryWriter, Durability, NotStorable, Store
 from bot.worker import Runner, Worker, WorkerConfig
 
+WEBHOOK_PATH = "/webhook"
 PING_EVENT = "ping"
 STORE_FAILED = "store_unavailable"
 MSG_STORE_FAILED = "the delivery could not be stored; redeliver it later"
@@ -47,6 +50,26 @@ class Services:
     writer: DeliveryWriter
     # What runs the jobs: ``worker`` on threads of this process, or worker processes.
     runner: Runner
+
+    def delivery_stored(self, stored: list[tuple[Delivery, Accepted]]) -> None:
+        """After each group commit, on the writer thread: wake the runner, count, log.
+
+        Runs before the requests are answered, so a 202 is always counted and logged.
+        """
+        if any(accepted.new for _, accepted in stored):
+            self.runner.wake()
+        lines = []
+        for delivery, accepted in stored:
+            outcome = "accepted" if accepted.new else "duplicate"
+            self.metrics.record_delivery(delivery.event, delivery.envelope.action, outcome)
+            fields = {
+                "delivery_id": delivery.delivery_id,
+                "trace_id": accepted.trace_id,
+                "github_event": delivery.event,
+                "action": delivery.envelope.action,
+            }
+            lines.append(("delivery_" + outcome, fields))
+        info_lines(lines)
 
     def close(self) -> None:
         """Flush pending deliveries and close the store (after the worker stopped)."""
@@ -92,14 +115,33 @@ def build_services(
         rand=rand,
         config=worker_config,
     )
-    return Services(
+    services = Services(
         settings, clock, store, queue, worker, metrics, new_id, DeliveryWriter(store), worker
     )
+    services.writer.on_stored = services.delivery_stored
+    return services
+
+
+class TechLeadApp(FastAPI):
+    """FastAPI for health and metrics; a ``POST /webhook`` goes straight to its endpoint.
+
+    The webhook is the one route under load, and FastAPI's middleware stack (error
+    pages, telemetry, body limits, exit stacks) would cost it as much CPU as verifying
+    and storing the delivery; the endpoint handles its own errors.
+    """
+
+    webhook: WebhookEndpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST":
+            await self.webhook(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
     settings: Settings, services: Services | None = None, *, start_worker: bool = True
-) -> FastAPI:
+) -> TechLeadApp:
     """The ASGI app. The lifespan starts the job runner and, on shutdown, stops it gracefully.
 
     ``services`` defaults to :func:`build_services` on ``settings`` (features only); the
@@ -115,16 +157,13 @@ def create_app(
         if start_worker:
             await run_in_threadpool(shared.runner.stop)
 
-    app = FastAPI(title="TechLead", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = TechLeadApp(title="TechLead", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = shared
-
-    async def webhook(request: Request) -> Response:
-        with shared.runner.deferring():
-            return await receive(request, shared)
-
-    # A plain Starlette route: the body is read raw for the signature, so FastAPI's
-    # parameter parsing would only add work to the hot path.
-    app.add_route("/webhook", webhook, methods=["POST"], include_in_schema=False)
+    app.webhook = WebhookEndpoint(shared)
+    # Also a route, so other methods are answered 405 like any other route's.
+    app.router.routes.append(
+        Route(WEBHOOK_PATH, app.webhook, methods=["POST"], include_in_schema=False)
+    )
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -138,41 +177,85 @@ def create_app(
     return app
 
 
-async def receive(request: Request, services: Services) -> Response:
-    """Verify, persist, acknowledge: the route is only this adapter over ``bot.intake``."""
+class WebhookEndpoint:
+    """``POST /webhook`` as a bare ASGI app: verify, persist, acknowledge.
+
+    Only an adapter over :mod:`bot.intake` (pure checks) and the delivery writer
+    (durable group commit); the answer is built from plain data.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        with self._services.runner.deferring():
+            try:
+                status, body = await answer(self._services, headers, receive)
+            except ClientDisconnected:
+                return  # nobody to answer; nothing was stored
+        await send_json(send, status, body)
+
+
+class ClientDisconnected(Exception):
+    """The sender hung up before its body was read."""
+
+
+Answer = tuple[int, dict[str, str]]
+
+
+async def answer(services: Services, headers: Mapping[str, str], receive: Receive) -> Answer:
+    """Verify, persist, acknowledge: the status and JSON body of the answer to a delivery."""
     started = time.perf_counter()
     settings = services.settings
     try:
-        intake.check_declared_size(
-            request.headers.get("content-length"), settings.max_payload_bytes
-        )
-        body = await read_body(request, settings.max_payload_bytes)
+        intake.check_declared_size(headers.get("content-length"), settings.max_payload_bytes)
+        body = await read_body(receive, settings.max_payload_bytes)
         delivery = intake.verify(
-            request.headers, body, settings.webhook_secrets, max_bytes=settings.max_payload_bytes
+            headers, body, settings.webhook_secrets, max_bytes=settings.max_payload_bytes
         )
     except WebhookError as exc:
         return reject(exc, services)
+    route = route_spec(delivery, services.new_id())
+    # The store keeps the raw body; the parsed payload, dropped before the wait for
+    # the commit, dies young instead of filling the collector's older generations.
+    delivery = replace(delivery, payload={})
     try:
-        accepted = await accept(services, delivery)
+        accepted = await services.writer.accept(delivery, route, services.clock.now())
     except NotStorable as exc:
         get_logger(delivery_id=delivery.delivery_id).warning("delivery_not_storable")
         return reject(PayloadError(MSG_NOT_STORABLE.format(reason=exc)), services)
     except QueueError:
         get_logger(delivery_id=delivery.delivery_id).exception("delivery_not_stored")
-        return JSONResponse({"error": STORE_FAILED, "message": MSG_STORE_FAILED}, status_code=503)
+        return 503, {"error": STORE_FAILED, "message": MSG_STORE_FAILED}
     services.metrics.observe_answer(time.perf_counter() - started)
     return acknowledge(delivery, accepted)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(receive: Receive, limit: int) -> bytes:
     """Read at most ``limit`` bytes, whatever Content-Length claimed."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         intake.check_size(size, limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_json(send: Send, status: int, body: Mapping[str, str]) -> None:
+    """The answer as ``JSONResponse`` would render it, without building one."""
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})
 
 
 def route_spec(delivery: Delivery, trace_id: str) -> JobSpec:
@@ -187,41 +270,22 @@ def route_spec(delivery: Delivery, trace_id: str) -> JobSpec:
     )
 
 
-async def accept(services: Services, delivery: Delivery) -> Accepted:
-    """Store the delivery and its routing job durably (group commit), then wake the worker."""
-    route = route_spec(delivery, services.new_id())
-    future = services.writer.submit(delivery, route, services.clock.now())
-    accepted = await asyncio.wrap_future(future)
-    if accepted.new:
-        services.runner.wake()
-    outcome = "accepted" if accepted.new else "duplicate"
-    services.metrics.record_delivery(delivery.event, delivery.envelope.action, outcome)
-    with bound(delivery_id=delivery.delivery_id, trace_id=accepted.trace_id):
-        get_logger().info(
-            "delivery_" + outcome,
-            github_event=delivery.event,
-            action=delivery.envelope.action,
-        )
-    return accepted
-
-
-def acknowledge(delivery: Delivery, accepted: Accepted) -> Response:
+def acknowledge(delivery: Delivery, accepted: Accepted) -> Answer:
     body = {
         "delivery_id": delivery.delivery_id,
         "trace_id": accepted.trace_id,
         "status": "accepted" if accepted.new else "duplicate",
     }
     # GitHub's ping checks the hook works; it gets a plain 200.
-    status = 200 if delivery.event == PING_EVENT else 202
-    return JSONResponse(body, status_code=status)
+    return (200 if delivery.event == PING_EVENT else 202), body
 
 
-def reject(exc: WebhookError, services: Services) -> Response:
+def reject(exc: WebhookError, services: Services) -> Answer:
     code = intake.rejection(exc)
     # Labels of rejected deliveries stay fixed: unsigned headers must not grow the metric.
     services.metrics.record_delivery("", None, code.value)
     get_logger().warning("delivery_rejected", error=code.value, reason=str(exc))
-    return JSONResponse({"error": code.value, "message": str(exc)}, status_code=exc.status)
+    return exc.status, {"error": code.value, "message": str(exc)}
 
 
 def health(services: Services) -> Response:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -36,10 +37,18 @@ TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 
-# Every pattern above starts with one of these; text without any skips the patterns.
-_MAY_HOLD_TOKEN = re.compile(
-    r"github_pat_|gh[pousr]_|v1\.|bearer|token|x-access-token|eyJ|PRIVATE KEY", re.IGNORECASE
+# Every pattern above starts with one of these (in lower case); text without any skips
+# the patterns. Substring tests: one case-insensitive regex alternation scanned at
+# about 5 characters per microsecond, a cost every log line paid.
+_TOKEN_HINTS = (
+    *("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    *("v1.", "bearer", "token", "eyj", "private key"),
 )
+
+
+def _may_hold_token(text: str) -> bool:
+    lowered = text.lower()
+    return any(hint in lowered for hint in _TOKEN_HINTS)
 
 
 class Redactor:
@@ -51,9 +60,25 @@ class Redactor:
         self._secrets = sorted(usable, key=len, reverse=True)
 
     def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        if self._clean(event_dict.values()):
+            return event_dict  # the common case, checked with one scan of all values
         for key, value in event_dict.items():
             event_dict[key] = self.scrub(value)
         return event_dict
+
+    def _clean(self, values: Iterable[Any]) -> bool:
+        """True when no value can hold a secret: plain scalars, no suspicious text."""
+        texts = []
+        for value in values:
+            if isinstance(value, str):
+                texts.append(value)
+            elif not (value is None or isinstance(value, int | float)):
+                return False
+        # NUL joins the values: no secret or token prefix spans two of them.
+        return self._plain("\0".join(texts))
+
+    def _plain(self, text: str) -> bool:
+        return not _may_hold_token(text) and not any(s in text for s in self._secrets)
 
     def scrub(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -68,7 +93,7 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        if not _MAY_HOLD_TOKEN.search(text):
+        if not _may_hold_token(text):
             return text  # the common case, checked with one scan
         for pattern, replacement in TOKEN_PATTERNS:
             text = pattern.sub(replacement, text)
@@ -103,7 +128,15 @@ def processors(settings: Settings) -> list[Any]:
 def renderer(log_format: LogFormat) -> Any:
     if log_format is LogFormat.CONSOLE:
         return structlog.dev.ConsoleRenderer(colors=False)
-    return structlog.processors.JSONRenderer()
+    return structlog.processors.JSONRenderer(serializer=_json_line)
+
+
+# One encoder for every line: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(default=repr)
+
+
+def _json_line(event_dict: Any, **options: Any) -> str:
+    return _ENCODER.encode(event_dict)
 
 
 LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
@@ -140,6 +173,34 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
 
 def get_logger(**bound: Any) -> Any:
     return structlog.get_logger("techlead").bind(**bound)
+
+
+def info_lines(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """One info line per event, through the configured processors, written at once.
+
+    For lines logged in bulk (a batch of webhook deliveries committed together): the
+    same processors (time stamp, redaction, format) as :func:`get_logger`, with one
+    write and no logger bound per line.
+    """
+    config = structlog.get_config()
+    out = config["logger_factory"]()
+    if not isinstance(out, structlog.PrintLogger):
+        for event, fields in events:
+            get_logger().info(event, **fields)
+        return
+    lines = [line for event, fields in events if (line := _render(config, out, event, fields))]
+    if lines:
+        out.msg("\n".join(lines))
+
+
+def _render(config: Mapping[str, Any], out: Any, event: str, fields: Mapping[str, Any]) -> str:
+    event_dict: Any = {**fields, "event": event}
+    try:
+        for processor in config["processors"]:
+            event_dict = processor(out, "info", event_dict)
+    except structlog.DropEvent:
+        return ""
+    return event_dict if isinstance(event_dict, str) else str(event_dict)
 
 
 def job_fields(job: Job) -> dict[str, Any]:

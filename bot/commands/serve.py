@@ -9,6 +9,7 @@ long or CPU-bound, can hold the webhook answer past GitHub's 10 seconds.
 from __future__ import annotations
 
 import argparse
+import gc
 import socket
 import sys
 from collections.abc import Callable, Mapping
@@ -161,8 +162,21 @@ class ListeningServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        freeze_heap()
         if self.started and self._on_listening is not None:
             self._on_listening()
+
+
+def freeze_heap() -> None:
+    """Keep everything loaded at start-up out of the garbage collector's sight.
+
+    Deliveries waiting for their commit outlive young collections, so under load full
+    collections come every second or so; each walked every object of the loaded
+    libraries and held the event loop for 50 ms or more.
+    https://docs.python.org/3/library/gc.html#gc.freeze
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _check_sweep(settings: Settings, minutes: float) -> None:

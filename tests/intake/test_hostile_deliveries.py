@@ -7,7 +7,7 @@ waited for ever while /healthz still said 200.
 from __future__ import annotations
 
 import json
-import sqlite3
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -65,14 +65,14 @@ def test_a_value_sqlite_cannot_bind_is_stored_raw_and_intake_goes_on(
 def test_a_row_the_store_refuses_is_answered_400_alone(
     client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = bot.store._insert_delivery
+    real = bot.store._delivery_row
 
-    def picky(conn: sqlite3.Connection, delivery: Delivery, trace_id: str, now: float) -> None:
+    def picky(delivery: Delivery, trace_id: str, now: float) -> tuple[Any, ...]:
         if delivery.delivery_id == "poison":
             raise OverflowError("Python int too large to convert to SQLite INTEGER")
-        real(conn, delivery, trace_id, now)
+        return real(delivery, trace_id, now)
 
-    monkeypatch.setattr(bot.store, "_insert_delivery", picky)
+    monkeypatch.setattr(bot.store, "_delivery_row", picky)
     response = post(client, GOOD, "poison")
     assert response.status_code == 400
     assert response.json()["error"] == "bad_payload"

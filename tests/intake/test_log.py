@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from structlog.testing import capture_logs
 
-from bot.log import MASK, Redactor, bound, configure_logging, get_logger
+from bot.log import MASK, Redactor, bound, configure_logging, get_logger, info_lines
 from bot.settings import Settings
 
 SAMPLES = [
@@ -50,6 +51,14 @@ def test_configured_secrets_are_masked_everywhere_in_the_event() -> None:
     event = redact(None, "info", {"event": "x hook-secret-1", "nested": {"k": ["hook-secret-1"]}})
     assert event == {"event": f"x {MASK}", "nested": {"k": [MASK]}}
     assert redact.text("abc") == "abc"
+
+
+def test_a_token_among_plain_values_is_masked_and_the_rest_kept() -> None:
+    token = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+    event = Redactor(["hook-secret-1"])(
+        None, "info", {"event": "sent", "delivery_id": "d-1", "n": 3, "note": f"with {token}"}
+    )
+    assert event == {"event": "sent", "delivery_id": "d-1", "n": 3, "note": f"with {MASK}"}
 
 
 @pytest.fixture
@@ -99,3 +108,34 @@ def test_console_format_is_human_readable(stream: io.StringIO) -> None:
     assert "hello" in text and "delivery_id=d-2" in text
     assert "ghp_abc" not in text
     assert "ValueError: boom" in text
+
+
+def test_lines_logged_in_bulk_go_through_the_same_chain(stream: io.StringIO) -> None:
+    settings = Settings.from_env({"TECHLEAD_WEBHOOK_SECRET": "hook-secret-1"})
+    configure_logging(settings, stream)
+    info_lines(
+        [
+            ("delivery_accepted", {"delivery_id": "d-1", "note": "signed with hook-secret-1"}),
+            ("delivery_duplicate", {"delivery_id": "d-2", "action": None}),
+        ]
+    )
+    first, second = lines(stream)
+    assert (first["event"], first["delivery_id"], first["level"]) == (
+        "delivery_accepted",
+        "d-1",
+        "info",
+    )
+    assert first["note"] == f"signed with {MASK}" and "timestamp" in first
+    assert (second["event"], second["delivery_id"], second["action"]) == (
+        "delivery_duplicate",
+        "d-2",
+        None,
+    )
+
+
+def test_lines_logged_in_bulk_reach_captured_logs() -> None:
+    with capture_logs() as captured:
+        info_lines([("delivery_accepted", {"delivery_id": "d-1"})])
+    assert [(line["event"], line["delivery_id"]) for line in captured] == [
+        ("delivery_accepted", "d-1")
+    ]

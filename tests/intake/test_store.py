@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from bot.app import route_spec
 from bot.errors import QueueError
 from bot.intake import verify
-from bot.store import DeliveryWriter, PriorityLock, Store
+from bot.store import Accepted, DeliveryWriter, PriorityLock, Store
 from tests.intake.conftest import SECRET, T0, payload_bytes, signed_headers
 
 
@@ -40,6 +41,60 @@ def test_the_writer_answers_every_delivery_and_spots_repeats_in_one_batch(
     writer.close()
     assert [answer.new for answer in answers] == [True] * 5 + [False] * 15
     assert {answer.trace_id for answer in answers} == {f"trace-{index}" for index in range(5)}
+    assert (store.count("deliveries"), store.count("jobs")) == (5, 5)
+
+
+def test_requests_waiting_in_an_event_loop_are_answered_after_their_batch_is_reported(
+    store: Store,
+) -> None:
+    reported: list[str] = []
+    writer = DeliveryWriter(
+        store, on_stored=lambda stored: reported.extend(d.delivery_id for d, _ in stored)
+    )
+
+    async def one(index: int) -> tuple[Accepted, bool]:
+        item = delivery(f"d-{index % 8}")
+        accepted = await writer.accept(item, route_spec(item, f"trace-{index}"), T0)
+        return accepted, item.delivery_id in reported  # counted and logged before the 202
+
+    answers = asyncio.run(_gather([one(index) for index in range(24)]))
+    writer.close()
+    assert all(seen for _, seen in answers)
+    assert sum(accepted.new for accepted, _ in answers) == 8
+    assert sorted(set(reported)) == [f"d-{index}" for index in range(8)]
+    assert (store.count("deliveries"), store.count("jobs")) == (8, 8)
+
+
+async def _gather(waits: list) -> list:
+    return list(await asyncio.gather(*waits))
+
+
+def test_a_failing_report_hook_costs_no_delivery_its_answer(store: Store) -> None:
+    def broken(stored: object) -> None:
+        raise RuntimeError("metrics backend gone")
+
+    writer = DeliveryWriter(store, on_stored=broken)
+    item = delivery("d-1")
+    assert writer.submit(item, route_spec(item, "t"), T0).result(10).new
+    assert writer.alive()
+    writer.close()
+
+
+def test_a_batch_spots_ids_stored_by_an_earlier_batch(store: Store) -> None:
+    first = [delivery(f"d-{index}") for index in range(3)]
+    store.accept_deliveries(
+        [(item, route_spec(item, f"old-{i}")) for i, item in enumerate(first)], T0
+    )
+    second = [delivery(f"d-{index}") for index in range(1, 5)]
+    answers = store.accept_deliveries(
+        [(item, route_spec(item, f"new-{i}")) for i, item in enumerate(second)], T0
+    )
+    assert [(answer.new, answer.trace_id) for answer in answers] == [
+        (False, "old-1"),
+        (False, "old-2"),
+        (True, "new-2"),
+        (True, "new-3"),
+    ]
     assert (store.count("deliveries"), store.count("jobs")) == (5, 5)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,6 +205,28 @@ def test_the_same_delivery_twice_is_processed_once(make_services: ServicesFactor
     assert second["trace_id"] == first["trace_id"]
     assert effects == [json.loads(body)["label"]["name"]]
     assert counts(client) == (1, 2)
+
+
+def test_a_sender_hanging_up_before_its_body_is_read_gets_nothing_stored(
+    client: TestClient,
+) -> None:
+    app = client.app
+    sent: list[dict[str, object]] = []
+    headers = [
+        (name.lower().encode(), value.encode())
+        for name, value in signed_headers(GOOD, "issues", "d-1").items()
+    ]
+    scope = {"type": "http", "method": "POST", "path": "/webhook", "headers": headers}
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent == []
+    assert counts(client) == (0, 0)
 
 
 def test_a_store_failure_answers_503_so_github_can_redeliver(client: TestClient) -> None:
