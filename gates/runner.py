@@ -62,17 +62,26 @@ def run_gates(
     cancel = cancel or CancelToken()
     chosen = set(levels) if levels is not None else None
     baseline, notes = _baseline(inp, config)
-    jobs = [
+    selected = [
         # A gate's module is imported only when it runs (some import heavy libraries).
-        _start(
-            level, gates[level] if gates is not None else load(level), settings, inp, cancel, clock
-        )
+        (level, gates[level] if gates is not None else load(level), settings)
         for level in sorted(gates if gates is not None else REGISTRY)
         if (chosen is None or level in chosen)
         and (settings := config.for_level(level)) is not None
         and settings.enabled
     ]
-    _wait(jobs, cancel, clock, grace)
+    jobs: list[_Job] = []
+    # Gates that measure time (RUNS_ALONE) start once the others are done, so that the
+    # other gates' tools do not load the machine while they measure.
+    for alone in (False, True):
+        batch = [
+            _start(level, gate, settings, inp, cancel, clock)
+            for level, gate, settings in selected
+            if bool(getattr(gate, "RUNS_ALONE", False)) is alone
+        ]
+        _wait(batch, cancel, clock, grace)
+        jobs += batch
+    jobs.sort(key=lambda job: job.level)
     results = [_result(job, inp, baseline, notes, clock) for job in jobs]
     secrets = frozenset().union(*(_secrets(job) for job in jobs))
     return [redacted(result, secrets) for result in results]

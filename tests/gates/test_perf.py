@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import textwrap
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,16 +13,19 @@ import pytest
 from bot.errors import ToolFailed
 from gates.config import (
     BenchmarkStatistic,
+    GateConfig,
     GateLevel,
     GatesConfig,
     PerformanceConfig,
     load_defaults,
 )
-from gates.model import Conclusion
+from gates.model import Conclusion, Scan
 from gates.perf import Side, judge, measure, seed_for
 from gates.perf.results import Measurement, parse
 from gates.perf.stats import Verdict, bootstrap_ratio, compare, mann_whitney_p
 from gates.revision import GateInput
+from gates.runner import run_gates
+from gates.tools import ToolRunner
 from tests.gates.conftest import Repo
 
 L4 = [GateLevel.L4]
@@ -302,3 +306,37 @@ def test_a_command_missing_on_the_base_is_neutral_saying_so(repo: Repo) -> None:
 
     assert result.conclusion is Conclusion.NEUTRAL
     assert result.reason.startswith("the benchmark command does not run on the base revision")
+
+
+class Recording:
+    """A gate that notes when it ran (on a shared list) and takes a moment."""
+
+    def __init__(self, level: GateLevel, log: list[tuple[str, GateLevel]], alone: bool) -> None:
+        self.LEVEL = level
+        self.TITLE = "recording"
+        self.RUNS_ALONE = alone
+        self.log = log
+
+    def scan(self, inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
+        self.log.append(("start", self.LEVEL))
+        time.sleep(0.2)
+        self.log.append(("end", self.LEVEL))
+        return Scan()
+
+
+def test_a_gate_that_measures_time_starts_after_the_others_finished(tmp_path: Path) -> None:
+    log: list[tuple[str, GateLevel]] = []
+    gates = {
+        GateLevel.L1: Recording(GateLevel.L1, log, alone=False),
+        GateLevel.L4: Recording(GateLevel.L4, log, alone=True),
+        GateLevel.L5: Recording(GateLevel.L5, log, alone=False),
+    }
+    inp = GateInput.from_diff_text(head=tmp_path, base=None, diff="")
+
+    results = run_gates(inp, load_defaults(), gates=gates)
+
+    assert [r.level for r in results] == [GateLevel.L1, GateLevel.L4, GateLevel.L5]
+    assert log[-2:] == [("start", GateLevel.L4), ("end", GateLevel.L4)]
+    assert {entry for entry in log[:4]} == {
+        (event, level) for event in ("start", "end") for level in (GateLevel.L1, GateLevel.L5)
+    }
