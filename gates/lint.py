@@ -58,14 +58,27 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     # The base versions go into the same runs, by absolute path: ruff reads each file's
     # settings from its own folders, and starting it once per step is what costs.
     base_paths = [str(base / p) for p in old if base is not None and (base / p).is_file()]
-    runs: list[tuple[Path, Sequence[str], _Tool]] = [
-        (inp.head, [*paths, *base_paths], step) for step in steps
-    ]
-    found = [f for part in _run_parallel(tools, runs, setup) for f in part]
+    notes = list(setup.notes)
+    try:
+        found = _run_steps(tools, inp.head, [*paths, *base_paths], steps, setup)
+    except ToolFailed as exc:
+        if not base_paths:
+            raise
+        # Maybe only the base's settings are broken (a change that repairs them): the
+        # head alone decides, and findings count by the diff filter only.
+        found = _run_steps(tools, inp.head, paths, steps, setup)
+        notes.append(templates.RUFF_BASE_FAILED.format(reason=exc))
     head = [f for f in found if not Path(f.path).is_absolute()]
     at_base = [f for f in found if Path(f.path).is_absolute()]
     moved = [_renamed(replace(f, path=relative(f.path, base)), old) for f in at_base if base]
-    return Scan(head=tuple(head), base=tuple(moved), notes=setup.notes, tools=TOOLS)
+    return Scan(head=tuple(head), base=tuple(moved), notes=tuple(notes), tools=TOOLS)
+
+
+def _run_steps(
+    tools: ToolRunner, root: Path, paths: Sequence[str], steps: Sequence[_Tool], setup: RuffSetup
+) -> list[Finding]:
+    runs = [(root, paths, step) for step in steps]
+    return [f for part in _run_parallel(tools, runs, setup) for f in part]
 
 
 def _formats(config: GateConfig) -> bool:

@@ -155,3 +155,7 @@ RUFF_NO_CONFIG = (
     "no ruff configuration: checked with pyflakes' rules and E9 only{flake8}, no format check"
 )
 RUFF_FLAKE8_USED = " (with the [flake8] settings of {file})"
+RUFF_BASE_FAILED = (
+    "the base revision could not be linted, so every finding on a changed line counts "
+    "as new: {reason}"
+)

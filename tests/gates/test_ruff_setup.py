@@ -331,3 +331,15 @@ def test_a_pinned_ruff_is_installed_once_and_used(repo: Repo, tmp_path: Path) ->
     assert (tmp_path / "tools" / "ruff" / "0.12.12" / "bin" / "ruff").exists()
     assert lint.conclusion is Conclusion.FAILURE
     assert [f.rule for f in lint.new] == ["F401"]
+
+
+def test_a_change_repairing_the_ruff_configuration_is_linted_by_its_head(repo: Repo) -> None:
+    repo.commit({"pyproject.toml": "[tool.ruff]\nshow-source = true\n", "app.py": "X = 1\n"})
+    repo.branch("feature")
+    repo.commit({"pyproject.toml": "[tool.ruff]\nline-length = 100\n", "app.py": "import os\n"})
+
+    lint = repo.run(levels=[GateLevel.L1])[GateLevel.L1]
+
+    assert [f.rule for f in lint.new] == ["F401"]
+    (note,) = [n for n in lint.notes if "base revision could not be linted" in n]
+    assert "unknown field `show-source`" in note
