@@ -172,3 +172,93 @@ def test_baseline_round_trip_and_malformed_files(tmp_path: Path) -> None:
     path.write_text('{"findings": "nope"}')
     with pytest.raises(ValueError, match="expected"):
         load_baseline(path)
+
+
+def _finding(path: str, line: int, rule: str, message: str, tool: str = "tool") -> Finding:
+    return Finding(path, line, line, Severity.LOW, rule, message, tool)
+
+
+MATCH_BASE = """def login(client):
+    client.auth("user", password="password123")
+
+
+def other():
+    return 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("head_text", "diff", "head", "base", "new_lines"),
+    [
+        (
+            MATCH_BASE.replace('"user"', '"alice"'),
+            '@@ -2 +2 @@\n-    client.auth("user", password="password123")\n'
+            '+    client.auth("alice", password="password123")\n',
+            [_finding("a.py", 2, "B106", "Possible hardcoded password: 'password123'")],
+            [_finding("a.py", 2, "B106", "Possible hardcoded password: 'password123'")],
+            [],
+        ),
+        (
+            MATCH_BASE.replace("password123", "hunter2"),
+            '@@ -2 +2 @@\n-    client.auth("user", password="password123")\n'
+            '+    client.auth("user", password="hunter2")\n',
+            [_finding("a.py", 2, "B106", "Possible hardcoded password: 'hunter2'")],
+            [_finding("a.py", 2, "B106", "Possible hardcoded password: 'password123'")],
+            [2],
+        ),
+        (
+            MATCH_BASE.replace("def other():", "def renamed():"),
+            "@@ -5 +5 @@\n-def other():\n+def renamed():\n",
+            [_finding("a.py", 6, "R1", "m")],
+            [_finding("a.py", 6, "R1", "m")],
+            [],
+        ),
+        (
+            MATCH_BASE.replace("    return 1", "    return 1 + 1"),
+            "@@ -6 +6 @@\n-    return 1\n+    return 1 + 1\n",
+            [_finding("a.py", 6, "E501", "Line too long (121 > 100)")],
+            [_finding("a.py", 6, "E501", "Line too long (104 > 100)")],
+            [],
+        ),
+        (
+            MATCH_BASE.replace("    return 1", "    return 1 + 1"),
+            "@@ -6 +6 @@\n-    return 1\n+    return 1 + 1\n",
+            [_finding("a.py", 6, "B602", "shell=True", tool="bandit")],
+            [_finding("a.py", 2, "B602", "shell=True", tool="bandit")],
+            [6],
+        ),
+        (
+            MATCH_BASE + "\n\ndef third():\n    return 1\n",
+            "@@ -6,0 +7,4 @@\n+\n+\n+def third():\n+    return 1\n",
+            [_finding("a.py", 6, "R1", "m"), _finding("a.py", 10, "R1", "m")],
+            [_finding("a.py", 6, "R1", "m")],
+            [10],
+        ),
+    ],
+    ids=[
+        "edited-line-same-finding",
+        "edited-line-new-password",
+        "scope-renamed-line-kept",
+        "numbers-in-message",
+        "same-rule-other-function",
+        "copy-in-new-function",
+    ],
+)
+def test_a_finding_is_new_only_without_a_match_at_base(
+    tmp_path: Path,
+    head_text: str,
+    diff: str,
+    head: list[Finding],
+    base: list[Finding],
+    new_lines: list[int],
+) -> None:
+    _write(tmp_path / "base", "a.py", MATCH_BASE)
+    _write(tmp_path / "head", "a.py", head_text)
+    changes = DiffIndex.from_patch(PatchSet(f"--- a/a.py\n+++ b/a.py\n{diff}"))
+
+    new, old = split_new(
+        head, base, LineReader(tmp_path / "head"), LineReader(tmp_path / "base"), changes
+    )
+
+    assert [f.start_line for f in new] == new_lines
+    assert len(old) == len(head) - len(new_lines)
