@@ -67,6 +67,8 @@ class GateRequest:
     ``numbers`` empty: the pull requests whose head branch is ``head_branch`` (a
     ``check_suite`` payload lists none for forks, nor in the sandbox). ``levels`` empty:
     every enabled gate. ``rerun``: make new check runs even where some exist.
+    ``ok_to_test``: the head a maintainer let a fork's code run on (``/techlead
+    ok-to-test``, see :mod:`bot.fork_trust`).
     """
 
     repo: str
@@ -75,6 +77,7 @@ class GateRequest:
     numbers: tuple[int, ...] = ()
     levels: tuple[GateLevel, ...] = ()
     rerun: bool = False
+    ok_to_test: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,7 @@ class GateRequest:
             "numbers": list(self.numbers),
             "levels": [level.value for level in self.levels],
             "rerun": self.rerun,
+            "ok_to_test": self.ok_to_test,
         }
 
     @classmethod
@@ -95,6 +99,7 @@ class GateRequest:
             numbers=tuple(int(n) for n in data.get("numbers") or ()),
             levels=tuple(GateLevel(level) for level in data.get("levels") or ()),
             rerun=bool(data.get("rerun")),
+            ok_to_test=str(data.get("ok_to_test") or ""),
         )
 
 

@@ -30,6 +30,7 @@ FEATURES: tuple[str, ...] = (
     "bot.features.planning",
     "bot.features.gates",
     "bot.features.execution",
+    "bot.features.ok_to_test",
 )
 
 

@@ -20,8 +20,10 @@ workspace mirror (a fork's head as ``refs/pull/N/head`` of the base repository),
 the head out, diffs ``base...head`` and runs the head's gates side by side with
 :func:`gates.runner.run_gates` (threads, each gate under its time limit, one
 :class:`~gates.tools.CancelToken`), then completes every run with its conclusion,
-summary and annotations. Gates are static analysis: no code from the pull request runs,
-and the tools' environment carries no credentials.
+summary and annotations. The tools' environment carries no credentials. Only L3/L4 run
+the pull request's code, inside a jail; for a pull request from a fork they complete
+``neutral`` with the how-to until a maintainer comments ``/techlead ok-to-test``
+(:mod:`bot.fork_trust`, :mod:`bot.features.ok_to_test`), for that head only.
 
 Design decisions:
 
@@ -66,6 +68,7 @@ from typing import Any, Protocol
 from bot.context import JobContext
 from bot.errors import GitHubNotFound, RepoConfigError
 from bot.events import CheckRunEvent, CheckSuiteEvent, PullRequestEvent
+from bot.fork_trust import held_levels, held_result
 from bot.gate_runs import (
     PULL_ACTIONS,
     RUN_ACTIONS,
@@ -200,6 +203,7 @@ class RunOrder:
 
     ``runs`` maps each level to its check run id (0 in token mode); ``gates`` is the
     configuration ``gates.queue`` read, so both jobs judge by the same rules.
+    ``approved_sha``: the head a maintainer let a fork's code run on (ok-to-test).
     """
 
     repo: str
@@ -207,6 +211,7 @@ class RunOrder:
     head_sha: str
     runs: Mapping[GateLevel, int]
     gates: Mapping[str, Any]
+    approved_sha: str = ""
 
     @property
     def levels(self) -> list[GateLevel]:
@@ -222,6 +227,7 @@ class RunOrder:
             "head_sha": self.head_sha,
             "runs": {level.value: run_id for level, run_id in self.runs.items()},
             "gates": dict(self.gates),
+            "approved_sha": self.approved_sha,
         }
 
     @classmethod
@@ -232,6 +238,7 @@ class RunOrder:
             head_sha=str(data["head_sha"]),
             runs={GateLevel(level): int(run_id) for level, run_id in data["runs"].items()},
             gates=dict(data["gates"]),
+            approved_sha=str(data.get("approved_sha") or ""),
         )
 
 
@@ -537,7 +544,8 @@ def queue_pull(ctx: JobContext, github: GitHubPort, request: GateRequest, pull: 
         return
     if runs:
         gates = chosen.config.model_dump(mode="json")
-        schedule_run(ctx, RunOrder(repo, pull.number, pull.head_sha, runs, gates))
+        approved = request.ok_to_test if request.ok_to_test == pull.head_sha else ""
+        schedule_run(ctx, RunOrder(repo, pull.number, pull.head_sha, runs, gates, approved))
     ctx.log.info("gates_queued", pull=pull.number, runs=len(runs), cancelled_older=stopped)
 
 
@@ -643,10 +651,19 @@ def gate_pull(
     workspace.fetch(order.repo, fetch_refs(pull))
     with workspace.worktree(order.repo, order.head_sha, label=WORKTREE_LABEL) as tree:
         diff = workspace.diff(order.repo, pull.base_sha, order.head_sha, merge_base=True)
+        held = held_levels(pull, order.levels, order.approved_sha)
+        running = [level for level in order.levels if level not in held]
         with checkout_input(
             tree.path, pull.base_sha, diff, baseline=config.baseline, env=tool_environment()
         ) as inp:
-            return run_gates(inp, config, levels=order.levels, cancel=token)
+            results = run_gates(inp, config, levels=running, cancel=token)
+    return sorted([*results, *_held(config, held, pull)], key=lambda result: result.level)
+
+
+def _held(config: GatesConfig, levels: Sequence[GateLevel], pull: PullInfo) -> list[GateResult]:
+    """A fork's code-running gates without a maintainer's ok-to-test for this head."""
+    found = [(level, config.for_level(level)) for level in levels]
+    return [held_result(level, settings, pull) for level, settings in found if settings]
 
 
 def tool_environment() -> dict[str, str]:
