@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from agents.research.base import ResearchContext
 from agents.research.inventory import Inventory, SourceFile
 from agents.research.manifests import FRAMEWORKS, TOOLS, ManifestFacts, is_manifest, read_manifest
+from agents.research.memo import InventoryMemo
 from agents.research.model import ApiSpec, ApiSpecKind, Contribution, LanguageShare, ProjectProfile
 
 _SPEC_SUFFIXES = (".yml", ".yaml", ".json")
@@ -30,28 +31,34 @@ class ProjectAnalyst:
     name = "project-analyst"
 
     def run(self, context: ResearchContext) -> Contribution:
-        inventory = context.inventory
-        facts = [
-            fact
-            for item in inventory.files
-            if item.text is not None and (fact := read_manifest(item.path, item.text))
-        ]
-        manifests = tuple(item.path for item in inventory.files if is_manifest(item.path))
-        languages = language_shares(inventory)
-        primary = languages[0].name if languages else None
-        framework, command = _test_runner(facts, inventory, primary)
-        profile = ProjectProfile(
-            languages=languages,
-            frameworks=_named(facts, FRAMEWORKS, tools=False),
-            tools=_named(facts, TOOLS, tools=True),
-            test_framework=framework,
-            test_command=command,
-            top_dirs=_top_dirs(inventory),
-            src_layout=any(item.path.startswith("src/") for item in inventory.files),
-            manifests=manifests,
-            api_specs=tuple(spec for item in inventory.files if (spec := api_spec(item))),
-        )
-        return Contribution(profile=profile)
+        return Contribution(profile=_PROFILES.get(context.inventory, lambda: profile(context)))
+
+
+# The profile depends on the files alone: kept for the next issue on the same commit.
+_PROFILES: InventoryMemo[ProjectProfile] = InventoryMemo()
+
+
+def profile(context: ResearchContext) -> ProjectProfile:
+    """The project as a whole, from the shared inventory."""
+    inventory = context.inventory
+    facts = [
+        fact
+        for item in inventory.files
+        if item.text is not None and (fact := read_manifest(item.path, item.text))
+    ]
+    languages = language_shares(inventory)
+    framework, command = _test_runner(facts, inventory, languages[0].name if languages else None)
+    return ProjectProfile(
+        languages=languages,
+        frameworks=_named(facts, FRAMEWORKS, tools=False),
+        tools=_named(facts, TOOLS, tools=True),
+        test_framework=framework,
+        test_command=command,
+        top_dirs=_top_dirs(inventory),
+        src_layout=any(item.path.startswith("src/") for item in inventory.files),
+        manifests=tuple(item.path for item in inventory.files if is_manifest(item.path)),
+        api_specs=tuple(spec for item in inventory.files if (spec := api_spec(item))),
+    )
 
 
 def language_shares(inventory: Inventory) -> tuple[LanguageShare, ...]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import bm25s
@@ -29,6 +29,7 @@ from agents.research.base import ResearchContext
 from agents.research.codeowners import CodeOwners, load_codeowners
 from agents.research.inventory import SourceFile
 from agents.research.languages import FileKind, file_kind, never_changed
+from agents.research.memo import InventoryMemo
 from agents.research.mentions import read_mentions
 from agents.research.model import Contribution, RelevantFile
 from agents.research.pins import FileFacts, Pin, Resolver, pinned_order
@@ -75,18 +76,92 @@ class RelevanceAgent:
     name = "relevance"
 
     def run(self, context: ResearchContext) -> Contribution:
-        documents = []
-        for item in context.inventory.files:
-            if context.expired():
-                return Contribution()
-            if item.text is not None and not never_changed(item.path):
-                documents.append(document(item))
+        library = library_of(context)
+        if library is None:
+            return Contribution()
         owners = load_codeowners(context.inventory)
-        relevant, docs = rank_files(documents, context.query, context.top_n)
+        relevant, docs = rank_files(library, context.query, context.top_n)
         return Contribution(
             relevant=tuple(_owned(item, owners) for item in relevant),
             docs=tuple(_owned(item, owners) for item in docs),
         )
+
+
+class Bm25Index:
+    """BM25 over fixed documents: built once, then queried for any issue."""
+
+    def __init__(self, documents: Sequence[list[str]]) -> None:
+        self.vocabulary: dict[str, int] = {}
+        corpus = [
+            [self.vocabulary.setdefault(t, len(self.vocabulary)) for t in d] for d in documents
+        ]
+        self.model: bm25s.BM25 | None = None
+        if corpus and self.vocabulary:
+            self.model = bm25s.BM25()
+            self.model.index((corpus, self.vocabulary), show_progress=False)
+
+    def top(self, query: Iterable[str], limit: int) -> list[tuple[int, float]]:
+        """(document index, score) of the best ``limit`` documents scoring above zero.
+
+        Ties are broken by document order, so results are deterministic.
+        """
+        query_ids = sorted({self.vocabulary[term] for term in query if term in self.vocabulary})
+        if self.model is None or not query_ids:
+            return []
+        scores = np.asarray(self.model.get_scores(query_ids), dtype=float)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        return [(int(i), round(float(scores[i]), 3)) for i in order if scores[i] > 0]
+
+
+@dataclass
+class Library:
+    """Everything about an inventory that does not depend on the issue, built once."""
+
+    documents: list[Document]
+    code: list[Document]
+    prose: list[Document]
+    code_index: Bm25Index
+    prose_index: Bm25Index
+    resolver: Resolver
+    tests: dict[str, list[str]]
+    by_path: dict[str, Document]
+
+
+# Planning another issue on the same commit (the inventory is cached per commit)
+# reuses the documents and the BM25 indexes.
+_LIBRARIES: InventoryMemo[Library] = InventoryMemo()
+
+
+def library_of(context: ResearchContext) -> Library | None:
+    """The inventory's library, built unless remembered; None when the budget ran out."""
+    return _LIBRARIES.get(context.inventory, lambda: _build(context))
+
+
+def _build(context: ResearchContext) -> Library | None:
+    documents = []
+    for item in context.inventory.files:
+        if context.expired():
+            return None
+        if item.text is not None and not never_changed(item.path):
+            documents.append(document(item))
+    return build_library(documents)
+
+
+def build_library(documents: list[Document]) -> Library:
+    code = [d for d in documents if d.kind is not FileKind.DOC]
+    prose = [d for d in documents if d.kind is FileKind.DOC]
+    facts = [FileFacts(d.item.path, d.kind, d.names) for d in documents]
+    texts = {d.item.path: (d.item.text or "")[:QUOTE_CHARS] for d in documents}
+    return Library(
+        documents=documents,
+        code=code,
+        prose=prose,
+        code_index=Bm25Index([d.terms for d in code]),
+        prose_index=Bm25Index([d.terms for d in prose]),
+        resolver=Resolver(facts, texts),
+        tests=_test_index(documents),
+        by_path={d.item.path: d for d in documents},
+    )
 
 
 def document(item: SourceFile) -> Document:
@@ -103,7 +178,7 @@ def document(item: SourceFile) -> Document:
 
 
 def rank_files(
-    documents: Sequence[Document], query: str, top_n: int
+    library: Library, query: str, top_n: int
 ) -> tuple[list[RelevantFile], list[RelevantFile]]:
     """(files to change, prose files) for the issue text ``query``.
 
@@ -114,28 +189,23 @@ def rank_files(
     query_words = words(query)
     wanted = set(query_words)
     title_words = set(words(query.split("\n", 1)[0]))
-    facts = [FileFacts(d.item.path, d.kind, d.names) for d in documents]
-    texts = {d.item.path: (d.item.text or "")[:QUOTE_CHARS] for d in documents}
-    pins = Resolver(facts, texts).resolve(read_mentions(query))
-    code = [d for d in documents if d.kind is not FileKind.DOC]
-    prose = [d for d in documents if d.kind is FileKind.DOC]
+    pins = library.resolver.resolve(read_mentions(query))
     code_scores = _scores(
-        code,
-        query_words,
-        top_n * 3,
+        library.code,
+        library.code_index.top(query_words, top_n * 3),
         test_factor=not (wanted & TEST_WORDS),
         ci_factor=not (wanted & CI_WORDS),
     )
-    prose_scores = _scores(prose, query_words, top_n * 3)
-    by_path = {d.item.path: d for d in documents}
-    pinned = pinned_order(pins, {**prose_scores, **code_scores})
+    prose_scores = _scores(library.prose, library.prose_index.top(query_words, top_n * 3))
+    scores = {**prose_scores, **code_scores}
+    pinned = pinned_order(pins, scores)
     ranked_code = _by_score(code_scores, pins, exclude=set(pinned))
     ranked_prose = _by_score(prose_scores, pins, exclude=set(pinned))
     ordered = ranked_prose + ranked_code if title_words & DOC_WORDS else ranked_code + ranked_prose
-    tests = _test_index(documents)
+    picked = _scored(pinned, ordered, pins, scores)[:top_n]
+    by_path, tests = library.by_path, library.tests
     relevant = [
-        _relevant(by_path[path], pins.get(path), score, wanted, tests)
-        for path, score in _scored(pinned, ordered, pins, {**prose_scores, **code_scores})[:top_n]
+        _relevant(by_path[path], pins.get(path), score, wanted, tests) for path, score in picked
     ]
     docs = [
         _relevant(by_path[path], pins.get(path), score, wanted, tests)
@@ -146,13 +216,11 @@ def rank_files(
 
 def _scores(
     documents: Sequence[Document],
-    query: list[str],
-    limit: int,
+    found: list[tuple[int, float]],
     *,
     test_factor: bool = False,
     ci_factor: bool = False,
 ) -> dict[str, float]:
-    found = rank([d.terms for d in documents], query, limit)
     scores = {}
     for index, score in found:
         doc = documents[index]
@@ -256,17 +324,5 @@ def _owned(item: RelevantFile, owners: CodeOwners) -> RelevantFile:
 
 
 def rank(documents: list[list[str]], query: list[str], top_n: int) -> list[tuple[int, float]]:
-    """(document index, score) of the best ``top_n`` documents scoring above zero.
-
-    Ties are broken by document order, so results are deterministic.
-    """
-    vocabulary: dict[str, int] = {}
-    corpus = [[vocabulary.setdefault(term, len(vocabulary)) for term in doc] for doc in documents]
-    query_ids = sorted({vocabulary[term] for term in query if term in vocabulary})
-    if not documents or not query_ids:
-        return []
-    model = bm25s.BM25()
-    model.index((corpus, vocabulary), show_progress=False)
-    scores = np.asarray(model.get_scores(query_ids), dtype=float)
-    order = np.argsort(-scores, kind="stable")[:top_n]
-    return [(int(index), round(float(scores[index]), 3)) for index in order if scores[index] > 0]
+    """(document index, score) of the best ``top_n`` documents scoring above zero."""
+    return Bm25Index(documents).top(query, top_n)

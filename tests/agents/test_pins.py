@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agents.research import research
+from agents.research import ResearchContext, research
 from agents.research.inventory import build_inventory
 from agents.research.languages import FileKind, file_kind, never_changed
 from agents.research.mentions import Frame, read_mentions
+from agents.research.relevance import RelevanceAgent, library_of
 from agents.research.symbols import DefinitionKind, definitions
 from tests.agents.conftest import MakeRepo
 
@@ -204,3 +205,14 @@ def test_a_huge_worktree_is_sampled_by_the_issue_words(make_repo: MakeRepo) -> N
     assert findings.skipped_files == 22 and findings.file_count == 10
     assert findings.skipped_dirs == ("app/ (21)", "aaa/ (1)")
     assert "skipped 22" in findings.degraded[0].reason
+
+
+def test_a_second_issue_on_the_same_inventory_reuses_the_index(make_repo: MakeRepo) -> None:
+    """The documents and indexes are kept per inventory, never the answers to an issue."""
+    inventory = build_inventory(make_repo(REPO))
+    first = RelevanceAgent().run(ResearchContext(inventory, "raise_for_status() raises"))
+    library = library_of(ResearchContext(inventory, "anything"))
+    second = RelevanceAgent().run(ResearchContext(inventory, "`Client.send` redirects"))
+    assert library_of(ResearchContext(inventory, "other")) is library
+    assert first.relevant[0].path == "httpx/_models.py"
+    assert second.relevant[0].path == "httpx/_client.py"
