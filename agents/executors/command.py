@@ -17,6 +17,7 @@ whole group is killed. Its output is redacted and truncated before anyone sees i
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import re
 import shlex
@@ -24,7 +25,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from agents.executors import outbox
@@ -80,9 +81,16 @@ class CommandExecutor:
 
     name = "command"
 
-    def __init__(self, command: str, *, base_env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        command: str,
+        *,
+        base_env: Mapping[str, str] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
         self.argv = shlex.split(command)
         self._base_env = os.environ if base_env is None else base_env
+        self._should_stop = should_stop or (lambda: False)
 
     def run(
         self, order: WorkOrder, worktree: Path, budget: Budget, env: Mapping[str, str]
@@ -93,13 +101,15 @@ class CommandExecutor:
             argv = [arg.replace("{work_order}", str(path)) for arg in self.argv]
             full_env = safe_environment(self._base_env, {**env, **order_env(order, path, worktree)})
             started = time.monotonic()
-            code, output, timed_out = _run(argv, worktree, full_env, path, budget.seconds)
+            code, output, ended = _run(
+                argv, worktree, full_env, path, budget.seconds, self._should_stop
+            )
             seconds = time.monotonic() - started
         log = truncate(redact(output, tuple(env.values())))
         messages, report = outbox.collect(worktree, order.task_id)
         usage = {"seconds": round(seconds, 3)}
-        if timed_out:
-            summary = f"timed out after {budget.seconds:g}s; the process group was killed"
+        if ended is not Ended.EXITED:
+            summary = ENDED[ended].format(seconds=budget.seconds)
             return ExecutionResult(Outcome.FAILED, summary, log, usage=usage)
         if code != 0:
             return ExecutionResult(Outcome.FAILED, f"exited with status {code}", log, usage=usage)
@@ -117,12 +127,31 @@ class CommandExecutor:
         )
 
 
+class Ended(enum.Enum):
+    EXITED = "exited"
+    TIMED_OUT = "timed_out"
+    STOPPED = "stopped"
+
+
+ENDED = {
+    Ended.TIMED_OUT: "timed out after {seconds:g}s; the process group was killed",
+    Ended.STOPPED: "stopped: the plan was cancelled; the process group was killed",
+}
+POLL_SECONDS = 0.5
+
+
 def _run(
-    argv: list[str], cwd: Path, env: dict[str, str], order: Path, seconds: float
-) -> tuple[int, str, bool]:
-    """Run in a new process group; kill the group past ``seconds`` (and when it exits,
-    so nothing it started in the background outlives it). Output goes to a file, never
-    a pipe: a leftover child holding a pipe open would hold the executor too."""
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    order: Path,
+    seconds: float,
+    should_stop: Callable[[], bool],
+) -> tuple[int, str, Ended]:
+    """Run in a new process group; kill the group past ``seconds``, when ``should_stop``
+    says so, and when it exits (so nothing it started in the background outlives it).
+    Output goes to a file, never a pipe: a leftover child holding a pipe open would hold
+    the executor too."""
     output = order.with_name("output.log")
     with order.open("rb") as stdin, output.open("wb") as out:
         try:
@@ -136,16 +165,27 @@ def _run(
                 start_new_session=True,
             )
         except OSError as exc:
-            return 127, f"cannot start {argv[0]}: {exc.strerror or exc}", False
-        timed_out = False
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            return 127, f"cannot start {argv[0]}: {exc.strerror or exc}", Ended.EXITED
+        ended = _wait(process, time.monotonic() + seconds, should_stop)
         _kill_group(process.pid)
         code = process.wait()
     text = output.read_bytes()[-MAX_LOG_CHARS * 4 :].decode("utf-8", "replace")
-    return (-9 if timed_out else code), text, timed_out
+    return (-9 if ended is not Ended.EXITED else code), text, ended
+
+
+def _wait(
+    process: subprocess.Popen[bytes], deadline: float, should_stop: Callable[[], bool]
+) -> Ended:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return Ended.TIMED_OUT
+        try:
+            process.wait(timeout=min(left, POLL_SECONDS))
+            return Ended.EXITED
+        except subprocess.TimeoutExpired:
+            if should_stop():
+                return Ended.STOPPED
 
 
 def _kill_group(pgid: int) -> None:

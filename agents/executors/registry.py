@@ -34,10 +34,19 @@ def builtin_executor(agent_name: str) -> Executor | None:
     return factory() if factory is not None else None
 
 
-def executor_for(spec: str, agent_name: str, base_env: Mapping[str, str] | None = None) -> Executor:
-    """The executor a roster entry names; a hand-off when nothing can do the work."""
+def executor_for(
+    spec: str,
+    agent_name: str,
+    base_env: Mapping[str, str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Executor:
+    """The executor a roster entry names; a hand-off when nothing can do the work.
+
+    ``should_stop`` is polled while a command runs: True kills it (a cancelled plan).
+    """
     if spec.startswith(COMMAND_PREFIX):
-        return CommandExecutor(spec[len(COMMAND_PREFIX) :], base_env=base_env)
+        command = spec[len(COMMAND_PREFIX) :]
+        return CommandExecutor(command, base_env=base_env, should_stop=should_stop)
     if spec == "builtin":
         return builtin_executor(agent_name) or HandoffExecutor(NO_BUILTIN.format(agent=agent_name))
     if spec == "llm":

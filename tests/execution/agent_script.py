@@ -1,12 +1,13 @@
 """A command executor for the tests: what it does depends on words in the task's title.
 
 - every task writes ``work/<task id>.txt`` (so tasks never touch each other's files)
-  after sleeping ``TEST_AGENT_SECONDS`` (default 0.3);
-- ``slow`` sleeps 4 s and leaves a grandchild process behind (the time-limit test);
+  after sleeping 0.3 s;
+- ``slow`` sleeps 4 s and ``stuck`` 30 s, leaving a grandchild process behind;
 - ``workflow`` also writes ``.github/workflows/release.yml`` (a protected path);
 - ``lint`` writes Python that the lint gate refuses, unless the work order carries
   findings of a previous attempt;
 - ``secret`` prints the environment's TECHLEAD_GITHUB_TOKEN and GITHUB_TOKEN;
+- ``follow-up`` reports a new task for the plan;
 - it sends a message to ``*`` and reports an interface in ``.techlead/``.
 """
 
@@ -27,10 +28,10 @@ assert stdin_order == order, "the work order arrives on stdin too"
 print(f"agent for {task}: {title}")
 if "secret" in title:
     print("token:", os.environ.get("TECHLEAD_GITHUB_TOKEN"), os.environ.get("GITHUB_TOKEN"))
-if "slow" in title:
+if "slow" in title or "stuck" in title:
     marker = f"grandchild-{os.environ['TECHLEAD_REPO']}-{task}"
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", marker])
-time.sleep(4 if "slow" in title else float(os.environ.get("TEST_AGENT_SECONDS", "0.3")))
+time.sleep(30 if "stuck" in title else 4 if "slow" in title else 0.3)
 work = Path("work")
 work.mkdir(exist_ok=True)
 (work / f"{task}.txt").write_text(f"{task} done\n{len(order)} characters of work order\n")
@@ -48,6 +49,7 @@ outbox.mkdir(exist_ok=True)
 (outbox / "messages.json").write_text(
     json.dumps([{"to": "*", "kind": "information", "text": f"{task} wrote work/{task}.txt"}])
 )
-(outbox / "report.json").write_text(
-    json.dumps({"summary": f"{task} wrote its file", "interfaces": [f"work/{task}.txt"]})
-)
+report = {"summary": f"{task} wrote its file", "interfaces": [f"work/{task}.txt"]}
+if "follow-up" in title:
+    report["new_tasks"] = ["Write the coupon guide"]
+(outbox / "report.json").write_text(json.dumps(report))

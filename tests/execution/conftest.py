@@ -57,6 +57,10 @@ agents:
     description: Does every task of these tests.
     keywords: [coupon, schema, database, cart, tests, docs]
     executor: "command:{sys.executable} {AGENT}"
+  - name: person
+    description: Tasks only a person can do.
+    keywords: [manual]
+    executor: handoff
 planning:
   require_approval: true
 execution:

@@ -17,6 +17,7 @@ advance. Killed at any point, the job runs again and finds what it already made.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from bot.features.execution.schedule import (
     GateState,
     all_done,
     gate_verdict,
+    grow,
     implicit_after,
     metrics,
     phase_status,
@@ -529,7 +531,8 @@ def _attempt(ex: Execution, claimed: Attempt) -> AttemptOutcome:
     order_chars = len(order.to_markdown())
     full_chars = context_chars(claimed.plan, claimed.record.findings, claimed.run)
     spec = config.agent(claimed.task.agent)
-    executor = executor_for(spec.executor if spec else "handoff", claimed.task.agent)
+    stop = functools.partial(_cancelled, ex)
+    executor = executor_for(spec.executor if spec else "handoff", claimed.task.agent, None, stop)
     budget = Budget(seconds=config.execution.task_seconds)
     workspace = ex.workspace()
     try:
@@ -538,6 +541,8 @@ def _attempt(ex: Execution, claimed: Attempt) -> AttemptOutcome:
             began = time.monotonic()
             result = executor.run(order, tree.path, budget, {})
             spent = result.usage.get("seconds", time.monotonic() - began)
+            if _cancelled(ex):  # nothing reaches GitHub for a cancelled plan
+                return AttemptOutcome(Phase.CANCELLED, reason=result.summary)
             outcome = _commit(ex, claimed, tree, result, workspace)
     except WorkspaceError as exc:
         reason = templates.FAIL_PUSH.format(detail=str(exc)[:300])
@@ -553,6 +558,12 @@ def _attempt(ex: Execution, claimed: Attempt) -> AttemptOutcome:
         pull = _task_pull(ex, claimed, order.to_markdown(), outcome)
         outcome = replace(outcome, pr=pull, head_sha=pull.head_sha)
     return outcome
+
+
+def _cancelled(ex: Execution) -> bool:
+    """Whether the plan stopped being live (cancelled, or gone) while the attempt ran."""
+    plan = ex.work.plans.load(ex.repo, ex.issue).plan
+    return plan is None or plan.state not in _LIVE
 
 
 def _commit(
@@ -679,7 +690,11 @@ def _record(ex: Execution, task_id: str, attempt: int, outcome: AttemptOutcome) 
                 MessageRecord(task_id, m.to, m.kind.value, m.text) for m in result.messages
             )
             run = replace(run, messages=(*run.messages, *delivered))
-        if outcome.phase is Phase.FAILED:
+        if result is not None and result.new_tasks and outcome.phase is not Phase.FAILED:
+            plan = grow(plan, task_id, result.new_tasks)
+        if outcome.phase is Phase.CANCELLED:
+            run = run.with_task(task_id, phase=Phase.CANCELLED)
+        elif outcome.phase is Phase.FAILED:
             plan, run = _fail(ex, plan, run, task_id, outcome.reason)
         else:
             links = TaskLinks(

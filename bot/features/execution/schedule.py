@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.features.execution.model import Metrics, Phase, Run, TaskRun
 from bot.plan.assign import mentioned_paths
-from bot.plan.model import Plan, Task, TaskStatus
+from bot.plan.model import Plan, PlanDiff, Task, TaskStatus
+from bot.plan.model import task_id as new_task_id
 from bot.plan.waves import plan_waves
 from bot.ports import CheckRunInfo
 
@@ -137,3 +138,38 @@ def phase_status(phase: Phase) -> TaskStatus:
     if phase is Phase.WAITING:
         return TaskStatus.PENDING
     return TaskStatus.IN_PROGRESS
+
+
+MAX_NEW_TASKS = 5
+NEW_TASK_BODY = "Reported by {parent} while it ran."
+
+
+def grow(plan: Plan, parent: str, titles: Sequence[str]) -> Plan:
+    """The plan with the tasks an executor reported (dynamic re-planning): each waits for
+    ``parent``, goes to the same specialist, and the plan's version increments with the
+    additions as its diff. Titles already in the plan are not added twice."""
+    source = plan.task(parent)
+    known = {task.title.strip().lower() for task in plan.tasks}
+    fresh = [t.strip() for t in titles if t.strip() and t.strip().lower() not in known]
+    if source is None or not fresh:
+        return plan
+    added, number = [], plan.next_id
+    for title in list(dict.fromkeys(fresh))[:MAX_NEW_TASKS]:
+        added.append(
+            Task(
+                id=new_task_id(number),
+                title=title[:200],
+                agent=source.agent,
+                depends_on=(parent,),
+                category=source.category,
+                body=NEW_TASK_BODY.format(parent=parent),
+            )
+        )
+        number += 1
+    return replace(
+        plan,
+        tasks=(*plan.tasks, *added),
+        next_id=number,
+        version=plan.version + 1,
+        diff=PlanDiff(added=tuple(task.id for task in added)),
+    )
