@@ -9,9 +9,11 @@ COPY config ./config
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
-# git: the workspace clones, fetches and pushes through it.
+# git: the workspace clones, fetches and pushes through it. bubblewrap: the jail the
+# L3/L4 gates run a pull request's code in (it needs user namespaces in the container;
+# without them the gates run unsandboxed and say so).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git \
+ && apt-get install -y --no-install-recommends git bubblewrap \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 10001 techlead
 COPY --from=build /wheels /wheels
