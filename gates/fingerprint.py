@@ -1,8 +1,9 @@
 """Fingerprints findings so they survive edits, and tells new findings from old ones.
 
 A finding is identified by its tool, rule, path, scope (the enclosing def/class, see
-:mod:`gates.scopes`) and message with numbers and whitespace normalised, plus an
-occurrence counter for identical ones. Neither the line number nor the text of the line
+:mod:`gates.scopes`), message with numbers and whitespace normalised and subject (a
+secret's digest, which its redacted message cannot tell apart), plus an occurrence
+counter for identical ones. Neither the line number nor the text of the line
 is part of it: code moving up or down, or an edit to a line that already had the
 finding (a renamed argument next to a hard-coded password), keeps it.
 
@@ -28,8 +29,8 @@ from gates.scopes import ScopeIndex
 
 FINGERPRINT_VERSION = "v2"
 _NUMBER = re.compile(r"\d+")
-_Key = tuple[str, str, str, str, str]
-_Place = tuple[str, str, str, int, str]
+_Key = tuple[str, str, str, str, str, str]
+_Place = tuple[str, str, str, int, str, str]
 
 
 class LineReader:
@@ -69,7 +70,8 @@ def fingerprint(key: _Key, occurrence: int) -> str:
 def identity(finding: Finding, reader: LineReader, source: str | None = None) -> _Key:
     """What identifies ``finding`` apart from its line; ``source`` is the file to read."""
     scope = reader.scope(source or finding.path, finding.start_line)
-    return (finding.tool, finding.rule, finding.path, scope, normalise(finding.message))
+    message = normalise(finding.message)
+    return (finding.tool, finding.rule, finding.path, scope, message, finding.subject)
 
 
 def with_fingerprints(
@@ -151,7 +153,8 @@ def _match_in_place(
 
 
 def _at(finding: Finding, line: int) -> _Place:
-    return (finding.tool, finding.rule, finding.path, line, normalise(finding.message))
+    message = normalise(finding.message)
+    return (finding.tool, finding.rule, finding.path, line, message, finding.subject)
 
 
 def load_baseline(path: Path) -> frozenset[str]:

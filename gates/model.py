@@ -61,6 +61,9 @@ class Finding:
     end_column: int | None = None
     url: str = ""
     fingerprint: str = ""
+    # What the finding is about when its message cannot say it (a digest of a secret's
+    # value): part of its identity, never shown.
+    subject: str = ""
     cwe: int | None = None  # the weakness id (https://cwe.mitre.org), where the tool names one
 
     @property

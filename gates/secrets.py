@@ -12,7 +12,7 @@ from unidiff import PatchSet
 from gates import templates
 from gates.config import Severity
 from gates.model import Finding
-from gates.redact import PRIVATE_KEY, TOKEN_PATTERNS, redact
+from gates.redact import PRIVATE_KEY, TOKEN_PATTERNS, digest, redact
 
 OWN_TOOL = "secrets"
 DETECT_SECRETS = "detect-secrets"
@@ -61,6 +61,7 @@ class SecretHit:
             start_column=self.start_column if same_line else None,
             end_column=self.end_column if same_line else None,
             url=templates.SECRETS_URL,
+            subject=digest(self.value),
         )
 
 

@@ -20,7 +20,7 @@ from gates.config import Confidence, GateConfig, GateLevel, SecurityConfig, Seve
 from gates.diff import ChangedFile
 from gates.files import read_lines, relative
 from gates.model import Finding, Scan
-from gates.redact import redact
+from gates.redact import digest, redact
 from gates.revision import GateInput
 from gates.tools import ToolRunner, tool_command
 
@@ -257,6 +257,7 @@ def _bandit_finding(item: Mapping[str, Any], root: Path) -> tuple[Finding, list[
         end_column=_end_column(item) if same_line else None,
         url=str(item.get("more_info") or ""),
         cwe=_cwe(item),
+        subject=digest("\0".join(quoted)) if quoted else "",
     )
     return finding, quoted
 
