@@ -62,6 +62,8 @@ from bot.ports import (
     HookDelivery,
     IssueInfo,
     PullInfo,
+    ReviewCommentInfo,
+    ReviewInfo,
 )
 from bot.settings import AuthMode, Settings
 
@@ -980,6 +982,13 @@ class GitHubApi:
             body={"assignees": list(logins)},
         )
 
+    def commit_sha(self, repo: str, ref: str) -> str | None:
+        try:
+            data = self._call(repo, "GET", "/repos/{owner}/{repo}/commits/{ref}", {"ref": ref}).data
+        except (GitHubNotFound, GitHubValidationError):
+            return None
+        return str(data["sha"])
+
     # -- branches
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
@@ -1068,6 +1077,80 @@ class GitHubApi:
             batch = rest[start : start + ANNOTATIONS_PER_REQUEST]
             run = self._patch_run(repo, run.id, {"output": _output(output, batch)})
         return run
+
+    # -- reviews
+
+    def list_reviews(self, repo: str, number: int) -> list[ReviewInfo]:
+        return [
+            _review(item)
+            for item in self._pages(
+                repo, "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", {"pull_number": number}
+            )
+        ]
+
+    def create_review(
+        self,
+        repo: str,
+        number: int,
+        *,
+        commit_id: str,
+        body: str,
+        event: str,
+        comments: Sequence[Mapping[str, object]],
+    ) -> ReviewInfo:
+        data = self._call(
+            repo,
+            "POST",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+            {"pull_number": number},
+            body={
+                "commit_id": commit_id,
+                "body": _clip(body, MAX_BODY_CHARS),
+                "event": event,
+                "comments": [
+                    {**comment, "body": _clip(str(comment["body"]), MAX_BODY_CHARS)}
+                    for comment in comments
+                ],
+            },
+        ).data
+        return _review(data)
+
+    def list_review_comments(self, repo: str, number: int) -> list[ReviewCommentInfo]:
+        return [
+            _review_comment(item)
+            for item in self._pages(
+                repo, "/repos/{owner}/{repo}/pulls/{pull_number}/comments", {"pull_number": number}
+            )
+        ]
+
+    def create_file_comment(
+        self, repo: str, number: int, *, commit_id: str, path: str, body: str
+    ) -> ReviewCommentInfo:
+        data = self._call(
+            repo,
+            "POST",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+            {"pull_number": number},
+            body={
+                "commit_id": commit_id,
+                "path": path,
+                "subject_type": "file",
+                "body": _clip(body, MAX_BODY_CHARS),
+            },
+        ).data
+        return _review_comment(data)
+
+    def reply_review_comment(
+        self, repo: str, number: int, comment_id: int, body: str
+    ) -> ReviewCommentInfo:
+        data = self._call(
+            repo,
+            "POST",
+            "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+            {"pull_number": number, "comment_id": comment_id},
+            body={"body": _clip(body, MAX_BODY_CHARS)},
+        ).data
+        return _review_comment(data)
 
     def list_check_runs(self, repo: str, ref: str, name: str | None = None) -> list[CheckRunInfo]:
         query = {"check_name": name} if name else None
@@ -1187,6 +1270,29 @@ def _comment(data: Mapping[str, Any]) -> CommentInfo:
     )
 
 
+def _review(data: Mapping[str, Any]) -> ReviewInfo:
+    login, _ = _login(data.get("user"))
+    return ReviewInfo(
+        id=int(data["id"]),
+        body=str(data.get("body") or ""),
+        state=str(data.get("state") or ""),
+        commit_id=str(data.get("commit_id") or ""),
+        author_login=login,
+    )
+
+
+def _review_comment(data: Mapping[str, Any]) -> ReviewCommentInfo:
+    login, _ = _login(data.get("user"))
+    reply_to = data.get("in_reply_to_id")
+    return ReviewCommentInfo(
+        id=int(data["id"]),
+        body=str(data.get("body") or ""),
+        author_login=login,
+        in_reply_to=int(reply_to) if isinstance(reply_to, int) else None,
+        path=str(data.get("path") or ""),
+    )
+
+
 def _pull(data: Mapping[str, Any]) -> PullInfo:
     head, base = data["head"], data["base"]
     head_repo = (head.get("repo") or {}).get("full_name") or ""
@@ -1208,6 +1314,11 @@ def _pull(data: Mapping[str, Any]) -> PullInfo:
         author_login=login,
         html_url=str(data.get("html_url") or ""),
         merged=bool(data.get("merged") or data.get("merged_at")),
+        labels=tuple(
+            str(label.get("name"))
+            for label in data.get("labels") or ()
+            if isinstance(label, Mapping) and label.get("name")
+        ),
     )
 
 

@@ -8,7 +8,7 @@ repository, issue, pull request or comment) and never returns library objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,6 +50,7 @@ class PullInfo:
     author_login: str
     html_url: str
     merged: bool = False
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,3 +274,61 @@ class ExecutionPort(GitHubPort, Protocol):
         ...
 
     def add_assignees(self, repo: str, number: int, logins: Sequence[str]) -> None: ...
+
+    def commit_sha(self, repo: str, ref: str) -> str | None:
+        """The commit SHA ``ref`` (branch, tag or SHA) names in ``repo``; None if none."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReviewInfo:
+    """A pull request review, as listed."""
+
+    id: int
+    body: str
+    state: str
+    commit_id: str
+    author_login: str
+
+
+@dataclass(frozen=True)
+class ReviewCommentInfo:
+    """A review comment on a pull request's diff (a thread's first comment or a reply)."""
+
+    id: int
+    body: str
+    author_login: str
+    in_reply_to: int | None = None
+    path: str = ""
+
+
+class ReviewPort(GitHubPort, Protocol):
+    """What the reviewers need beyond planning and gates: reviews and their comments."""
+
+    def list_reviews(self, repo: str, number: int) -> list[ReviewInfo]: ...
+
+    def create_review(
+        self,
+        repo: str,
+        number: int,
+        *,
+        commit_id: str,
+        body: str,
+        event: str,
+        comments: Sequence[Mapping[str, object]],
+    ) -> ReviewInfo:
+        """One review with its inline comments; GitHub refuses the whole review (422)
+        when one comment does not anchor on the diff."""
+        ...
+
+    def list_review_comments(self, repo: str, number: int) -> list[ReviewCommentInfo]: ...
+
+    def create_file_comment(
+        self, repo: str, number: int, *, commit_id: str, path: str, body: str
+    ) -> ReviewCommentInfo:
+        """A comment on a whole file of the diff (``subject_type: file``)."""
+        ...
+
+    def reply_review_comment(
+        self, repo: str, number: int, comment_id: int, body: str
+    ) -> ReviewCommentInfo: ...

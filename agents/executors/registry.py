@@ -19,7 +19,7 @@ NO_BUILTIN = "no built-in agent does {agent}'s work"
 NO_MODEL = "no model is configured for the llm executor"
 
 
-def builtins() -> Mapping[str, Callable[[], Executor]]:
+def builtins() -> Mapping[str, Callable[..., Executor]]:
     try:
         module = importlib.import_module("agents.builtin")
     except ImportError:
@@ -28,10 +28,20 @@ def builtins() -> Mapping[str, Callable[[], Executor]]:
     return found if isinstance(found, Mapping) else {}
 
 
-def builtin_executor(agent_name: str) -> Executor | None:
-    """The built-in agent for ``agent_name``, or None when there is none."""
+def builtin_executor(
+    agent_name: str, resolve_action: Callable[[str, str], str | None] | None = None
+) -> Executor | None:
+    """The built-in agent for ``agent_name``, or None when there is none.
+
+    ``resolve_action`` ((owner/repo, ref) -> commit SHA) lets the workflow hardener pin
+    actions through TechLead's own GitHub port.
+    """
     factory = builtins().get(agent_name)
-    return factory() if factory is not None else None
+    if factory is None:
+        return None
+    if resolve_action is None:
+        return factory()
+    return factory(resolve_action=resolve_action)
 
 
 def executor_for(
@@ -39,6 +49,7 @@ def executor_for(
     agent_name: str,
     base_env: Mapping[str, str] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    resolve_action: Callable[[str, str], str | None] | None = None,
 ) -> Executor:
     """The executor a roster entry names; a hand-off when nothing can do the work.
 
@@ -48,7 +59,8 @@ def executor_for(
         command = spec[len(COMMAND_PREFIX) :]
         return CommandExecutor(command, base_env=base_env, should_stop=should_stop)
     if spec == "builtin":
-        return builtin_executor(agent_name) or HandoffExecutor(NO_BUILTIN.format(agent=agent_name))
+        found = builtin_executor(agent_name, resolve_action)
+        return found or HandoffExecutor(NO_BUILTIN.format(agent=agent_name))
     if spec == "llm":
         return HandoffExecutor(NO_MODEL)
     return HandoffExecutor()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from bot.features.execution.model import Phase
@@ -21,12 +22,21 @@ def tick_retry(project: Project, issue: int, task_id: str) -> None:
     project.settle()
 
 
-def processes_with(marker: str) -> list[int]:
+def processes_with(marker: str, wait: float = 5.0) -> list[int]:
+    """Live processes whose command line holds ``marker`` (a killed one may take a moment)."""
+    deadline = time.monotonic() + wait
+    while (found := _processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _processes_with(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                alive = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+                if alive and marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
                     found.append(int(entry.name))
             except OSError:
                 continue

@@ -532,7 +532,12 @@ def _attempt(ex: Execution, claimed: Attempt) -> AttemptOutcome:
     full_chars = context_chars(claimed.plan, claimed.record.findings, claimed.run)
     spec = config.agent(claimed.task.agent)
     stop = functools.partial(_cancelled, ex)
-    executor = executor_for(spec.executor if spec else "handoff", claimed.task.agent, None, stop)
+    executor = executor_for(
+        spec.executor if spec else "handoff",
+        claimed.task.agent,
+        should_stop=stop,
+        resolve_action=ex.github.commit_sha,
+    )
     budget = Budget(seconds=config.execution.task_seconds)
     workspace = ex.workspace()
     try:

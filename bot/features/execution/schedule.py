@@ -150,11 +150,14 @@ def grow(plan: Plan, parent: str, titles: Sequence[str]) -> Plan:
     additions as its diff. Titles already in the plan are not added twice."""
     source = plan.task(parent)
     known = {task.title.strip().lower() for task in plan.tasks}
-    fresh = [t.strip() for t in titles if t.strip() and t.strip().lower() not in known]
+    fresh: dict[str, str] = {}
+    for title in (t.strip() for t in titles):
+        if title and title.lower() not in known:
+            fresh.setdefault(title.lower(), title)
     if source is None or not fresh:
         return plan
     added, number = [], plan.next_id
-    for title in list(dict.fromkeys(fresh))[:MAX_NEW_TASKS]:
+    for title in list(fresh.values())[:MAX_NEW_TASKS]:
         added.append(
             Task(
                 id=new_task_id(number),
