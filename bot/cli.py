@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "plan": "bot.commands.plan",
     "gates": "bot.commands.gates",
     "review": "bot.commands.review",
+    "run": "bot.commands.run",
 }
 
 # One line of help per command, shown without importing every module.
@@ -39,6 +40,7 @@ SUMMARIES: dict[str, str] = {
     "plan": "research a repository and plan an issue locally",
     "gates": "run the quality gates on a local diff",
     "review": "print the reviewers' comments on a local diff",
+    "run": "plan an issue file and run the plan locally: branches in the repository, no GitHub",
 }
 
 

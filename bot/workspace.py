@@ -709,6 +709,45 @@ class Workspace:
         return True
 
 
+def exchange(
+    local: Path,
+    direction: str,
+    url: str,
+    refspecs: Sequence[str],
+    credentials: Credentials | None = None,
+    *,
+    timeout: float = 120.0,
+) -> None:
+    """``git push`` (direction ``push``) or ``git fetch`` (``fetch``) between the local
+    repository ``local`` and ``url``, with credentials in the environment only.
+
+    Used by ``techlead run`` to carry a local repository to a local forge and bring the
+    branches TechLead made back.
+    """
+    if direction not in ("push", "fetch"):
+        raise WorkspaceError(f"unknown direction {direction!r}")
+    if urlparse(url).username or urlparse(url).password:
+        raise WorkspaceError("the remote URL must not carry credentials")
+    git_dir = local / ".git" if (local / ".git").exists() else local
+    command = ["push", "--porcelain", "--force"] if direction == "push" else ["fetch", "--quiet"]
+    env = {**_BASE_ENV, **config_env((*_BASE_CONFIG, *_auth_config(credentials)))}
+    env["GIT_DIR"] = str(git_dir)
+    runner = git.Git(str(local))
+    try:
+        status, _, err = runner.execute(
+            ["git", *command, url, *refspecs],
+            env=env,
+            with_extended_output=True,
+            with_exceptions=False,
+            kill_after_timeout=timeout,
+        )
+    except GitCommandError:
+        raise WorkspaceError("cannot run git") from None
+    if status != 0:
+        detail = describe_failure(redact(str(err or ""), _secret_forms(credentials)))
+        raise WorkspaceError(f"git {direction} failed: {detail}")
+
+
 class Worktree:
     """One checked-out working directory for one unit of work (see :meth:`Workspace.worktree`)."""
 
