@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -87,7 +87,7 @@ def build_services(
     rand: Callable[[], float] = random.random,
     worker_config: WorkerConfig | None = None,
     durability: Durability = Durability.FULL,
-    new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    new_id: Callable[[], str] = lambda: secrets.token_hex(16),
     metrics: Metrics | None = None,
     checkpoints: bool = True,
 ) -> Services:
@@ -221,7 +221,7 @@ async def answer(services: Services, headers: Mapping[str, str], receive: Receiv
     route = route_spec(delivery, services.new_id())
     # The store keeps the raw body; the parsed payload, dropped before the wait for
     # the commit, dies young instead of filling the collector's older generations.
-    delivery = replace(delivery, payload={})
+    delivery = Delivery(delivery.delivery_id, delivery.event, delivery.body, {}, delivery.envelope)
     try:
         accepted = await services.writer.accept(delivery, route, services.clock.now())
     except NotStorable as exc:
@@ -252,10 +252,14 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 async def send_json(send: Send, status: int, body: Mapping[str, str]) -> None:
     """The answer as ``JSONResponse`` would render it, without building one."""
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    raw = _ANSWER_JSON.encode(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": raw})
+
+
+# JSONResponse's rendering; one encoder, as ``json.dumps`` with options builds one per call.
+_ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def route_spec(delivery: Delivery, trace_id: str) -> JobSpec:

@@ -215,13 +215,17 @@ def envelope(payload: Mapping[str, Any]) -> Envelope:
 
 
 def _required(headers: Mapping[str, str], name: str, pattern: re.Pattern[str]) -> str:
-    title = "-".join("GitHub" if part == "github" else part.title() for part in name.split("-"))
     value = headers.get(name, "").strip()
     if not value:
-        raise MissingHeaderError(MSG_MISSING.format(header=title))
+        raise MissingHeaderError(MSG_MISSING.format(header=_title(name)))
     if not pattern.fullmatch(value):
-        raise MissingHeaderError(MSG_MALFORMED.format(header=title))
+        raise MissingHeaderError(MSG_MALFORMED.format(header=_title(name)))
     return value
+
+
+def _title(name: str) -> str:
+    """A header's name as GitHub's docs spell it: ``X-GitHub-Delivery``."""
+    return "-".join("GitHub" if part == "github" else part.title() for part in name.split("-"))
 
 
 def _media_type(content_type: str) -> str:
