@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,30 @@ def test_a_test_reaching_the_network_fails_in_the_jail(repo: Repo) -> None:
     assert result.conclusion is Conclusion.FAILURE
     assert [(f.path, f.start_line) for f in result.new] == [("tests/test_net.py", 4)]
     assert "ConnectionRefusedError" in result.new[0].message
+
+
+def _running(argv: list[str]) -> bool:
+    wanted = "\0".join(argv).encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "cmdline").read_bytes().rstrip(b"\0") == wanted:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_a_hanging_test_is_stopped_at_the_time_limit_with_its_children(repo: Repo) -> None:
+    sleeper = ["sleep", f"{600 + time.time() % 1:.6f}"]  # a command line no one else runs
+    hang = f"import subprocess\n\n\ndef test_hangs():\n    subprocess.run({sleeper!r})\n"
+    repo.branch("feature")
+    repo.commit({"tests/test_hang.py": hang})
+    started = time.monotonic()
+    result = repo.run(config=l3(timeout_seconds=4), levels=[GateLevel.L3])[GateLevel.L3]
+    assert time.monotonic() - started < 30
+    assert result.conclusion is Conclusion.FAILURE
+    assert "timed out after 4 s" in result.reason
+    deadline = time.monotonic() + 5
+    while _running(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(sleeper)
