@@ -28,6 +28,14 @@ class InventoryMemo(Generic[T]):
         self._items: OrderedDict[int, tuple[weakref.ref[Inventory], T]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def latest(self) -> T | None:
+        """The value remembered last, whatever its inventory (for incremental builds)."""
+        with self._lock:
+            for ref, value in reversed(self._items.values()):
+                if ref() is not None:
+                    return value
+        return None
+
     def get(self, inventory: Inventory, build: Callable[[], T | None]) -> T | None:
         """The remembered value, or ``build()`` (remembered unless it is None)."""
         with self._lock:

@@ -138,12 +138,17 @@ def library_of(context: ResearchContext) -> Library | None:
 
 
 def _build(context: ResearchContext) -> Library | None:
+    """A new library; files carried over from the last inventory (an inventory brought
+    up to date after a push keeps its unchanged files) keep their documents."""
+    previous = _LIBRARIES.latest()
+    known = {id(doc.item): doc for doc in previous.documents} if previous else {}
     documents = []
     for item in context.inventory.files:
         if context.expired():
             return None
         if item.text is not None and not never_changed(item.path):
-            documents.append(document(item))
+            kept = known.get(id(item))
+            documents.append(kept if kept is not None and kept.item is item else document(item))
     return build_library(documents)
 
 

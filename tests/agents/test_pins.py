@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.research import ResearchContext, research
-from agents.research.inventory import build_inventory
+from agents.research.inventory import Inventory, SourceFile, build_inventory
 from agents.research.languages import FileKind, file_kind, never_changed
 from agents.research.mentions import Frame, read_mentions
 from agents.research.relevance import RelevanceAgent, library_of
@@ -216,3 +216,19 @@ def test_a_second_issue_on_the_same_inventory_reuses_the_index(make_repo: MakeRe
     assert library_of(ResearchContext(inventory, "other")) is library
     assert first.relevant[0].path == "httpx/_models.py"
     assert second.relevant[0].path == "httpx/_client.py"
+
+
+def test_files_carried_over_to_a_new_inventory_keep_their_documents(make_repo: MakeRepo) -> None:
+    base = build_inventory(make_repo(REPO))
+    library = library_of(ResearchContext(base, "x"))
+    changed = SourceFile("httpx/_urls.py", 10, '"""Query params and proxies."""\n')
+    files = tuple(item if item.path != changed.path else changed for item in base.files)
+    pushed = Inventory(base.root, files)
+    updated = library_of(ResearchContext(pushed, "x"))
+    assert library is not None and updated is not None and updated is not library
+    old = {doc.item.path: doc for doc in library.documents}
+    new = {doc.item.path: doc for doc in updated.documents}
+    assert new["httpx/_client.py"] is old["httpx/_client.py"]
+    assert new["httpx/_urls.py"] is not old["httpx/_urls.py"]
+    found = RelevanceAgent().run(ResearchContext(pushed, "proxies query params"))
+    assert found.relevant[0].path == "httpx/_urls.py"
