@@ -17,6 +17,7 @@ Calls are recognised by their qualified names, so ``import requests as r`` and
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
@@ -45,6 +46,22 @@ _SUBPROCESS = frozenset(
 )
 # Characters that make a command need a shell: pipes, redirections, expansions, globs.
 _SHELL_CHARACTERS = frozenset("|&;<>()$`\\*?[]{}~!#\n\r")
+# What a module must contain for a fix to have anything to do: the module imported, and
+# the call's telling part.
+_HTTP_IMPORT = rb"(?m)^\s*(?:import\s[^#\n]*\b|from\s+)(?:requests|httpx)\b"
+_HINTS = {
+    YAML_LOAD: (rb"(?m)^\s*(?:import\s[^#\n]*\b|from\s+)yaml\b", rb"\bload(?:_all)?\s*\("),
+    VERIFY_FALSE: (_HTTP_IMPORT, rb"\bverify\s*=\s*False\b"),
+    REQUEST_TIMEOUT: (_HTTP_IMPORT,),
+    SHELL_TRUE: (rb"(?m)^\s*(?:import\s[^#\n]*\b|from\s+)subprocess\b", rb"\bshell\s*=\s*True\b"),
+}
+
+
+def might_apply(kind: str, code: bytes) -> bool:
+    """Whether ``code`` can hold a call the fix ``kind`` rewrites (a cheap text check)."""
+    return all(re.search(pattern, code) for pattern in _HINTS[kind])
+
+
 _SHELL_BUILTINS = frozenset(
     {"cd", "export", "source", ".", "alias", "set", "unset", "ulimit", "eval", "exit", "exec"}
     | {"type", "read", "shopt", "umask", "trap", "wait", "jobs", "fg", "bg", "history"}
@@ -53,6 +70,11 @@ _SHELL_BUILTINS = frozenset(
 
 def fix_source(code: bytes, wanted: Collection[str] = FIXES) -> tuple[bytes, Counter[str]]:
     """(new source, fixes applied by kind); raises libcst.ParserSyntaxError on bad Python."""
+    wanted = [kind for kind in wanted if might_apply(kind, code)]
+    if not wanted:
+        # Resolving qualified names costs about a second per thousand lines: a module
+        # that cannot hold any of the calls is not parsed at all.
+        return code, Counter()
     module = cst.parse_module(code)
     command = BanditFixes(CodemodContext(), frozenset(wanted))
     fixed = command.transform_module(module)

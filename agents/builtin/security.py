@@ -46,9 +46,11 @@ class SecurityFixer(BuiltinAgent):
         if not paths:
             return report(order, [], templates.SECURITY_NO_FILES)
         wanted = wanted_fixes(order)
-        snapshot = Snapshot(scope.root, paths)
-        before = bandit(tools, paths)
-        applied, notes = apply(scope, paths, wanted)
+        # bandit and the codemods read only the files that can hold a fixable call.
+        candidates = [path for path in paths if _candidate(scope, path, wanted)]
+        snapshot = Snapshot(scope.root, candidates)
+        before = bandit(tools, candidates) if candidates else Counter()
+        applied, notes = apply(scope, candidates, wanted)
         changed = snapshot.changed()
         if not changed:
             kinds = ", ".join(templates.FIX_NAMES[kind] for kind in wanted)
@@ -59,6 +61,11 @@ class SecurityFixer(BuiltinAgent):
         fixes = counted({templates.FIX_NAMES[kind]: count for kind, count in applied.items()})
         summary = templates.SECURITY_FIXED.format(fixes=fixes, files=len(changed))
         return report(order, changed, summary, notes)
+
+
+def _candidate(scope: Scope, path: str, wanted: Sequence[str]) -> bool:
+    code = scope.path(path).read_bytes()
+    return any(codemods.might_apply(kind, code) for kind in wanted)
 
 
 def apply(

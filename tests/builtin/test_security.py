@@ -169,7 +169,7 @@ def test_a_task_asking_for_one_fix_gets_only_that_one(make_repo: MakeRepo) -> No
     ("files", "summary"),
     [
         ({"app/ok.py": "import yaml\nyaml.safe_load('a: 1')\n"}, "No fixable bandit findings"),
-        ({"app/bad.py": "def broken(:\n"}, "No fixable bandit findings"),
+        ({"app/bad.py": "import yaml\nyaml.load(text\n"}, "No fixable bandit findings"),
         ({"README.md": "# App\n"}, "No Python files"),
     ],
     ids=["already-safe", "unparsable", "no-python"],
@@ -182,3 +182,6 @@ def test_nothing_to_fix(make_repo: MakeRepo, files: dict[str, str], summary: str
     assert result.outcome is Outcome.NO_CHANGE
     assert summary in result.summary
     assert {path: read(root, path) for path in files} == files
+    assert result.handoff is not None
+    unparsable = [note for note in result.handoff.notes if "not valid Python" in note]
+    assert len(unparsable) == ("app/bad.py" in files)
