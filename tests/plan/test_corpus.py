@@ -20,7 +20,7 @@ from tests.plan.corpus import KINDS, Case, load_cases, materialise
 
 CASES = load_cases()
 TOP = 5
-# Measured 24 of 24 when written; the floor leaves room for one or two misses as the
+# Measured 26 of 26 when written; the floor leaves room for one or two misses as the
 # corpus grows, not for a regression.
 HIT_FLOOR = 0.9
 
