@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,6 +194,8 @@ class WrkRun:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    server_cpu: float = 0.0  # CPU seconds of the server process during the run
+    jobs_cpu: float = 0.0  # ... and of its worker processes
 
     @property
     def rate(self) -> float:
@@ -204,16 +206,49 @@ class WrkRun:
         return self.responses - self.not_2xx
 
     def line(self, round_: int) -> str:
+        per = 1e6 / max(self.responses, 1)
         return (
             f"{round_:>5}  {self.app:<10} {self.rate:>13.1f} {self.p50_ms:>8.2f} "
-            f"{self.p99_ms:>8.2f} {self.max_ms:>8.2f} {self.not_2xx + self.socket_errors:>7}"
+            f"{self.p99_ms:>8.2f} {self.max_ms:>8.2f} {self.not_2xx + self.socket_errors:>7} "
+            f"{self.server_cpu * per:>12.0f} {self.jobs_cpu * per:>10.0f}"
         )
 
 
 WRK_HEADER = (
     f"{'round':>5}  {'app':<10} {'deliveries/s':>13} {'p50 ms':>8} {'p99 ms':>8} "
-    f"{'max ms':>8} {'errors':>7}"
+    f"{'max ms':>8} {'errors':>7} {'server CPU':>12} {'jobs CPU':>10}"
 )
+WRK_LEGEND = (
+    "CPU columns: microseconds of CPU per delivery, of the server process and of its "
+    "worker processes (jobs)"
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux /proc); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def cpu_of(server: Server) -> tuple[float, float]:
+    """CPU seconds so far of the server process and of its child processes."""
+    pid = server.process.pid
+    return cpu_seconds(pid), sum(cpu_seconds(child) for child in children(pid))
 
 
 def write_manifest(directory: Path) -> Path:
@@ -227,18 +262,27 @@ def write_manifest(directory: Path) -> Path:
     return manifest
 
 
-def wrk(
-    server: Server, prefix: str, manifest: Path, seconds: float, connections: int
-) -> WrkRun:
+def wrk(server: Server, prefix: str, manifest: Path, seconds: float, connections: int) -> WrkRun:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s"]
     command += ["-s", str(LUA), server.url, "--", prefix, str(manifest)]
+    server_before, jobs_before = cpu_of(server)
     done = subprocess.run(command, capture_output=True, text=True, check=True)
+    server_after, jobs_after = cpu_of(server)
     found = re.search(r"^RESULT (.*)$", done.stdout, re.MULTILINE)
     if found is None:
         raise SystemExit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
     responses, micros, not_2xx, errors, p50, p99, most = (int(v) for v in found[1].split())
     return WrkRun(
-        server.name, responses, micros / 1e6, not_2xx, errors, p50 / 1e3, p99 / 1e3, most / 1e3
+        server.name,
+        responses,
+        micros / 1e6,
+        not_2xx,
+        errors,
+        p50 / 1e3,
+        p99 / 1e3,
+        most / 1e3,
+        server_after - server_before,
+        jobs_after - jobs_before,
     )
 
 
@@ -271,6 +315,7 @@ def throughput(
             runs[name] = run
             print(run.line(round_), flush=True)
         pairs.append((runs["techlead"], runs["reference"]))
+    print(WRK_LEGEND)
     ratio = statistics.median(ours.rate / theirs.rate for ours, theirs in pairs)
     p99_ratio = statistics.median(ours.p99_ms / theirs.p99_ms for ours, theirs in pairs)
     rate_ok, p99_ok = ratio >= TARGET_RATIO, p99_ratio <= TARGET_P99_RATIO
@@ -386,12 +431,9 @@ async def wait_healthy(server: Server) -> None:
     raise SystemExit(f"{server.name} did not start within {START_TIMEOUT:g} s")
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    try:
-        yield
-    except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-        pass
+def _quiet() -> suppress:
+    """Swallow what a refused or half-closed connection raises."""
+    return suppress(OSError, ValueError, IndexError, asyncio.IncompleteReadError)
 
 
 async def running_jobs(client: Client) -> int:
