@@ -510,6 +510,15 @@ async def wait_idle(techlead: Server, timeout: float) -> None:
         await client.close()
 
 
+def machine_load() -> str:
+    """The load average, with a warning when other work already fills the CPUs."""
+    load = os.getloadavg()
+    line = f"{os.cpu_count()} CPUs, load average before: " + ", ".join(f"{v:.1f}" for v in load)
+    if load[0] > (os.cpu_count() or 1):
+        line += "\nwarning: the machine is busy; fsync and scheduling delays will dominate"
+    return line
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -526,8 +535,7 @@ async def bench(args: argparse.Namespace) -> int:
         try:
             await wait_healthy(techlead)
             await wait_healthy(reference)
-            load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-            print(f"{os.cpu_count()} CPUs, load average before: {load}")
+            print(machine_load())
             print("reference: uvicorn + Starlette, HMAC check + JSON parse + 202, no storage")
             spin_ok = await spin_latency(techlead, args.seconds)
             await wait_idle(techlead, spin_seconds + 5)

@@ -192,27 +192,23 @@ class WebhookEndpoint:
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
         with self._services.runner.deferring():
-            try:
-                status, body = await answer(self._services, headers, receive)
-            except ClientDisconnected:
-                return  # nobody to answer; nothing was stored
-        await send_json(send, status, body)
-
-
-class ClientDisconnected(Exception):
-    """The sender hung up before its body was read."""
+            answered = await answer(self._services, headers, receive)
+        if answered is not None:  # None: the sender hung up; nothing was stored
+            await send_json(send, *answered)
 
 
 Answer = tuple[int, dict[str, str]]
 
 
-async def answer(services: Services, headers: Mapping[str, str], receive: Receive) -> Answer:
+async def answer(services: Services, headers: Mapping[str, str], receive: Receive) -> Answer | None:
     """Verify, persist, acknowledge: the status and JSON body of the answer to a delivery."""
     started = time.perf_counter()
     settings = services.settings
     try:
         intake.check_declared_size(headers.get("content-length"), settings.max_payload_bytes)
         body = await read_body(receive, settings.max_payload_bytes)
+        if body is None:
+            return None
         delivery = intake.verify(
             headers, body, settings.webhook_secrets, max_bytes=settings.max_payload_bytes
         )
@@ -234,14 +230,14 @@ async def answer(services: Services, headers: Mapping[str, str], receive: Receiv
     return acknowledge(delivery, accepted)
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """Read at most ``limit`` bytes, whatever Content-Length claimed."""
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """Read at most ``limit`` bytes, whatever Content-Length claimed; None on a hang-up."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ClientDisconnected
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
         intake.check_size(size, limit)
