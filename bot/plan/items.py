@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from agents.research.model import Findings
 from bot.plan import templates
-from bot.plan.model import IssueInput, PlanSource
+from bot.plan.model import IssueInput, PlanSource, Priority
 from bot.plan.parse import Item, ParsedIssue, parse_issue
 from bot.plan.priority import PriorityDecision, decide_priority
 from bot.plan.reading import (
@@ -26,6 +26,7 @@ from bot.plan.reading import (
     asks,
     classify,
     is_template_line,
+    kind_priority,
     strip_template,
     template_lines,
 )
@@ -50,6 +51,8 @@ class Reading:
     # label speaks for every task; a title marker for the tasks on the title's topic.
     priority: PriorityDecision | None
     priority_from_label: bool = False
+    # What the kind implies when neither the issue nor the task sets a priority.
+    kind_priority: PriorityDecision | None = None
 
 
 def read(issue: IssueInput, findings: Findings, roster: Sequence[str]) -> Reading:
@@ -60,7 +63,12 @@ def read(issue: IssueInput, findings: Findings, roster: Sequence[str]) -> Readin
     priority = level if level.reason != templates.PRIORITY_NONE else None
     title = clean_title(issue.title, marked.spans) or issue.title.strip()
     first = parse_issue(body)
-    kind = classify(title, body, issue.labels, first.headings)
+    listed = first.source is PlanSource.TASK_LIST and any(
+        not is_template_line(item.text, known) for item in first.items
+    )
+    kind = classify(
+        title, body, issue.labels, first.headings, tracker=_tracker(first), listed=listed
+    )
     parsed = parse_issue(body, descriptive=True) if kind.kind in DESCRIPTIVE else first
     items = [item for item in parsed.items if not is_template_line(item.text, known)]
     source = parsed.source if items else PlanSource.FALLBACK
@@ -81,7 +89,22 @@ def read(issue: IssueInput, findings: Findings, roster: Sequence[str]) -> Readin
         linked=parsed.linked,
         priority=priority,
         priority_from_label=priority is not None and not marked.spans and level != marked,
+        kind_priority=_kind_priority(kind.kind, title, body),
     )
+
+
+def _kind_priority(kind: IssueKind, title: str, body: str) -> PriorityDecision | None:
+    found = kind_priority(kind, title, body)
+    return PriorityDecision(Priority(found[0]), found[1]) if found else None
+
+
+def _tracker(parsed: ParsedIssue) -> bool:
+    """A list of three or more items, some ticked or linking other work, tracks work."""
+    items = parsed.items
+    if len(items) + len(parsed.linked) < 3 or parsed.source is not PlanSource.TASK_LIST:
+        return False
+    links = sum(1 for item in items if "/pull/" in item.text or "/issues/" in item.text)
+    return bool(parsed.linked) or links > 0 or any(item.checked for item in items)
 
 
 def _from_asks(parsed: ParsedIssue, title: str, findings: Findings) -> list[Item]:

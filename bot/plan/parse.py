@@ -215,6 +215,9 @@ def _visible_lines(body: str) -> list[_Line | None]:
     fence: str | None = None
     section: str | None = None
     for text in strip_comments(body).splitlines():
+        if not text or text.isspace():
+            result.append(None if fence is not None else _Line(text, section))
+            continue
         opening = _FENCE.match(text)
         if fence is not None:
             if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):

@@ -25,7 +25,7 @@ from bot.plan.deps import (
     topic,
     validate,
 )
-from bot.plan.items import Reading, read
+from bot.plan.items import DESCRIPTIVE, Reading, read
 from bot.plan.model import (
     Category,
     IssueInput,
@@ -38,7 +38,7 @@ from bot.plan.model import (
 )
 from bot.plan.parse import Item
 from bot.plan.priority import PriorityDecision, decide_priority
-from bot.plan.skeletons import DEVELOPER, KIND_SPECIALISTS
+from bot.plan.skeletons import DEVELOPER, KIND_SPECIALISTS, skeleton
 from bot.plan.titles import clean_title
 
 __all__ = [
@@ -161,6 +161,7 @@ class DeterministicPlanner:
         ]
         if reading.source is PlanSource.SECTIONS:
             drafts.extend(_test_task(drafts, reading, findings, roster))
+        drafts.extend(_missing_specialists(drafts, reading, findings, roster))
         tasks = _resolve(drafts)
         state = PlanState.AWAITING_APPROVAL if config.require_approval else PlanState.APPROVED
         return Plan(
@@ -184,7 +185,9 @@ def _draft(
 ) -> _Draft:
     in_title = find_dependencies(item.text)
     in_details = find_dependencies(item.details)
-    own = decide_priority(item.text, f"{item.text}\n{item.details}", ())
+    # A skeleton task's words are the planner's; only the issue's title speaks for it.
+    words = reading.title if item.ordered else f"{item.text}\n{item.details}"
+    own = decide_priority(item.text, words, ())
     title = clean_title(item.text, (*in_title.spans, *own.spans)) or item.text
     priority = _priority(own, item, title, reading)
     chosen = _agent(title, item, reading, findings, roster)
@@ -218,8 +221,9 @@ def _draft(
 
 
 def _priority(own: PriorityDecision, item: Item, title: str, reading: Reading) -> PriorityDecision:
-    """The task's own marker; else the skeleton's; else the issue's own priority when
-    the task is on the issue's topic; else the task's own words."""
+    """The task's own marker; else the skeleton's; else the issue's own priority (a
+    label for every task, a title marker for tasks on the title's topic); else the
+    task's own words; else what the issue's kind implies; else medium."""
     if own.spans or own.reason.startswith(templates.PRIORITY_MARKER.split("{", 1)[0]):
         return own
     if item.priority is not None:
@@ -231,7 +235,9 @@ def _priority(own: PriorityDecision, item: Item, title: str, reading: Reading) -
             priority=issue.priority.value, why=issue.reason
         )
         return PriorityDecision(issue.priority, why)
-    return own
+    if own.reason != templates.PRIORITY_NONE:
+        return own
+    return reading.kind_priority or own
 
 
 def _agent(
@@ -289,6 +295,28 @@ def _default_note(category: Category, waits: Sequence[str]) -> str | None:
     if not waits:
         return None
     return templates.REASON_DEFAULT_ORDER.format(category=category.value, waits=", ".join(waits))
+
+
+def _missing_specialists(
+    drafts: Sequence[_Draft], reading: Reading, findings: Findings, roster: Sequence[AgentLike]
+) -> list[_Draft]:
+    """For a bug, vulnerability or slowdown listed by hand: the skeleton's tasks whose
+    specialist (the tester, security-guardian, performance-expert) has no task yet."""
+    if reading.source is PlanSource.FALLBACK or reading.kind.kind not in DESCRIPTIVE:
+        return []
+    names = [agent.name for agent in roster]
+    have = {draft.task.agent for draft in drafts}
+    extra: list[_Draft] = []
+    number = max((d.number for d in drafts), default=0)
+    for step in skeleton(reading.kind.kind, reading.title, "", findings, names):
+        if step.agent and step.agent not in have and step.agent != DEVELOPER:
+            number += 1
+            have.add(step.agent)
+            item = replace(
+                step, number=number, waits=(), ordered=False, note=templates.REASON_SPECIALIST
+            )
+            extra.append(_draft(len(drafts) + len(extra) + 1, item, reading, findings, roster))
+    return extra
 
 
 def _test_task(

@@ -40,6 +40,20 @@ _LABEL = re.compile(
     rf"(?:prio(?:rity)?\s*[:/=\-]\s*)?({_LEVEL})(?:\s*[-_]\s*priority|\s+priority)?",
     re.IGNORECASE,
 )
+# "Urgency: small", "severity/critical", "Security: high": a level under another name.
+_SCALE_LABEL = re.compile(
+    r"(?:urgency|severity|importance|impact|security)\s{0,3}[:/=\- ]\s{0,3}"
+    r"(high|medium|low|critical|urgent|normal|major|minor|small|trivial|blocker|large)",
+    re.IGNORECASE,
+)
+_SCALE = {
+    "major": Priority.HIGH,
+    "blocker": Priority.HIGH,
+    "large": Priority.HIGH,
+    "minor": Priority.LOW,
+    "small": Priority.LOW,
+    "trivial": Priority.LOW,
+}
 # GitHub caps label names at 50 characters; longer text is no priority label.
 _MAX_LABEL = 50
 _HIGH_WORDS = re.compile(
@@ -69,6 +83,20 @@ def level(word: str) -> Priority:
     return _NAMED.get(word, Priority.HIGH)
 
 
+def label_level(label: str) -> Priority | None:
+    """The priority a label sets ("P1", "priority/high", "Urgency Small"), if any."""
+    if len(label) > _MAX_LABEL:
+        return None
+    match = _LABEL.fullmatch(label.strip())
+    if match:
+        return level(match.group(1))
+    match = _SCALE_LABEL.fullmatch(label.strip())
+    if match:
+        word = match.group(1).lower()
+        return _SCALE.get(word) or level(word)
+    return None
+
+
 def decide_priority(title: str, text: str, labels: Sequence[str]) -> PriorityDecision:
     """``title`` is the task's first line (markers there are removed from the title);
     ``text`` is everything written about the task."""
@@ -76,11 +104,9 @@ def decide_priority(title: str, text: str, labels: Sequence[str]) -> PriorityDec
     if marker:
         return marker
     for label in labels:
-        match = _LABEL.fullmatch(label.strip()) if len(label) <= _MAX_LABEL else None
-        if match:
-            return PriorityDecision(
-                level(match.group(1)), templates.PRIORITY_LABEL.format(label=label)
-            )
+        found = label_level(label)
+        if found is not None:
+            return PriorityDecision(found, templates.PRIORITY_LABEL.format(label=label))
     high = _HIGH_WORDS.search(text)
     if high:
         return PriorityDecision(

@@ -31,6 +31,11 @@ _CONFIRMATION = re.compile(
 )
 
 
+_PHRASES = re.compile("|".join(re.escape(phrase) for phrase in templates.TEMPLATE_PHRASES))
+# Confirmations are one short sentence; a longer line is the author's own text.
+_MAX_CONFIRMATION = 300
+
+
 def normalise(line: str) -> str:
     """A line without list, quote and checkbox markup, lowercased, words only."""
     text = _MARKUP.sub("", line[:500], count=1)
@@ -69,8 +74,8 @@ def is_template_line(line: str, known: frozenset[str]) -> bool:
 
 def is_confirmation(key: str) -> bool:
     """ "I have searched the issues", "I confirm that I'm using Pydantic V2"... (normalised)."""
-    if any(phrase in key for phrase in templates.TEMPLATE_PHRASES):
-        return True
+    if len(key) > _MAX_CONFIRMATION or _PHRASES.search(key):
+        return len(key) <= _MAX_CONFIRMATION
     match = _CONFIRMATION.match(key)
     return bool(match) and any(word in key for word in templates.CONFIRMATION_WORDS)
 
@@ -80,7 +85,8 @@ def strip_template(body: str, known: frozenset[str]) -> str:
     the author's own text)."""
     kept = []
     for line in body.splitlines():
-        if line.lstrip().startswith("#") or not is_template_line(line, known):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or not is_template_line(line, known):
             kept.append(line)
     return "\n".join(kept)
 
@@ -113,19 +119,25 @@ _KIND_WORDS: tuple[tuple[IssueKind, re.Pattern[str]], ...] = tuple(
          r"security (?:issue|bug|hole|flaw|fix|problem|vulnerability|advisory|report|risk)|"
          r"insecure\w{0,2}|credentials? leak\w{0,3}|leaks? (?:secrets?|credentials?|tokens?|"
          r"passwords?)|denial of service|redos|path traversal|open redirect|"
-         r"request smuggling|bypass\w{0,3}"),
+         r"request smuggling|bypass\w{0,3}|verify\s?=\s?(?:false|true)|"
+         r"certificate (?:verification|validation)|man-in-the-middle|mitm"),
         (IssueKind.PERFORMANCE, r"performance|perf|slow(?:er|ness|ly|s|down)?|latency|"
-         r"memory leak\w{0,3}|leak\w{0,3}|regression in speed|\d{1,4}(?:\.\d{1,3})?\s?[x\u00d7]\s?"
-         r"(?:slower|faster)|throughput|benchmark\w{0,3}|o\(n\^?2\)|quadratic|cpu usage|"
-         r"high memory|takes? \d{1,5}\s?(?:s|ms|seconds|minutes)"),
+         r"memory leak\w{0,3}|leak\w{0,3}|regression in speed|\d{1,4}(?:\.\d{1,3})?\s?"
+         r"(?:[x\u00d7]|times)\s?(?:slower|faster)|throughput|benchmark\w{0,3}|o\(n\^?2\)|"
+         r"quadratic|cpu usage|high memory|takes? \d{1,5}\s?(?:s|ms|seconds|minutes|hours?)|"
+         r"stall\w{0,3}|blocks? the event loop|hangs?|hanging|forever|freez\w{0,3}"),
         (IssueKind.BUG, r"bug|traceback|exception|error|crash\w{0,3}|fails?|failing|failure|"
          r"broken|regression|raises?|incorrect(?:ly)?|wrong|unexpected\w{0,2}|"
-         r"steps to reproduce|to reproduce|expected behaviou?r|actual behaviou?r"),
-        (IssueKind.DOCS, r"docs?|documentation|typo|readme|docstrings?|tutorial|guide"),
+         r"steps to reproduce|to reproduce|expected behaviou?r|actual behaviou?r|"
+         r"(?:does|do|is|are)(?:n't| not) (?:work|return|respect|honou?r|get|handle|verify|"
+         r"raise|apply|match|preserve|include|show|accept|close|release|decode|encode|"
+         r"parse|send|receive)\w{0,3}|not (?:always )?honou?red|ignored"),
+        (IssueKind.DOCS, r"docs?|document(?:ation|ed)?|readme|docstrings?|tutorial"),
         (IssueKind.REFACTOR, r"refactor\w{0,3}|clean ?up|cleanup|deprecat\w{0,5}|"
          r"simplif\w{0,5}|rename|restructur\w{0,3}|tech(?:nical)? debt|modernis\w{0,5}|"
          r"moderniz\w{0,5}|drop support"),
-        (IssueKind.TRACKING, r"tracking issue|tracker|roadmap|epic|meta issue|umbrella"),
+        (IssueKind.TRACKING, r"tracking issue|tracker|roadmap|epic|meta issue|umbrella|"
+         r"(?:aims? )?to track|migrat\w{0,5} (?:from|to) \w[\w.-]{0,30} v?\d{1,3}"),
     )
 )  # fmt: skip
 _LABEL_KINDS: tuple[tuple[IssueKind, tuple[str, ...]], ...] = (
@@ -141,31 +153,118 @@ _LABEL_WORD = re.compile(r"[a-z]+(?: [a-z]+)?")
 
 
 def classify(
-    title: str, body: str, labels: Sequence[str], headings: Sequence[str] = ()
+    title: str,
+    body: str,
+    labels: Sequence[str],
+    headings: Sequence[str] = (),
+    *,
+    tracker: bool = False,
+    listed: bool = False,
 ) -> KindDecision:
-    """The issue's kind: a kind label wins; then the title's words; then headings and
-    the body's words (a traceback makes a bug, a CVE a security issue)."""
+    """The issue's kind. Security and performance are read first (label, title, then a
+    CVE or bypass in the body), since they decide the specialist; then the other kind
+    labels; then the title's first kind word; then the shape (``tracker``: a list with
+    ticked items or links to pull requests); then headings and body words, unless the
+    issue lists its tasks (``listed``): one item saying "docs" makes no docs issue."""
+    urgent = (IssueKind.SECURITY, IssueKind.PERFORMANCE)
+    label = _label_kind(labels)
+    if label and label.kind in urgent:
+        return label
+    found = _kind_in(title, urgent)
+    if found:
+        return KindDecision(found[0], templates.KIND_TITLE.format(word=found[1]))
+    word = _strong_security(body[:20_000])
+    if word:
+        return KindDecision(IssueKind.SECURITY, templates.KIND_BODY.format(word=word))
+    if label:
+        return label
+    found = _first_kind_in(title)
+    if found:
+        return KindDecision(found[0], templates.KIND_TITLE.format(word=found[1]))
+    if tracker:
+        return KindDecision(IssueKind.TRACKING, templates.KIND_TRACKER)
+    found = None if listed else _kind_in("\n".join(headings)) or _kind_in(body[:20_000])
+    if found:
+        return KindDecision(found[0], templates.KIND_BODY.format(word=found[1]))
+    if _TYPO.search(f"{title}\n{body[:20_000]}"):
+        return KindDecision(IssueKind.BUG, templates.KIND_BODY.format(word="typo"))
+    return KindDecision(IssueKind.FEATURE, templates.KIND_DEFAULT)
+
+
+_WEAK_SECURITY = frozenset({"cve", "rce", "bypass", "bypasses", "mitm"})
+_TYPO = re.compile(r"(?<![\w-])typos?(?![\w-])", re.IGNORECASE)
+
+
+def _strong_security(text: str) -> str | None:
+    """A word in ``text`` that makes the issue a security one on its own (a bare "CVE"
+    or "bypass" does not)."""
+    pattern = dict(_KIND_WORDS)[IssueKind.SECURITY]
+    for match in pattern.finditer(text):
+        if match.group(0).lower() not in _WEAK_SECURITY:
+            return match.group(0)
+    return None
+
+
+def _label_kind(labels: Sequence[str]) -> KindDecision | None:
     for kind, names in _LABEL_KINDS:
         for label in labels:
             words = " ".join(_NOT_WORD.sub(" ", label[:50].lower()).split())
             if any(words == name or name in words.split() for name in names):
                 return KindDecision(kind, templates.KIND_LABEL.format(label=label))
-    found = _kind_in(title)
-    if found:
-        return KindDecision(found[0], templates.KIND_TITLE.format(word=found[1]))
-    found = _kind_in("\n".join(headings)) or _kind_in(body[:20_000])
-    if found:
-        return KindDecision(found[0], templates.KIND_BODY.format(word=found[1]))
-    if "Traceback (most recent call last)" in body:
-        return KindDecision(IssueKind.BUG, templates.KIND_BODY.format(word="Traceback"))
-    return KindDecision(IssueKind.FEATURE, templates.KIND_DEFAULT)
+    return None
 
 
-def _kind_in(text: str) -> tuple[IssueKind, str] | None:
+def _first_kind_in(text: str) -> tuple[IssueKind, str] | None:
+    """The kind whose word comes first in ``text`` ("Document error" is docs)."""
+    found = [
+        (match.start(), kind, match.group(0))
+        for kind, pattern in _KIND_WORDS
+        if (match := pattern.search(text))
+    ]
+    if not found:
+        return None
+    _, kind, word = min(found, key=lambda hit: hit[0])
+    return kind, word
+
+
+def _kind_in(text: str, kinds: Sequence[IssueKind] | None = None) -> tuple[IssueKind, str] | None:
     for kind, pattern in _KIND_WORDS:
+        if kinds is not None and kind not in kinds:
+            continue
         match = pattern.search(text)
         if match:
             return kind, match.group(0)
+    return None
+
+
+_PERF_SEVERE = re.compile(
+    r"(?<![\w-])(?:hangs?|hanging|forever|quadratic\w{0,2}|freez\w{1,3}|(?:when|after) upgrading|"
+    r"since (?:v(?:ersion)? ?)?\d|regress\w{1,4}|decrease when|unusable)(?![\w-])",
+    re.IGNORECASE,
+)
+_MESSAGE_ONLY = re.compile(
+    r"(?<![\w-])(?:(?:could|should) be more helpful|more helpful|confusing|misleading|unclear|"
+    r"clearer|better error|unhelpful|typos?|cosmetic)(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def kind_priority(kind: IssueKind, title: str, body: str) -> tuple[str, str] | None:
+    """The priority an issue's kind implies when nothing else sets one, as (level, why):
+    security is high; docs and refactors low; a slowdown that hangs or regressed since a
+    release high; a bug about a message or a typo low."""
+    if kind is IssueKind.SECURITY:
+        return "high", templates.PRIORITY_KIND_NAMED.format(kind="a security issue")
+    if kind in (IssueKind.DOCS, IssueKind.REFACTOR):
+        return "low", templates.PRIORITY_KIND_NAMED.format(kind=templates.KIND_NAMES[kind.value])
+    if kind is IssueKind.PERFORMANCE:
+        severe = _PERF_SEVERE.search(f"{title}\n{body[:20_000]}")
+        if severe:
+            return "high", templates.PRIORITY_WORD.format(word=severe.group(0).lower())
+    if kind is IssueKind.BUG:
+        minor = _MESSAGE_ONLY.search(title)
+        if minor:
+            return "low", templates.PRIORITY_WORD.format(word=minor.group(0).lower())
     return None
 
 

@@ -36,6 +36,7 @@ SECURITY = "security-guardian"
 PERFORMANCE = "performance-expert"
 DOCS = "docs-writer"
 ANALYST = "project-analyst"
+DEVOPS = "devops-engineer"
 DEVELOPER = "backend-developer"
 REVIEWER = "code-reviewer"
 KIND_SPECIALISTS = {
@@ -72,6 +73,11 @@ ASPECTS = (
                    r"dashboard|mockups?|wireframes?|frontend|front-end|checkout page"),
             "frontend-developer", templates.ASPECT_UI, None, 2),
 )  # fmt: skip
+# A vulnerable dependency to upgrade rather than code to fix.
+_DEPENDENCY = _words(
+    r"requirements(?:\.txt)?|dependenc(?:y|ies)|bump|upgrade|pin|lock ?file|"
+    r"[\w.-]{1,40} \d{1,4}\.\d{1,4}(?:\.\d{1,4})? ?(?:→|->|to) ?\d{1,4}\.\d{1,4}"
+)
 _DOCS_WORDS = _words(r"docs?|documentation|readme|guide|tutorial|changelog|docstrings?")
 _CLAUSE_STOP = re.compile(
     r"[.;:,!?\n()]|\s(?:and|but|so|while|which|with|including|such as|like|plus)\s"
@@ -115,30 +121,30 @@ class _Step:
 def _bug(title: str, module: str | None, test: str | None) -> list[_Step]:
     return [
         _Step(_at(templates.BUG_TEST, title, test), TESTER, _files(test)),
-        _Step(
-            _at(templates.BUG_FIX, title, module),
-            None,
-            _files(module),
-            (1,),
-            None,
-            _at(templates.BUG_FIX, "", module),
-        ),
-    ]
+        _Step(_at(templates.BUG_FIX, title, module), None, _files(module), (1,), None,
+              _at(templates.BUG_FIX, "", module)),
+    ]  # fmt: skip
 
 
 def _security(title: str, module: str | None, test: str | None) -> list[_Step]:
+    high = Priority.HIGH
+    if _DEPENDENCY.search(title):
+        return [
+            _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, (), (), high),
+            _Step(templates.SECURITY_UPGRADE.format(title=title), DEVOPS, (), (1,), high),
+        ]
     return [
-        _Step(_at(templates.SECURITY_FIX, title, module), SECURITY, _files(module), (),
-              Priority.HIGH),
-        _Step(_at(templates.SECURITY_TEST, title, test), TESTER, _files(test), (1,),
-              Priority.HIGH),
-    ]  # fmt: skip
+        _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, _files(module), (), high),
+        _Step(_at(templates.SECURITY_FIX, title, module), DEVELOPER, _files(module), (1,), high),
+        _Step(_at(templates.SECURITY_TEST, title, test), TESTER, _files(test), (1,), high),
+    ]
 
 
 def _performance(title: str, module: str | None, test: str | None) -> list[_Step]:
     return [
         _Step(_at(templates.PERF_BENCH, title, None), PERFORMANCE, _files(module)),
-        _Step(_at(templates.PERF_FIX, title, module), PERFORMANCE, _files(module), (1,)),
+        _Step(_at(templates.PERF_FIX, title, module), DEVELOPER, _files(module), (1,)),
+        _Step(_at(templates.PERF_TEST, title, test), TESTER, _files(test), (1,)),
     ]
 
 
@@ -148,15 +154,8 @@ def _docs(title: str, module: str | None, test: str | None) -> list[_Step]:
 
 def _refactor(title: str, module: str | None, test: str | None) -> list[_Step]:
     return [
-        _Step(_at(templates.REFACTOR_TESTS, title, test), TESTER, _files(test)),
-        _Step(
-            _at(templates.REFACTOR_CHANGE, title, module),
-            None,
-            _files(module),
-            (1,),
-            None,
-            _at(templates.REFACTOR_CHANGE, "", module),
-        ),
+        _Step(_at(templates.REFACTOR_CHANGE, title, module), DEVELOPER, _files(module)),
+        _Step(templates.REFACTOR_REVIEW.format(title=title), REVIEWER, _files(test), (1,)),
     ]
 
 

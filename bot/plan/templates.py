@@ -46,6 +46,8 @@ TEMPLATE_PHRASES = (
     "i ve verified", "i understand that", "this issue is not a question",
     "tested against the latest", "reproduced with the latest", "i can reproduce",
     "searched google", "checked the docs", "read the documentation", "read the docs",
+    "reproducible against the latest", "no similar issues", "similar issues or pull requests",
+    "i added a descriptive title", "minimal reproducible example",
 )  # fmt: skip
 CONFIRMATION_WORDS = (
     "search", "confirm", "agree", "read", "check", "verified", "latest", "duplicate",
@@ -55,6 +57,7 @@ CONFIRMATION_WORDS = (
 KIND_LABEL = "the label {label!r}"
 KIND_TITLE = "the title says {word!r}"
 KIND_BODY = "the issue says {word!r}"
+KIND_TRACKER = "a list of items, some ticked or linking pull requests: a tracking issue"
 KIND_DEFAULT = "no bug, security, performance, docs or refactor words: a feature"
 KIND_NAMES = {
     "bug": "bug",
@@ -70,12 +73,15 @@ SKELETON_NOTE = "added: the plan a {kind} needs, as the issue lists no tasks"
 SKELETON_AT = " in {path}"
 BUG_TEST = "Write a failing test{where} that reproduces: {title}"
 BUG_FIX = "Fix{where}: {title}"
-SECURITY_FIX = "Assess and fix the vulnerability{where}: {title}"
-SECURITY_TEST = "Add a regression test{where} for: {title}"
+SECURITY_ASSESS = "Assess the vulnerability and its impact: {title}"
+SECURITY_FIX = "Fix the vulnerability{where}: {title}"
+SECURITY_UPGRADE = "Upgrade the vulnerable dependency and check it still works: {title}"
+SECURITY_TEST = "Write a regression test{where} for: {title}"
 PERF_BENCH = "Add a benchmark that measures: {title}"
 PERF_FIX = "Remove the bottleneck{where}: {title}"
+PERF_TEST = "Keep the behaviour covered by tests{where}: {title}"
 DOCS_UPDATE = "Update the documentation: {title}"
-REFACTOR_TESTS = "Cover the current behaviour with tests{where}: {title}"
+REFACTOR_REVIEW = "Review that behaviour and the public API stay the same: {title}"
 REFACTOR_CHANGE = "Refactor{where}: {title}"
 TRACKING_SPLIT = "Split into issues and plan each: {title}"
 FEATURE_BUILD = "Implement{where}: {title}"
@@ -91,6 +97,8 @@ REASON_TOPIC_ORDER = "{category} work waits for {waits} on the same topic"
 REASON_SKELETON_ORDER = "waits for {waits}, as work of this kind goes"
 REASON_ASPECT = "added: the issue's text needs this and none of its sentences asks for it"
 PRIORITY_KIND = "the kind of issue calls for it"
+PRIORITY_KIND_NAMED = "{kind}"
+REASON_SPECIALIST = "added: work of this kind needs this specialist and no listed task has one"
 REASON_ALL_TICKED = "every item of the issue is ticked but the issue is open: work is left"
 
 FALLBACK_TITLES = (

@@ -4,8 +4,9 @@ Bodies are built from Markdown-ish blocks (task lists, numbered lists, headings,
 comments, code fences, "after N", priority markers, paths, any unicode including lone
 surrogates, long runs of one character) up to GitHub's 65,536 characters. Whatever
 the body, planning ends in a plan whose checklist renders, or in one of the project's
-documented PlanErrors, and no input costs more than a second. Files read by the CLI are
-fuzzed too: any bytes decode to text or end in a PlanError naming the file.
+documented PlanErrors, and no input costs more than a second. Time is this process's
+CPU time, so other work on a busy machine cannot fail the bound. Files read by the CLI
+are fuzzed too: any bytes decode to text or end in a PlanError naming the file.
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ def test_any_body_plans_or_fails_with_a_plan_error(
     title: str, body: str, labels: list[str]
 ) -> None:
     issue = IssueInput(title, body, 7, tuple(labels))
-    start = time.perf_counter()
+    start = time.process_time()
     outcome = _plan_and_render(issue)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert elapsed < SECONDS_PER_INPUT, f"{elapsed:.2f} s"
     if isinstance(outcome, PlanError):
         assert str(outcome)
@@ -108,13 +109,13 @@ def test_any_body_plans_or_fails_with_a_plan_error(
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(before=BODY, after=BODY)
 def test_an_edited_body_replans_or_fails_with_a_plan_error(before: str, after: str) -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         previous = make_plan(IssueInput("Cart", before, 7), FINDINGS, ROSTER, CONFIG)
         replan(previous, IssueInput("Cart", after, 7), FINDINGS, ROSTER, CONFIG)
     except PlanError as exc:
         assert str(exc)
-    assert time.perf_counter() - start < 2 * SECONDS_PER_INPUT
+    assert time.process_time() - start < 2 * SECONDS_PER_INPUT
 
 
 @settings(max_examples=150, deadline=None)
