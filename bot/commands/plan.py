@@ -7,6 +7,7 @@ import codecs
 import json
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from agents.research import Findings, research
 from bot.errors import PlanError
 from bot.plan import templates
 from bot.plan.checklist import render
+from bot.plan.explain import explain
 from bot.plan.model import IssueInput, Plan
 from bot.plan.planner import make_plan
 from bot.plan.waves import plan_waves, wave_name
@@ -25,13 +27,20 @@ HELP = "research a repository and plan an issue locally"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("issue", type=Path, help="Markdown file: '# Title' line, then the body")
     parser.add_argument("--repo", type=Path, default=Path("."), help="repository to research")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the plan as JSON")
+    output.add_argument(
+        "--explain",
+        action="store_true",
+        help="show why each task got its specialist, priority and order",
+    )
     parser.add_argument("--number", type=int, default=None, help="the issue's number")
     parser.add_argument("--label", action="append", default=[], help="an issue label (repeatable)")
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     issue = read_issue(args.issue, number=args.number, labels=tuple(args.label))
+    issue = replace(issue, templates=issue_templates(args.repo))
     config = _repo_config(args.repo)
     findings = research(
         args.repo, issue.text, budget_seconds=config.planning.research_budget_seconds
@@ -39,6 +48,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     plan = make_plan(issue, findings, config.agents, config.planning)
     if args.json:
         print(json.dumps(plan_json(plan, findings), indent=2, ensure_ascii=False))
+    elif args.explain:
+        sys.stdout.write(explain(plan))
     else:
         sys.stdout.write(render(plan, findings, command=config.trigger.command))
     return 0
@@ -90,6 +101,32 @@ def decode_issue(data: bytes, path: Path) -> str:
         problem = templates.ISSUE_NUL.format(offset=text.index("\x00"))
         raise PlanError(templates.ISSUE_NOT_TEXT.format(path=path, problem=problem))
     return text
+
+
+# Where GitHub looks for issue templates and issue forms.
+TEMPLATE_PLACES = (
+    ".github/ISSUE_TEMPLATE",
+    ".github/issue_template.md",
+    ".github/ISSUE_TEMPLATE.md",
+)
+TEMPLATE_SUFFIXES = (".md", ".yml", ".yaml")
+MAX_TEMPLATE_BYTES = 100_000
+
+
+def issue_templates(repo: Path) -> tuple[str, ...]:
+    """The texts of the repository's issue templates (unreadable ones are skipped)."""
+    texts = []
+    for place in TEMPLATE_PLACES:
+        path = repo / place
+        files = sorted(path.iterdir()) if path.is_dir() else [path] if path.is_file() else []
+        for file in files:
+            if file.suffix.lower() in TEMPLATE_SUFFIXES and file.is_file():
+                try:
+                    data = file.read_bytes()[:MAX_TEMPLATE_BYTES]
+                except OSError:
+                    continue
+                texts.append(data.decode("utf-8", "replace"))
+    return tuple(texts)
 
 
 def _repo_config(repo: Path) -> RepoConfig:

@@ -101,6 +101,17 @@ PRIORITY_KIND_NAMED = "{kind}"
 REASON_SPECIALIST = "added: work of this kind needs this specialist and no listed task has one"
 REASON_ALL_TICKED = "every item of the issue is ticked but the issue is open: work is left"
 
+EXPLAIN_HEADER = "{title}\n  read as a {kind}; tasks from {source}"
+EXPLAIN_NO_KIND = "issue"
+EXPLAIN_LINKED = "  linked issues: {issues}"
+EXPLAIN_TASK = "{id} {title} ({status})"
+EXPLAIN_AGENT = "  specialist  {agent}: {why}"
+EXPLAIN_PRIORITY = "  priority    {priority}: {why}"
+EXPLAIN_STARTS = "  order       starts at once: it waits for no task"
+EXPLAIN_WAITS = "  order       waits for {waits}: {why}"
+EXPLAIN_NOTE = "  note        {note}"
+EXPLAIN_FILES = "  files       {files} (from research)"
+
 FALLBACK_TITLES = (
     "Design the change: {title}",
     "Implement: {title}",

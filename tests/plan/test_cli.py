@@ -167,3 +167,43 @@ def test_plan_reports_a_huge_task_number_as_a_dangling_reference(
     out, err = capsys.readouterr()
     assert out == ""
     assert err == f"techlead plan: T1 waits for {missing}, which is not in the plan\n"
+
+
+AUTH = (
+    "# Design authentication flow (high priority)\n\n- [ ] Design authentication flow\n"
+    "- [ ] Plan user interface mockups\n- [ ] Implement authentication API\n"
+)
+
+
+def test_explain_says_why_each_task_got_its_agent_priority_and_order(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", str(_issue(tmp_path, AUTH)), "--repo", str(repo), "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Design authentication flow\n  read as a feature;")
+    assert (
+        "T2 Plan user interface mockups (pending)\n"
+        "  specialist  frontend-developer: keywords in the title: user interface, mockup\n"
+        "  priority    medium: no priority given\n"
+        "  order       starts at once: it waits for no task\n"
+    ) in out
+    assert (
+        "T3 Implement authentication API (pending)\n"
+        "  specialist  backend-developer: keywords in the title: implement\n"
+    ) in out
+    assert "  order       waits for T1: default order: implementation work waits for T1" in out
+
+
+def test_the_repository_issue_templates_are_read_and_never_planned(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forms = repo / ".github" / "ISSUE_TEMPLATE"
+    forms.mkdir(parents=True)
+    (forms / "bug.yml").write_text(
+        "name: Bug\nbody:\n  - type: checkboxes\n    options:\n"
+        "      - label: I ran the doctor command before filing\n"
+    )
+    text = "# Cart\n\n- [x] I ran the doctor command before filing\n- [ ] Fix the cart total\n"
+    assert main(["plan", str(_issue(tmp_path, text)), "--repo", str(repo), "--json"]) == 0
+    tasks = json.loads(capsys.readouterr().out)["tasks"]
+    assert [task["title"] for task in tasks] == ["Fix the cart total"]
