@@ -982,6 +982,12 @@ class GitHubApi:
             body={"assignees": list(logins)},
         )
 
+    def commit_statuses(self, repo: str, ref: str) -> dict[str, str]:
+        latest: dict[str, str] = {}
+        for item in self._pages(repo, "/repos/{owner}/{repo}/commits/{ref}/statuses", {"ref": ref}):
+            latest.setdefault(str(item["context"]), str(item["state"]))  # newest first
+        return latest
+
     def commit_sha(self, repo: str, ref: str) -> str | None:
         try:
             data = self._call(repo, "GET", "/repos/{owner}/{repo}/commits/{ref}", {"ref": ref}).data

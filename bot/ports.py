@@ -275,6 +275,10 @@ class ExecutionPort(GitHubPort, Protocol):
 
     def add_assignees(self, repo: str, number: int, logins: Sequence[str]) -> None: ...
 
+    def commit_statuses(self, repo: str, ref: str) -> dict[str, str]:
+        """The latest state (pending, success, failure, error) per status context."""
+        ...
+
     def commit_sha(self, repo: str, ref: str) -> str | None:
         """The commit SHA ``ref`` (branch, tag or SHA) names in ``repo``; None if none."""
         ...

@@ -102,3 +102,45 @@ def test_messages_reach_dependents_and_reported_tasks_join_the_plan(project: Pro
     shown = project.plan_comment(issue)["body"]
     assert "T1 → * (information)" in shown
     assert "Changes in version 2" in shown or "version 2" in shown
+
+
+def test_require_review_waits_for_an_approving_review_before_merging(project: Project) -> None:
+    project.configure(config_text(extra="  require_review: 1\n"))
+    issue = project.planned("Coupons.\n\n- [ ] Define the coupon schema\n")
+    project.approve(issue)
+
+    task = project.run(issue).task("T1")
+    assert task.phase is Phase.REVIEW and task.gates_passed
+    assert project.run(issue).integration_pr is None
+    project.owner.call(
+        "POST",
+        f"/repos/{project.name}/pulls/{task.pr}/reviews",
+        {"event": "APPROVE", "body": "Looks right."},
+    )
+    project.settle()
+
+    assert project.run(issue).task("T1").phase is Phase.MERGED
+    assert project.record(issue).plan.state is PlanState.DONE
+
+
+def test_an_issue_edit_closes_the_pull_request_of_a_removed_task(project: Project) -> None:
+    body = "Mixed.\n\n- [ ] Define the coupon schema\n- [ ] Manual sign-off of the rules\n"
+    issue = project.planned(body)
+    project.approve(issue)
+    run = project.run(issue)
+    assert run.task("T1").phase is Phase.MERGED and run.task("T2").phase is Phase.HANDOFF
+
+    project.maintainer.edit_issue(
+        project.name, issue, body="Mixed.\n\n- [ ] Define the coupon schema\n"
+    )
+    project.settle()
+
+    plan, run = project.record(issue).plan, project.run(issue)
+    assert plan.task("T1").status is TaskStatus.COMPLETED  # kept, with its PR
+    assert run.task("T2").phase is Phase.CANCELLED
+    handoff = project.maintainer.call("GET", f"/repos/{project.name}/pulls/{run.task('T2').pr}")
+    assert handoff["state"] == "closed"
+    notes = project.maintainer.comments(project.name, handoff["number"])
+    assert any("its task left the plan" in c["body"] for c in notes)
+    merged = project.maintainer.call("GET", f"/repos/{project.name}/pulls/{run.task('T1').pr}")
+    assert merged["merged_at"]

@@ -8,6 +8,7 @@ from bot.features.execution.branches import integration_branch, slug, task_branc
 from bot.features.execution.model import Phase, Run, TaskRun
 from bot.features.execution.schedule import (
     GateState,
+    fair_share,
     gate_verdict,
     grow,
     implicit_after,
@@ -154,3 +155,12 @@ def test_branch_templates() -> None:
     assert integration_branch("techlead/{issue}-{slug}", 7, "Coupons!") == "techlead/7-coupons"
     name = task_branch("agents/{issue}/{task}-{task_slug}", 7, "x", "T3", "Store coupons")
     assert name == "agents/7/T3-store-coupons"
+
+
+@pytest.mark.parametrize(
+    ("max_parallel", "others", "expected"),
+    [(4, 0, 4), (4, 1, 4), (4, 2, 2), (4, 3, 2), (4, 20, 1), (2, 0, 2)],
+    ids=["alone", "two-plans", "three-plans", "four-plans", "crowded", "own-limit-first"],
+)
+def test_fair_share_of_an_installation(max_parallel: int, others: int, expected: int) -> None:
+    assert fair_share(max_parallel, others, slots=8) == expected

@@ -5,6 +5,7 @@ trigger                    when                                             job
 =========================  ===============================================  =================
 plan saved (planning)      approved, running, cancelled (or auto-approve)   execution.advance
 pull_request.closed        a branch of a plan's execution (by a person)    execution.advance
+pull_request_review        submitted on such a branch (require_review)      execution.advance
 check_run.completed        on a branch of a plan's execution                execution.advance
 execution.advance          a task may start                                 execution.task
 execution.task             its attempt recorded                             execution.advance
@@ -41,6 +42,14 @@ def kick_spec(repo: str, branch: str, key: str) -> list[JobSpec]:
 def on_pull_closed(event: Event, ctx: JobContext) -> list[JobSpec]:
     pull = PullRequestEvent.from_event(event)
     return kick_spec(pull.repo, pull.head_ref, f"{pull.repo}#{pull.number}:closed:{pull.head_sha}")
+
+
+@router.register("pull_request_review", action="submitted")
+def on_review(event: Event, ctx: JobContext) -> list[JobSpec]:
+    pull = PullRequestEvent.from_event(event)
+    return kick_spec(
+        pull.repo, pull.head_ref, f"{pull.repo}#{pull.number}:review:{event.delivery_id}"
+    )
 
 
 @router.register("check_run", action="completed", allow_bots=True)

@@ -37,6 +37,7 @@ from bot.features.execution.render import duration
 from bot.features.execution.schedule import (
     GateState,
     all_done,
+    fair_share,
     gate_verdict,
     grow,
     implicit_after,
@@ -50,7 +51,8 @@ from bot.gate_runs import author_is_bot, enabled_levels, skip_reason
 from bot.jobs import JobSpec
 from bot.plan.model import Plan, PlanState, Task, TaskLinks, TaskStatus
 from bot.plans import PlanRecord
-from bot.ports import ExecutionPort, PullInfo
+from bot.ports import CheckRunInfo, ExecutionPort, PullInfo
+from bot.settings import AuthMode
 from bot.workspace import Identity, Workspace, Worktree
 from gates.templates import check_run_name
 
@@ -139,13 +141,16 @@ def advance(ex: Execution) -> None:
         if plan.state is PlanState.AWAITING_APPROVAL and config.auto_approve:
             plan = replace(plan, state=PlanState.APPROVED)
         if plan.state not in _LIVE:
+            _between_versions(ex, record, plan, run)
             return
         if config.dry_run:
             _dry_run(ex, record, plan, run)
             return
         before_plan, before_run = plan, run
         plan, run = _step(ex, plan, run)
-        waiting = any(task.phase is Phase.REVIEW for task in run.tasks.values())
+        waiting = any(
+            task.phase is Phase.REVIEW and not task.gates_passed for task in run.tasks.values()
+        )
         if waiting:
             run = replace(run, kicks=run.kicks + 1)
         run = ex.runs.save(run)
@@ -164,6 +169,8 @@ def _visible(run: Run) -> Run:
 
 def _step(ex: Execution, plan: Plan, run: Run) -> tuple[Plan, Run]:
     now = ex.now()
+    if run.installation is None and ex.ctx.job.installation_id is not None:
+        run = replace(run, installation=ex.ctx.job.installation_id)
     run = _ensure_integration(ex, plan, run)
     plan, run = _removed_tasks(ex, plan, run)
     plan, run = _retried_tasks(plan, run)
@@ -173,7 +180,9 @@ def _step(ex: Execution, plan: Plan, run: Run) -> tuple[Plan, Run]:
         elif task.phase is Phase.HANDOFF:
             plan, run = _handoff_done(ex, plan, run, task_id)
     after = implicit_after(plan)
-    for task_id in startable(plan, run, ex.work.config.execution.max_parallel):
+    others, _ = ex.runs.installation_load(run.installation, ex.repo, ex.issue)
+    allowed = fair_share(ex.work.config.execution.max_parallel, others)
+    for task_id in startable(plan, run, allowed):
         plan, run = _start(plan, run, task_id, now, after.get(task_id, ()))
     if all_done(plan) and run.integration_pr is None:
         run = _open_integration(ex, plan, run)
@@ -192,6 +201,7 @@ def _start(
         task_id,
         phase=Phase.QUEUED,
         attempt=task.attempt + 1,
+        gates_passed=False,
         queued_at=task.queued_at or now,
         finished_at=None,
         reason="",
@@ -203,14 +213,31 @@ def _start(
 
 
 def _retried_tasks(plan: Plan, run: Run) -> tuple[Plan, Run]:
-    """A failed task a person retried (status back to pending) may start again."""
+    """A failed task a person retried (status back to pending) may start again; a task
+    whose attempt was interrupted (a re-plan waiting for approval) starts over."""
     for task in plan.tasks:
         state = run.task(task.id)
         if task.status is TaskStatus.PENDING and state.phase in (Phase.FAILED, Phase.CANCELLED):
             run = run.with_task(
                 task.id, phase=Phase.WAITING, gate_retried=False, conflict_retried=False
             )
+        elif task.status is TaskStatus.IN_PROGRESS and state.phase in _INTERRUPTED:
+            plan = plan.with_task(task.id, status=TaskStatus.PENDING)
+            run = run.with_task(task.id, phase=Phase.WAITING)
     return plan, run
+
+
+_INTERRUPTED = frozenset({Phase.WAITING, Phase.CANCELLED})
+
+
+def _between_versions(ex: Execution, record: PlanRecord, plan: Plan, run: Run) -> None:
+    """A re-planned version waits for approval: close the PRs of tasks it removed."""
+    if not run.integration_branch:
+        return
+    changed_plan, changed_run = _removed_tasks(ex, plan, run)
+    if changed_run != run:
+        ex.runs.save(changed_run)
+        ex.show(record, changed_plan)
 
 
 def _ensure_integration(ex: Execution, plan: Plan, run: Run) -> Run:
@@ -253,20 +280,21 @@ def _review(ex: Execution, plan: Plan, run: Run, task_id: str) -> tuple[Plan, Ru
     pull = ex.github.get_pull(ex.repo, state.pr)
     if pull.merged:
         return _merged(ex, plan, run, task_id, pull)
+    if pull.head_sha != state.head_sha:  # someone pushed: its gates are new
+        run = run.with_task(task_id, head_sha=pull.head_sha, gates_passed=False)
     if pull.state != "open":
         return _fail(
             ex, plan, run, task_id, templates.FAIL_GITHUB.format(detail="closed without merging")
         )
-    verdict = gate_verdict(
-        ex.github.list_check_runs(ex.repo, pull.head_sha), _expected_gates(ex, pull)
-    )
+    verdict = gate_verdict(_gate_runs(ex, pull.head_sha), _expected_gates(ex, pull))
     if verdict.state is GateState.PENDING:
         return plan, run.with_task(task_id, head_sha=pull.head_sha)
     if verdict.state is GateState.FAILED:
         return _gates_failed(ex, plan, run, task_id, pull, verdict.failed)
     needed = ex.work.config.execution.require_review
     if needed and len(ex.github.approvals(ex.repo, pull.number)) < needed:
-        return plan, run
+        # Gates are done: a review (pull_request_review) brings the next advance.
+        return plan, run.with_task(task_id, gates_passed=True, head_sha=pull.head_sha)
     try:
         ex.github.merge_pull(ex.repo, pull.number, sha=pull.head_sha)
     except GitHubError as exc:
@@ -274,6 +302,21 @@ def _review(ex: Execution, plan: Plan, run: Run, task_id: str) -> tuple[Plan, Ru
             return _conflict(ex, plan, run, task_id, str(exc))
         raise
     return _merged(ex, plan, run, task_id, replace(pull, merged=True))
+
+
+def _gate_runs(ex: Execution, sha: str) -> list[CheckRunInfo]:
+    """The gates' results on ``sha``: check runs, or commit statuses in token mode."""
+    if ex.ctx.settings.auth_mode is not AuthMode.TOKEN:
+        return ex.github.list_check_runs(ex.repo, sha)
+    return [
+        CheckRunInfo(
+            index, context, sha, *_STATUS_AS_RUN.get(state, ("completed", "failure")), None
+        )
+        for index, (context, state) in enumerate(ex.github.commit_statuses(ex.repo, sha).items())
+    ]
+
+
+_STATUS_AS_RUN = {"pending": ("in_progress", None), "success": ("completed", "success")}
 
 
 def _expected_gates(ex: Execution, pull: PullInfo) -> list[str]:
@@ -291,7 +334,7 @@ def _gates_failed(
     reason = templates.FAIL_GATES.format(gates=", ".join(failed))
     if state.gate_retried:
         return _fail(ex, plan, run, task_id, reason)
-    runs = [r for r in ex.github.list_check_runs(ex.repo, pull.head_sha) if r.name in failed]
+    runs = [r for r in _gate_runs(ex, pull.head_sha) if r.name in failed]
     notes = [templates.FAIL_GATES_NOTE.format(gate=name, pr=pull.number) for name in failed]
     notes += [f"{r.name}: {r.title}. {r.summary[:1500]}".strip() for r in runs]
     run = run.with_task(
@@ -676,6 +719,7 @@ def _record(ex: Execution, task_id: str, attempt: int, outcome: AttemptOutcome) 
             "order_chars": outcome.order_chars,
             "context_chars": outcome.context_chars,
             "reason": outcome.reason,
+            "gates_passed": False,
         }
         if outcome.pr is not None:
             changes.update(

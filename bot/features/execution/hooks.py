@@ -6,7 +6,7 @@ from bot.context import JobContext
 from bot.features.execution.render import insert_section, section
 from bot.features.execution.store import RunStore
 from bot.jobs import JobSpec
-from bot.plan.model import PlanState
+from bot.plan.model import PlanState, TaskStatus
 from bot.plans import PlanRecord
 from bot.repo_config import RepoConfig
 
@@ -31,7 +31,9 @@ def schedule_execution(ctx: JobContext, record: PlanRecord, config: RepoConfig) 
     if plan is None or record.error is not None:
         return
     auto = plan.state is PlanState.AWAITING_APPROVAL and config.execution.auto_approve
-    if plan.state in _EXECUTING or auto:
+    # A re-planned version waiting for approval may have removed tasks whose PRs close.
+    ran = any(task.status is not TaskStatus.PENDING or task.links.pr for task in plan.tasks)
+    if plan.state in _EXECUTING or auto or ran:
         key = f"{ADVANCE}:{record.repo.lower()}#{record.issue}:r{record.revision}"
         payload = {"repo": record.repo, "issue": record.issue}
         ctx.enqueue(JobSpec(ADVANCE, payload, dedupe_key=key))

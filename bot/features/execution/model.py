@@ -71,6 +71,7 @@ class TaskRun:
     head_sha: str = ""
     reason: str = ""
     retry_notes: tuple[str, ...] = ()
+    gates_passed: bool = False  # waiting only for reviews
     gate_retried: bool = False
     conflict_retried: bool = False
     handoff: HandoffRecord | None = None
@@ -95,6 +96,7 @@ class Run:
     repo: str
     issue: int
     revision: int = 0
+    installation: int | None = None
     integration_branch: str = ""
     base_sha: str = ""
     integration_pr: int | None = None
@@ -109,6 +111,11 @@ class Run:
 
     def task(self, task_id: str) -> TaskRun:
         return self.tasks.get(task_id, TaskRun())
+
+    @property
+    def active(self) -> bool:
+        """Some task is under way (queued, running or waiting for its gates)."""
+        return any(task.phase.in_flight for task in self.tasks.values())
 
     def with_task(self, task_id: str, **changes: Any) -> Run:
         tasks = dict(self.tasks)

@@ -59,6 +59,16 @@ def in_flight(run: Run) -> int:
     return sum(1 for task in run.tasks.values() if task.phase.in_flight)
 
 
+INSTALLATION_SLOTS = 8
+
+
+def fair_share(max_parallel: int, other_plans: int, slots: int = INSTALLATION_SLOTS) -> int:
+    """How many tasks one plan may have in flight: its ``max_parallel``, but no more than
+    an equal share of the installation's slots among the plans with work under way (at
+    least one, so every plan makes progress)."""
+    return max(1, min(max_parallel, slots // (other_plans + 1)))
+
+
 def startable(plan: Plan, run: Run, max_parallel: int) -> list[str]:
     """Task ids to start now, in wave order, within the plan's parallelism."""
     free = max(max_parallel - in_flight(run), 0)

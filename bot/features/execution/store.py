@@ -93,3 +93,19 @@ class RunStore:
             if branch in branches:
                 return int(issue)
         return None
+
+    def installation_load(self, installation: int | None, repo: str, issue: int) -> tuple[int, int]:
+        """(plans with work under way, tasks in flight) of ``installation``'s other plans."""
+        if installation is None:
+            return 0, 0
+        with self._store.reading() as conn:
+            rows = conn.execute("SELECT repo, issue, run FROM plan_runs").fetchall()
+        plans = tasks = 0
+        for other_repo, other_issue, raw in rows:
+            if (other_repo, int(other_issue)) == (repo.lower(), issue):
+                continue
+            run = Run.from_dict(json.loads(raw))
+            if run.installation == installation and run.active:
+                plans += 1
+                tasks += sum(1 for task in run.tasks.values() if task.phase.in_flight)
+        return plans, tasks
