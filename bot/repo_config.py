@@ -188,6 +188,28 @@ class ExecutionConfig(_Frozen):
     handoff_assignees: tuple[str, ...]
 
 
+class ReviewScope(enum.StrEnum):
+    """Which pull requests the reviewers comment on."""
+
+    ALL = "all"
+    TECHLEAD = "techlead"  # TechLead's own task and integration pull requests
+    LABELLED = "labelled"  # pull requests carrying ``reviews.label``
+
+
+class ReviewsConfig(_Frozen):
+    """The code-review, security and docs reviewers: which run, where, how strictly."""
+
+    enabled: bool
+    streams: tuple[Literal["code-review", "security", "docs"], ...]
+    pull_requests: ReviewScope
+    label: str = Field(min_length=1, max_length=50)
+    drafts: bool
+    request_changes: bool
+    docs_required: bool
+    complexity_threshold: int = Field(ge=1, le=1000)
+    max_function_lines: int = Field(ge=1, le=100_000)
+
+
 class RepoConfig(_Frozen):
     """The validated, merged configuration of one repository.
 
@@ -204,6 +226,7 @@ class RepoConfig(_Frozen):
     planning: PlanningConfig
     gates: GatesConfig
     execution: ExecutionConfig
+    reviews: ReviewsConfig
 
     @_model_validator(mode="after")
     def _unique_agent_names(self) -> RepoConfig:
@@ -487,6 +510,10 @@ class _Loader(yaml.SafeLoader):
     _depth = 0
     _values = 0
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.alias_lines: list[int] = []
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         """Refuse more than ``MAX_VALUES`` values, or collections nested deeper than
         ``MAX_NESTING``.
@@ -499,8 +526,9 @@ class _Loader(yaml.SafeLoader):
         if self._values > MAX_VALUES:
             raise _Refused(TOO_MANY, self.peek_event().start_mark)
         if self.check_event(AliasEvent):
-            # Refused where the alias is written; its anchor may be lines earlier.
-            raise _Refused(ALIAS, self.peek_event().start_mark)
+            # Composing an alias reuses the anchored node (no blow-up yet); the index
+            # refuses it below, on the line where the first alias is written.
+            self.alias_lines.append(self.peek_event().start_mark.line + 1)
         if not self.check_event(CollectionStartEvent):
             return super().compose_node(parent, index)
         if self._depth >= MAX_NESTING:
@@ -579,7 +607,10 @@ def _read_yaml(text: str, path: str) -> tuple[yaml.Node | None, dict[KeyPath, in
         if node is None:
             return None, {}, None
         _check_tag(node, (), node.start_mark.line + 1, path)
-        lines = _index_lines(node, (), {}, set(), path)
+        first_alias = loader.alias_lines[0] if loader.alias_lines else None
+        lines = _index_lines(node, (), {}, set(), path, first_alias)
+        if first_alias is not None:  # an alias the index did not meet as a repeated node
+            raise _error(ALIAS, line=first_alias, path=path)
         return node, lines, loader.construct_document(node)
     finally:
         loader.dispose()
@@ -597,17 +628,26 @@ def _yaml_error(exc: yaml.MarkedYAMLError, path: str) -> RepoConfigError:
 
 
 def _index_lines(
-    node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], seen: set[int], path: str
+    node: yaml.Node,
+    at: KeyPath,
+    lines: dict[KeyPath, int],
+    seen: set[int],
+    path: str,
+    alias_line: int | None = None,
 ) -> dict[KeyPath, int]:
-    """Map key paths to lines; refuse duplicate keys, aliases and unsafe tags on the way."""
+    """Map key paths to lines; refuse duplicate keys, aliases and unsafe tags on the way.
+
+    ``alias_line`` is where the document's first alias is written: the walk meets aliases
+    in document order, so the first repeated node is that alias.
+    """
     seen.add(id(node))
     for child_path, child, line in _children(node, at, path):
         if id(child) in seen:
             # An alias is the anchored node itself again: refuse it (and its blow-up).
-            raise _error(ALIAS, key=_format_key(child_path), line=line, path=path)
+            raise _error(ALIAS, key=_format_key(child_path), line=alias_line or line, path=path)
         _check_tag(child, child_path, line, path)
         lines[child_path] = line
-        _index_lines(child, child_path, lines, seen, path)
+        _index_lines(child, child_path, lines, seen, path, alias_line)
     return lines
 
 

@@ -29,6 +29,7 @@ PLUGINS_VARIABLE = "TECHLEAD_PLUGINS"
 FEATURES: tuple[str, ...] = (
     "bot.features.planning",
     "bot.features.gates",
+    "bot.features.reviews",
     "bot.features.execution",
     "bot.features.ok_to_test",
 )

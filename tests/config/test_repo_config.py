@@ -156,7 +156,7 @@ INVALID = [
         "zzz: 1\n",
         "zzz",
         1,
-        "known keys here: agents, agents_replace, gates",
+        "known keys here: agents, agents_replace, execution, gates",
     ),
     (
         "unknown-agent-key",
@@ -321,7 +321,7 @@ INVALID = [
         """,
         "agents[0].executor",
         3,
-        "must be 'builtin', 'llm' or 'command:<program>'",
+        "must be 'builtin', 'llm', 'handoff' or 'command:<program>'",
     ),
     (
         "replace-without-agents",

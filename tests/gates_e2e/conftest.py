@@ -32,6 +32,7 @@ from tests.support.gitcli import GitCli
 from tests.support.techlead import LocalTechLead, served_sandbox, start_techlead, techlead_settings
 
 SECRET = "gates-e2e-secret"
+REVIEW_SUMMARY = "<!-- techlead:review-summary -->"
 # Pinned so the tests do not depend on ruff's changing defaults.
 PYPROJECT = '[tool.ruff]\nline-length = 100\n\n[tool.ruff.lint]\nselect = ["E", "F"]\n'
 BASE_FILES: dict[str, str] = {"README.md": "# Project\n", "pyproject.toml": PYPROJECT}
@@ -211,7 +212,8 @@ def statuses(pr: PullWorld, sha: str) -> dict[str, dict[str, Any]]:
 
 
 def comments(pr: PullWorld, number: int) -> list[dict[str, Any]]:
+    """The gates' comments on the pull request (the reviewers' summary is another's)."""
     found: list[dict[str, Any]] = pr.api(
         "GET", f"/repos/{pr.repo}/issues/{number}/comments", params={"per_page": 100}
     )
-    return found
+    return [comment for comment in found if REVIEW_SUMMARY not in comment["body"]]
