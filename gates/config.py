@@ -179,11 +179,14 @@ class IntegrationConfig(GateConfig):
     ``command`` (empty: pytest when the repository has tests/ or pytest settings) is split
     like a shell would, without a shell; ``{python}`` stands for ``python`` (empty:
     TechLead's interpreter). A command that is not pytest says where it writes its JUnit
-    report in ``junit_xml``. The limits apply to each process of the run.
+    report in ``junit_xml``. The limits apply to each process of the run. ``install``
+    (empty: none) runs first, in the jail with the network on, with ``{python}`` the
+    interpreter of a fresh virtualenv for the tree; the tests then run with it.
     """
 
     command: str
     junit_xml: str
+    install: str
     python: str
     compare_base: bool
     require_sandbox: bool

@@ -9,6 +9,10 @@ writes a JUnit report (``xunit1``, which carries file and line) that
 
 When tests fail, the same tests run on the base revision: those failing there too are
 pre-existing (reported, never failed); only the others are new.
+
+With ``install`` configured, each tree first gets a virtualenv of its own, filled by that
+command in the jail with the network on (installing runs the pull request's build code
+too); the tests then run offline with its interpreter.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ TITLE = "Integration tests"
 TOOL = "tests"
 RULES = {Outcome.FAILED: "test-failed", Outcome.ERROR: "test-error"}
 COMMAND_RULE = "test-command-failed"
+# Stands for the interpreter in configured commands.
+PYTHON = "{python}"
+VENV_SUFFIX = "-venv"
+# Makes TechLead's own packages (pytest...) importable behind a virtualenv's own.
+FALLBACK_PTH = "techlead-fallback.pth"
 # The report pytest writes, inside the tree copy (the one writable directory).
 REPORT_NAME = ".techlead-junit.xml"
 TEST_DIRS = ("tests", "test", "testing")
@@ -61,6 +70,7 @@ BASE_UNAVAILABLE = "failing tests not re-run on the base revision: {reason}"
 SUMMARY_NOTE = "{tests} tests: {failed} failed, {errors} errors, {skipped} skipped ({where})"
 TEST_FAILED = "{test} {outcome}: {message}"
 COMMAND_FAILED = "`{command}` exited with {code}:\n{output}"
+INSTALL_FAILED = "installing the dependencies failed (exit {code}): {output}"
 JAILED = "in a bubblewrap jail without network"
 NOT_JAILED = "unsandboxed"
 
@@ -141,15 +151,17 @@ def _summary(run: SuiteRun, where: str) -> str:
 
 
 def command_for(root: Path, settings: IntegrationConfig) -> SuiteCommand | None:
-    """The configured command, else pytest when the tree uses it, else None."""
-    python = settings.python or sys.executable
+    """The configured command, else pytest when the tree uses it, else None.
+
+    ``{python}`` stays in the command until a run knows its interpreter.
+    """
     if settings.command:
-        argv = tuple(part.replace("{python}", python) for part in shlex.split(settings.command))
+        argv = tuple(shlex.split(settings.command))
         is_pytest = _is_pytest(argv)
         return SuiteCommand(argv, is_pytest, settings.junit_xml, _anchor(root))
     if not uses_pytest(root):
         return None
-    return SuiteCommand((python, "-m", "pytest"), True, "", _anchor(root))
+    return SuiteCommand((PYTHON, "-m", "pytest"), True, "", _anchor(root))
 
 
 def _is_pytest(argv: Sequence[str]) -> bool:
@@ -213,24 +225,20 @@ def run_tests(
     settings: IntegrationConfig,
     select: Sequence[str] = (),
 ) -> SuiteRun:
-    """Run ``command`` in ``tree`` (only the tests ``select`` when it is pytest)."""
-    python = settings.python or sys.executable
+    """Install the tree's dependencies (when configured), then run ``command`` in ``tree``
+    (only the tests ``select`` when it is pytest)."""
+    python = prepare(tools, jail, tree, settings)
     report = tree / (command.report or REPORT_NAME)
     report.unlink(missing_ok=True)
-    argv = list(command.argv)
+    argv = [part.replace(PYTHON, python) for part in command.argv]
     if command.pytest:
         argv += [*_PYTEST_OPTIONS, f"--junitxml={report}", *select]
-    limits = Limits(
-        cpu_seconds=settings.cpu_seconds,
-        memory_bytes=settings.memory_mb * 1024 * 1024,
-        file_size_bytes=settings.file_size_mb * 1024 * 1024,
-    )
     full = jailed(
         argv,
         jail=jail,
         workdir=tree,
-        readonly=interpreter_dirs(python),
-        limits=limits,
+        readonly=_readonly(python, settings),
+        limits=_limits(settings),
         python=python,
         env={**tools.env, **_env(jail, tree)},
     )
@@ -238,6 +246,66 @@ def run_tests(
     _check_ran(command, output.returncode, output.stderr + output.stdout)
     parsed = read_report(report) if report.is_file() else None
     return SuiteRun(parsed, output.returncode, _tail(output.stdout + output.stderr))
+
+
+def _readonly(python: str, settings: IntegrationConfig) -> list[Path]:
+    """The interpreter's directories, and the configured one's (a virtualenv falls back
+    to its packages)."""
+    return [*interpreter_dirs(python), *interpreter_dirs(settings.python or sys.executable)]
+
+
+def _limits(settings: IntegrationConfig) -> Limits:
+    return Limits(
+        cpu_seconds=settings.cpu_seconds,
+        memory_bytes=settings.memory_mb * 1024 * 1024,
+        file_size_bytes=settings.file_size_mb * 1024 * 1024,
+    )
+
+
+def prepare(tools: ToolRunner, jail: Jail, tree: Path, settings: IntegrationConfig) -> str:
+    """The interpreter the tests of ``tree`` run with.
+
+    With ``install`` configured: a fresh virtualenv next to the tree (made by TechLead,
+    running nothing of the pull request), then the install command in the jail with
+    the network on and only the tree and the virtualenv writable (building a package
+    runs its code too).
+    """
+    base = settings.python or sys.executable
+    if not settings.install:
+        return base
+    venv = tree.with_name(tree.name + VENV_SUFFIX)
+    tools.run([base, "-m", "venv", str(venv)], cwd=tree.parent)
+    python = str(venv / "bin" / "python")
+    _fall_back_to(base, python, tools, tree)
+    argv = [part.replace(PYTHON, python) for part in shlex.split(settings.install)]
+    full = jailed(
+        argv,
+        jail=jail,
+        workdir=tree,
+        readonly=_readonly(python, settings),
+        limits=_limits(settings),
+        python=python,
+        env={**tools.env, **_env(jail, tree)},
+        writable=[venv],
+        network=True,
+    )
+    output = tools.run(full, cwd=tree, ok_codes=tuple(range(256)), extra_env=_env(jail, tree))
+    if output.returncode != 0:
+        raise ToolFailed(
+            INSTALL_FAILED.format(
+                code=output.returncode, output=_tail(output.stdout + output.stderr)
+            )
+        )
+    return python
+
+
+def _fall_back_to(base: str, python: str, tools: ToolRunner, tree: Path) -> None:
+    """A .pth in the new virtualenv naming ``base``'s site-packages (read-only in the jail)."""
+    ask = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    theirs = tools.run([python, "-c", ask], cwd=tree.parent).stdout.strip()
+    ours = tools.run([base, "-c", ask], cwd=tree.parent).stdout.strip()
+    if theirs and ours and theirs != ours:
+        (Path(theirs) / FALLBACK_PTH).write_text(ours + "\n", encoding="utf-8")
 
 
 def _env(jail: Jail, tree: Path) -> dict[str, str]:

@@ -8,7 +8,8 @@ The jail (https://github.com/containers/bubblewrap, ``man bwrap``):
 * a read-only view of the system: ``/usr`` and the few ``/etc`` files programs need,
   the test interpreter's installation, nothing else of the host (no home directories,
   no TechLead data directory, no keys); a private ``/tmp``, ``/dev`` and ``/proc``;
-* one writable directory: the copy of the tree under test;
+* one writable directory: the copy of the tree under test (and, while the repository's
+  dependencies are installed, with the network on, the virtualenv they go to);
 * resource limits set in the child before it runs the tests (CPU seconds, address
   space, file size, open files); the wall-clock limit is the caller's (the gate's
   time limit kills the whole process group).
@@ -43,6 +44,8 @@ _ETC_FILES = (
     "passwd",
     "group",
     "hosts",
+    "resolv.conf",
+    "gai.conf",
     "nsswitch.conf",
     "host.conf",
     "localtime",
@@ -148,26 +151,36 @@ def jailed(
     limits: Limits,
     python: str,
     env: Mapping[str, str] | None = None,
+    writable: Iterable[Path] = (),
+    network: bool = False,
 ) -> list[str]:
     """The full command: the jail (when there is one) around the limiter around ``argv``.
 
-    ``workdir`` is the only writable directory and the working directory; ``readonly``
+    ``workdir`` is the working directory and writable, as are ``writable``; ``readonly``
     adds directories (the interpreter's) to the system view. In the jail the environment
     is exactly ``env`` (plus HOME and TMPDIR), whatever the caller's process holds.
+    ``network`` keeps the host's network (installing dependencies), else there is none.
     """
     inner = limited(argv, limits, python)
     if jail.bwrap is None:
         return inner
-    return [jail.bwrap, *bwrap_options(workdir, readonly, env or {}), "--", *inner]
+    options = bwrap_options(workdir, readonly, env or {}, writable=writable, network=network)
+    return [jail.bwrap, *options, "--", *inner]
 
 
 def bwrap_options(
-    workdir: Path, readonly: Iterable[Path], env: Mapping[str, str] | None = None
+    workdir: Path,
+    readonly: Iterable[Path],
+    env: Mapping[str, str] | None = None,
+    *,
+    writable: Iterable[Path] = (),
+    network: bool = False,
 ) -> list[str]:
     """bubblewrap's options, in order: a later mount hides what an earlier one put below it,
     so ``/tmp`` comes before the work directory (which may live under ``/tmp``)."""
     options = [
         "--unshare-all",
+        *(["--share-net"] if network else []),
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
@@ -183,6 +196,8 @@ def bwrap_options(
     options += ["--tmpfs", JAIL_HOME, "--dev", "/dev", "--proc", "/proc"]
     for directory in _unique(readonly):
         options += ["--ro-bind", str(directory), str(directory)]
+    for directory in _unique(writable):
+        options += ["--bind", str(directory), str(directory)]
     work = str(workdir)
     options += ["--bind", work, work, "--chdir", work]
     options.append("--clearenv")

@@ -98,7 +98,7 @@ def test_pytest_is_detected_from_the_tree(
 @pytest.mark.parametrize(
     ("configured", "pytest_like", "argv0"),
     [
-        ("{python} -m pytest tests/unit", True, sys.executable),
+        ("{python} -m pytest tests/unit", True, "{python}"),
         ("pytest -x", True, "pytest"),
         ("make check", False, "make"),
     ],
@@ -278,3 +278,34 @@ def test_a_hanging_test_is_stopped_at_the_time_limit_with_its_children(repo: Rep
     while _running(sleeper) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _running(sleeper)
+
+
+WRITES_HELPER = (
+    '{python} -c "import pathlib, sysconfig; '
+    "pathlib.Path(sysconfig.get_paths()['purelib'], 'helper_dep.py').write_text('VALUE = 41')\""
+)
+USES_HELPER = "import helper_dep\n\n\ndef test_value():\n    assert helper_dep.VALUE == 42\n"
+
+
+@pytest.mark.parametrize(
+    ("install", "line", "expected"),
+    [
+        (WRITES_HELPER, 4, "assert 41 == 42"),
+        ("{python} -c \"raise SystemExit('no index reachable')\"", 0, ""),
+        ("", 1, "ModuleNotFoundError"),  # a collection error: on the module
+    ],
+    ids=["installed-dependency-is-used", "install-fails", "no-install"],
+)
+def test_dependencies_are_installed_into_a_fresh_virtualenv_first(
+    repo: Repo, install: str, line: int, expected: str
+) -> None:
+    repo.branch("feature")
+    repo.commit({"tests/test_helper.py": USES_HELPER})
+    config = l3(install=install, compare_base=False)
+    result = repo.run(config=config, levels=[GateLevel.L3])[GateLevel.L3]
+    assert result.conclusion is Conclusion.FAILURE
+    if expected:
+        assert [f.start_line for f in result.new] == [line]
+        assert expected in result.new[0].message
+    else:
+        assert "installing the dependencies failed (exit 1): no index reachable" in result.reason

@@ -6,6 +6,7 @@ L3 gate runs tests, and reads what it printed.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,45 @@ def test_limits_hold_with_or_without_the_jail(tmp_path: Path, program: str, kill
     assert done.returncode != 0, killed_by
     if killed_by == "memory":
         assert "MemoryError" in done.stderr
+
+
+@needs_jail
+@pytest.mark.parametrize("network", [True, False], ids=["install-phase", "test-phase"])
+def test_only_the_install_phase_reaches_the_network(tmp_path: Path, network: bool) -> None:
+    extra = tmp_path / "venv"
+    extra.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        program = (
+            "import socket, pathlib\n"
+            "try:\n"
+            f"    pathlib.Path({str(extra)!r}, 'installed').write_text('yes')\n"
+            "except OSError as e:\n"
+            "    print('write', type(e).__name__)\n"
+            "try:\n"
+            f"    socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), 5).close()\n"
+            "    print('network reached')\n"
+            "except OSError as e:\n"
+            "    print('network', type(e).__name__)\n"
+        )
+        argv = jailed(
+            [sys.executable, "-c", program],
+            jail=JAIL,
+            workdir=work,
+            readonly=interpreter_dirs(sys.executable),
+            limits=LIMITS,
+            python=sys.executable,
+            writable=[extra] if network else [],
+            network=network,
+        )
+        done = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=60)
+    expected = (
+        ["network reached"]
+        if network
+        else ["write FileNotFoundError", "network ConnectionRefusedError"]
+    )
+    assert done.stdout.split("\n")[:-1] == expected, done.stderr
+    assert (extra / "installed").exists() is network
