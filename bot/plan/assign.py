@@ -224,7 +224,7 @@ def _keywords_in(keywords: Sequence[str], text: str) -> list[str]:
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     """Whole words, with the keyword's inflections ("tests", "cached", "validation") but
     never another word that merely starts with it ("https" is not "http", "going" not
-    "go"): short keywords take no ending or only a plural "s"."""
+    "go"), and never a part of a path: short keywords take no ending or only a plural "s"."""
     words = r"\s+".join(re.escape(word) for word in keyword.split())
     last = keyword.split()[-1] if keyword.split() else keyword
     if len(last) <= 2:
@@ -234,8 +234,10 @@ def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     else:
         endings = "(?:s|es|ed|d|ing|ation|ations)?"
     distinct = "|".join(re.escape(word) for word in sorted(_DISTINCT_WORDS))
+    # Not inside a path either: "fastapi/security/http.py" says nothing about security.
     return re.compile(
-        rf"(?<![\w-])(?!(?:{distinct})(?![\w-])){words}{endings}(?![\w-])", re.IGNORECASE
+        rf"(?<![\w./-])(?!(?:{distinct})(?![\w-])){words}{endings}(?![\w/-]|\.\w)",
+        re.IGNORECASE,
     )
 
 

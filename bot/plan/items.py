@@ -12,6 +12,7 @@ markers, which set the issue's own priority.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -33,7 +34,16 @@ from bot.plan.reading import (
 from bot.plan.skeletons import ASPECTS, TESTER, clause_around, skeleton
 from bot.plan.titles import clean_title
 
-DESCRIPTIVE = frozenset({IssueKind.BUG, IssueKind.SECURITY, IssueKind.PERFORMANCE})
+# Kinds whose body describes rather than lists: only lists under task headings count.
+DESCRIPTIVE = frozenset(
+    {IssueKind.BUG, IssueKind.SECURITY, IssueKind.PERFORMANCE, IssueKind.DOCS, IssueKind.REFACTOR}
+)
+# Tags some projects put in front of titles ("[BUG] ...", "Feature request: ...").
+_TITLE_TAG = re.compile(
+    r"\s{0,3}(?:\[(?:bug|feature|feature request|question|docs?|enhancement|proposal|rfc|"
+    r"idea)\]|(?:bug|feature(?: request)?|enhancement|proposal|rfc)\s{0,3}:)\s{0,3}",
+    re.IGNORECASE,
+)
 _MAX_ASKS = 12
 
 
@@ -62,6 +72,8 @@ def read(issue: IssueInput, findings: Findings, roster: Sequence[str]) -> Readin
     level = decide_priority(issue.title, "", issue.labels)
     priority = level if level.reason != templates.PRIORITY_NONE else None
     title = clean_title(issue.title, marked.spans) or issue.title.strip()
+    title = _TITLE_TAG.sub("", title, count=1) if _TITLE_TAG.match(title) else title
+    title = title or issue.title.strip()
     first = parse_issue(body)
     listed = first.source is PlanSource.TASK_LIST and any(
         not is_template_line(item.text, known) for item in first.items

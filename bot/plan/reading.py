@@ -125,7 +125,8 @@ _KIND_WORDS: tuple[tuple[IssueKind, re.Pattern[str]], ...] = tuple(
          r"memory leak\w{0,3}|leak\w{0,3}|regression in speed|\d{1,4}(?:\.\d{1,3})?\s?"
          r"(?:[x\u00d7]|times)\s?(?:slower|faster)|throughput|benchmark\w{0,3}|o\(n\^?2\)|"
          r"quadratic|cpu usage|high memory|takes? \d{1,5}\s?(?:s|ms|seconds|minutes|hours?)|"
-         r"stall\w{0,3}|blocks? the event loop|hangs?|hanging|forever|freez\w{0,3}"),
+         r"stall\w{0,3}|blocks? the event loop|hangs?|hanging|forever|freez\w{0,3}|"
+         r"takes? (?:very )?(?:much|a long|too much|so much) time|too long to"),
         (IssueKind.BUG, r"bug|traceback|exception|error|crash\w{0,3}|fails?|failing|failure|"
          r"broken|regression|raises?|incorrect(?:ly)?|wrong|unexpected\w{0,2}|"
          r"steps to reproduce|to reproduce|expected behaviou?r|actual behaviou?r|"
@@ -164,8 +165,9 @@ def classify(
     """The issue's kind. Security and performance are read first (label, title, then a
     CVE or bypass in the body), since they decide the specialist; then the other kind
     labels; then the title's first kind word; then the shape (``tracker``: a list with
-    ticked items or links to pull requests); then headings and body words, unless the
-    issue lists its tasks (``listed``): one item saying "docs" makes no docs issue."""
+    ticked items or links to pull requests), which beats a feature label; then headings
+    and body words, unless the issue lists its tasks (``listed``). A body mentioning
+    docs makes no docs issue: docs issues say so in their title or label."""
     urgent = (IssueKind.SECURITY, IssueKind.PERFORMANCE)
     label = _label_kind(labels)
     if label and label.kind in urgent:
@@ -176,14 +178,16 @@ def classify(
     word = _strong_security(body[:20_000])
     if word:
         return KindDecision(IssueKind.SECURITY, templates.KIND_BODY.format(word=word))
+    if tracker and (label is None or label.kind is IssueKind.FEATURE):
+        return KindDecision(IssueKind.TRACKING, templates.KIND_TRACKER)
     if label:
         return label
     found = _first_kind_in(title)
     if found:
         return KindDecision(found[0], templates.KIND_TITLE.format(word=found[1]))
-    if tracker:
-        return KindDecision(IssueKind.TRACKING, templates.KIND_TRACKER)
-    found = None if listed else _kind_in("\n".join(headings)) or _kind_in(body[:20_000])
+    body_kinds = tuple(kind for kind in IssueKind if kind is not IssueKind.DOCS)
+    text = "\n".join(headings)
+    found = None if listed else _kind_in(text, body_kinds) or _kind_in(body[:20_000], body_kinds)
     if found:
         return KindDecision(found[0], templates.KIND_BODY.format(word=found[1]))
     if _TYPO.search(f"{title}\n{body[:20_000]}"):

@@ -91,7 +91,9 @@ def skeleton(
     """The tasks a person would write for an issue of ``kind`` that lists none."""
     short = _short(title)
     module = _module(findings)
-    test = _test_file(findings, module)
+    at = _Places(
+        module, _where(findings, module), _test_file(findings, module), _docs_file(findings)
+    )
     note = templates.SKELETON_NOTE.format(kind=templates.KIND_NAMES[kind.value])
     builders = {
         IssueKind.BUG: _bug,
@@ -102,10 +104,21 @@ def skeleton(
         IssueKind.TRACKING: _tracking,
     }
     if kind in builders:
-        drafts = builders[kind](short, module, test)
+        drafts = builders[kind](short, at)
     else:
-        drafts = _feature(short, f"{title}\n{prose}", module, test)
+        drafts = _feature(short, f"{title}\n{prose}", at)
     return _numbered(drafts, roster, note)
+
+
+@dataclass(frozen=True)
+class _Places:
+    """The files a skeleton names: the module to change (and how to say where in it),
+    its test file, and the documentation page."""
+
+    module: str | None
+    where: str | None
+    test: str | None
+    docs: str | None
 
 
 @dataclass(frozen=True)
@@ -118,15 +131,15 @@ class _Step:
     assign_text: str | None = None
 
 
-def _bug(title: str, module: str | None, test: str | None) -> list[_Step]:
+def _bug(title: str, at: _Places) -> list[_Step]:
     return [
-        _Step(_at(templates.BUG_TEST, title, test), TESTER, _files(test)),
-        _Step(_at(templates.BUG_FIX, title, module), None, _files(module), (1,), None,
-              _at(templates.BUG_FIX, "", module)),
+        _Step(_at(templates.BUG_TEST, title, at.test), TESTER, _files(at.test)),
+        _Step(_at(templates.BUG_FIX, title, at.where), None, _files(at.module), (1,), None,
+              _at(templates.BUG_FIX, "", at.where)),
     ]  # fmt: skip
 
 
-def _security(title: str, module: str | None, test: str | None) -> list[_Step]:
+def _security(title: str, at: _Places) -> list[_Step]:
     high = Priority.HIGH
     if _DEPENDENCY.search(title):
         return [
@@ -134,36 +147,38 @@ def _security(title: str, module: str | None, test: str | None) -> list[_Step]:
             _Step(templates.SECURITY_UPGRADE.format(title=title), DEVOPS, (), (1,), high),
         ]
     return [
-        _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, _files(module), (), high),
-        _Step(_at(templates.SECURITY_FIX, title, module), DEVELOPER, _files(module), (1,), high),
-        _Step(_at(templates.SECURITY_TEST, title, test), TESTER, _files(test), (1,), high),
+        _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, _files(at.module), (), high),
+        _Step(
+            _at(templates.SECURITY_FIX, title, at.where), DEVELOPER, _files(at.module), (1,), high
+        ),
+        _Step(_at(templates.SECURITY_TEST, title, at.test), TESTER, _files(at.test), (1,), high),
     ]
 
 
-def _performance(title: str, module: str | None, test: str | None) -> list[_Step]:
+def _performance(title: str, at: _Places) -> list[_Step]:
     return [
-        _Step(_at(templates.PERF_BENCH, title, None), PERFORMANCE, _files(module)),
-        _Step(_at(templates.PERF_FIX, title, module), DEVELOPER, _files(module), (1,)),
-        _Step(_at(templates.PERF_TEST, title, test), TESTER, _files(test), (1,)),
+        _Step(_at(templates.PERF_BENCH, title, None), PERFORMANCE, _files(at.module)),
+        _Step(_at(templates.PERF_FIX, title, at.where), DEVELOPER, _files(at.module), (1,)),
+        _Step(_at(templates.PERF_TEST, title, at.test), TESTER, _files(at.test), (1,)),
     ]
 
 
-def _docs(title: str, module: str | None, test: str | None) -> list[_Step]:
+def _docs(title: str, at: _Places) -> list[_Step]:
     return [_Step(templates.DOCS_UPDATE.format(title=title), DOCS)]
 
 
-def _refactor(title: str, module: str | None, test: str | None) -> list[_Step]:
+def _refactor(title: str, at: _Places) -> list[_Step]:
     return [
-        _Step(_at(templates.REFACTOR_CHANGE, title, module), DEVELOPER, _files(module)),
-        _Step(templates.REFACTOR_REVIEW.format(title=title), REVIEWER, _files(test), (1,)),
+        _Step(_at(templates.REFACTOR_CHANGE, title, at.where), DEVELOPER, _files(at.module)),
+        _Step(templates.REFACTOR_REVIEW.format(title=title), REVIEWER, _files(at.test), (1,)),
     ]
 
 
-def _tracking(title: str, module: str | None, test: str | None) -> list[_Step]:
+def _tracking(title: str, at: _Places) -> list[_Step]:
     return [_Step(templates.TRACKING_SPLIT.format(title=title), ANALYST)]
 
 
-def _feature(title: str, text: str, module: str | None, test: str | None) -> list[_Step]:
+def _feature(title: str, text: str, at: _Places) -> list[_Step]:
     """Aspect tasks (API and data first, security alongside, UI after) around the
     implementation, then tests; docs only when the issue asks for them."""
     found = [
@@ -172,9 +187,9 @@ def _feature(title: str, text: str, module: str | None, test: str | None) -> lis
     before = [(a, c) for a, c in found if a.stage == 0]
     steps = [_Step(a.title.format(what=c), a.agent, (), (), a.priority) for a, c in before]
     first = tuple(range(1, len(steps) + 1))
-    build_text = _at(templates.FEATURE_BUILD, "", module)
+    build_text = _at(templates.FEATURE_BUILD, "", at.where)
     steps.append(
-        _Step(_at(templates.FEATURE_BUILD, title, module), None, _files(module), first, None,
+        _Step(_at(templates.FEATURE_BUILD, title, at.where), None, _files(at.module), first, None,
               build_text)
     )  # fmt: skip
     build = len(steps)
@@ -185,9 +200,10 @@ def _feature(title: str, text: str, module: str | None, test: str | None) -> lis
                 _Step(aspect.title.format(what=clause), aspect.agent, (), waits, aspect.priority)
             )
     done = tuple(range(build, len(steps) + 1))
-    steps.append(_Step(_at(templates.FEATURE_TEST, title, test), TESTER, _files(test), done))
-    if _DOCS_WORDS.search(text[:20_000]):
-        steps.append(_Step(templates.DOCS_UPDATE.format(title=title), DOCS, (), done))
+    steps.append(_Step(_at(templates.FEATURE_TEST, title, at.test), TESTER, _files(at.test), done))
+    if at.docs or _DOCS_WORDS.search(text[:20_000]):
+        docs = _at(templates.FEATURE_DOCS, title, at.docs)
+        steps.append(_Step(docs, DOCS, _files(at.docs), done))
     return steps
 
 
@@ -268,9 +284,22 @@ def _module(findings: Findings) -> str | None:
     return next((p for p in _candidates(findings) if is_code_path(p) and not is_test_path(p)), None)
 
 
+def _where(findings: Findings, module: str | None) -> str | None:
+    """Where the change goes: the module, with the symbols the issue names in it."""
+    if module is None:
+        return None
+    named = next((f for f in findings.relevant if f.path == module and f.pinned), None)
+    if named is None or not named.symbols:
+        return module
+    return templates.SKELETON_SYMBOLS.format(symbols=", ".join(named.symbols[:2]), path=module)
+
+
 def _test_file(findings: Findings, module: str | None) -> str | None:
-    """The test file for ``module``: one whose name holds the module's name, else the
-    most relevant test file."""
+    """The test file for ``module``: one research saw exercising it, else one whose name
+    holds the module's name, else the most relevant test file."""
+    entry = next((f for f in findings.relevant if f.path == module), None)
+    if entry is not None and entry.tests:
+        return entry.tests[0]
     tests = [p for p in _candidates(findings) if is_code_path(p) and is_test_path(p)]
     if module:
         stem = PurePosixPath(module).stem.lstrip("_").lower()
@@ -278,3 +307,7 @@ def _test_file(findings: Findings, module: str | None) -> str | None:
         if named:
             return named[0]
     return tests[0] if tests else None
+
+
+def _docs_file(findings: Findings) -> str | None:
+    return findings.docs[0].path if findings.docs else None

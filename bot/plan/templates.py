@@ -48,6 +48,7 @@ TEMPLATE_PHRASES = (
     "searched google", "checked the docs", "read the documentation", "read the docs",
     "reproducible against the latest", "no similar issues", "similar issues or pull requests",
     "i added a descriptive title", "minimal reproducible example",
+    "again in debug mode", "i executed it again",
 )  # fmt: skip
 CONFIRMATION_WORDS = (
     "search", "confirm", "agree", "read", "check", "verified", "latest", "duplicate",
@@ -71,6 +72,7 @@ KIND_NAMES = {
 
 SKELETON_NOTE = "added: the plan a {kind} needs, as the issue lists no tasks"
 SKELETON_AT = " in {path}"
+SKELETON_SYMBOLS = "{symbols} ({path})"
 BUG_TEST = "Write a failing test{where} that reproduces: {title}"
 BUG_FIX = "Fix{where}: {title}"
 SECURITY_ASSESS = "Assess the vulnerability and its impact: {title}"
@@ -86,6 +88,7 @@ REFACTOR_CHANGE = "Refactor{where}: {title}"
 TRACKING_SPLIT = "Split into issues and plan each: {title}"
 FEATURE_BUILD = "Implement{where}: {title}"
 FEATURE_TEST = "Write tests{where} for: {title}"
+FEATURE_DOCS = "Document{where}: {title}"
 ASPECT_API = "Define the API: {what}"
 ASPECT_DATA = "Model the data: {what}"
 ASPECT_SECURITY = "Meet the security requirements: {what}"
