@@ -1,6 +1,6 @@
 """Benchmark of planning on GitHub: from the ``issues.labeled`` delivery to the plan comment.
 
-A generated repository of about 2,000 files (bench/repo_gen.py) is pushed into the
+A generated repository of about 10,000 files (bench/repo_gen.py) is pushed into the
 GitHub sandbox; TechLead runs in-process (real webhook intake over HTTP, the worker,
 the GitHub port over HTTP with no write pacing). Each run opens an issue, labels it,
 and polls the sandbox's state until the plan comment exists. Runs come in three
@@ -17,7 +17,7 @@ Per run and as p50/max over the runs:
   git (fetch + checkout), research agents, planning, and writing the comment;
 * GitHub: requests made during the run and the time spent in API calls.
 
-    .venv/bin/python bench/plan.py [--files 2000] [--same 4] [--pushed 3]
+    .venv/bin/python bench/plan.py [--files 10000] [--same 4] [--pushed 3]
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def stored_at(rig: Rig, issue: int) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--same", type=int, default=4, help="runs on an unchanged branch")
     parser.add_argument("--pushed", type=int, default=3, help="runs right after a push")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""Generates a realistic, deterministic repository of about 2,000 files for benchmarks."""
+"""Generates a realistic, deterministic repository of a given size for the benchmarks."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def generate(root: Path, *, files: int = 2000, seed: int = 7) -> Path:
     """Write a repository of about ``files`` files under ``root`` and return ``root``."""
     rng = random.Random(seed)
     _write_fixed(root)
-    count = 8
+    count = 10
     index = 0
     while count < files:
         domain = DOMAINS[index % len(DOMAINS)]
@@ -156,6 +156,12 @@ def _write_fixed(root: Path) -> None:
     _put(root / ".github/CODEOWNERS", "* @shop/maintainers\n/app/payment*/ @shop/payments\n")
     _put(root / "openapi.yaml", "openapi: 3.1.0\ninfo:\n  title: Shop\n  version: '1'\n")
     _put(root / "README.md", "# Shop\n\nAn example shop used for benchmarks.\n")
+    # Never files to change, though their words match every issue.
+    _put(
+        root / ".github/ISSUE_TEMPLATE/bug_report.md",
+        "## Bug\n\n- [ ] I searched the issues\n\nCheckout cart total coupon service tests docs\n",
+    )
+    _put(root / "CHANGELOG.md", "## 1.0\n\n- Fix the checkout total with coupons\n")
     _put(root / "node_modules/react/index.js", "module.exports = {};\n")
 
 
