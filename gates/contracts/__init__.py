@@ -19,6 +19,7 @@ count. A removed element is annotated on the head file where it used to be
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ GRAPHQL = "graphql-core"
 UNREADABLE_RULE = "unreadable-document"
 MAX_BYTES = 5 * 1024 * 1024
 MAX_COMPATIBLE_ROWS = 100
+MAX_GRAPHQL_FILES = 2000
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"})
 _SNIFF_SUFFIXES = (".json", ".yaml", ".yml")
 _SNIFF_BYTES = 4096
 _SEVERITY = {Level.ERR: Severity.HIGH, Level.WARN: Severity.MEDIUM}
@@ -85,7 +88,6 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     checks: dict[Kind, Callable[[GateInput, ChangedFile, _Outcome], None]] = {
         Kind.OPENAPI: _openapi,
         Kind.JSON_SCHEMA: _json_schema,
-        Kind.GRAPHQL: _graphql,
     }
     for changed, kind in found:
         if kind in checks:
@@ -94,6 +96,9 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
             except RecursionError:  # validators and copies recurse per nesting level
                 message = texts.UNREADABLE.format(kind=kind, reason=TOO_DEEP)
                 outcome.head.append(_finding(changed.path, 1, UNREADABLE_RULE, message, VALIDATOR))
+    graphqls = [changed for changed, kind in found if kind is Kind.GRAPHQL]
+    if graphqls:
+        _graphql(inp, graphqls, settings, outcome)
     protos = [changed for changed, kind in found if kind is Kind.PROTOBUF]
     if protos:
         _protobuf(inp, protos, tools, outcome)
@@ -253,37 +258,94 @@ def _validation(
         outcome.notes.append(texts.EXTERNAL_REFS.format(path=path, refs=refs))
 
 
-def _graphql(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
-    head_text, base_text = _texts(inp, changed, outcome)
+def _graphql(
+    inp: GateInput, files: list[ChangedFile], settings: ContractsConfig, outcome: _Outcome
+) -> None:
+    """The whole schema (every schema file of the tree) built and compared with the base's."""
     outcome.tools.add(GRAPHQL)
-    head_ok = _graphql_valid(head_text, changed.path, outcome.head)
-    base_ok = _graphql_valid(base_text, changed.path, outcome.base)
-    if not (head_ok and base_ok) or head_text is None or base_text is None:
+    changed = {f.path: f for f in files}
+    head, base, old_paths = _sdl_sets(inp, changed, settings, outcome)
+    if not any(f.path in changed for f in head):
+        return  # only client operations changed: no schema to check
+    head_ok = _graphql_valid(head, outcome.head, {})
+    base_ok = bool(base) and _graphql_valid(base, outcome.base, old_paths)
+    if not (head_ok and base_ok):
         return
-    patched = places.patched_file(inp.diff, changed.path)
-    for change in graphql_diff.compare(base_text, head_text):
-        message = texts.CHANGE_NO_OPERATION.format(text=change.text, rule=change.rule)
+    for change in graphql_diff.compare(base, head):
+        path = old_paths.get(change.path, change.path) if change.side is Side.BASE else change.path
+        patched = places.patched_file(inp.diff, path)
+        message = texts.CHANGE_NO_OPERATION.format(text=change.text)
         outcome.head.append(
             _placed(
-                changed.path,
-                change.side,
-                change.line,
-                patched,
-                change.rule,
-                message,
-                GRAPHQL,
-                change.level,
+                path, change.side, change.line, patched, change.rule, message, GRAPHQL, change.level
             )
         )
 
 
-def _graphql_valid(text: str | None, path: str, into: list[Finding]) -> bool:
+def _sdl_sets(
+    inp: GateInput, changed: dict[str, ChangedFile], settings: ContractsConfig, outcome: _Outcome
+) -> tuple[list[graphql_diff.SdlFile], list[graphql_diff.SdlFile], dict[str, str]]:
+    """(head schema files, base schema files, base path -> head path of renamed ones).
+
+    A changed file that is not GraphQL at all is a finding (on the side it is broken).
+    """
+    head: list[graphql_diff.SdlFile] = []
+    base: list[graphql_diff.SdlFile] = []
+    old_paths: dict[str, str] = {}
+    for path in _graphql_files(inp.head, settings):
+        file = _sdl(inp.head / path, path, outcome.head if path in changed else None)
+        if file is not None:
+            head.append(file)
+        if path not in changed:
+            if file is not None:
+                base.append(file)  # unchanged: the same on both sides
+            continue
+        old = changed[path].old_path
+        if old and inp.base is not None:
+            before = _sdl(inp.base / old, old, outcome.base)
+            if before is not None:
+                base.append(before)
+                old_paths[old] = path
+    return head, base, old_paths
+
+
+def _graphql_files(root: Path, settings: ContractsConfig) -> list[str]:
+    found = []
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = [d for d in subdirs if d not in _SKIP_DIRS]
+        for name in names:
+            path = (Path(directory) / name).relative_to(root).as_posix()
+            if places.matches(path, settings.graphql):
+                found.append(path)
+                if len(found) >= MAX_GRAPHQL_FILES:
+                    return sorted(found)
+    return sorted(found)
+
+
+def _sdl(file: Path, path: str, into: list[Finding] | None) -> graphql_diff.SdlFile | None:
+    """The file when it is schema SDL; None for client operations or unreadable files."""
+    text = _read(file)
     if text is None:
-        return False
+        return None
+    sdl = graphql_diff.SdlFile(path, text)
     try:
-        graphql_diff.build(text)
+        return sdl if graphql_diff.is_schema(sdl) else None
+    except graphql_diff.SchemaInvalid as exc:
+        if into is not None:
+            message = texts.INVALID_GRAPHQL.format(reason=exc)
+            into.append(_finding(path, exc.line, "invalid-graphql", message, GRAPHQL))
+        return None
+
+
+def _graphql_valid(
+    files: list[graphql_diff.SdlFile], into: list[Finding], head_paths: dict[str, str]
+) -> bool:
+    """Whether the files build a schema; if not, the problem is a finding (head paths)."""
+    try:
+        graphql_diff.build(files)
     except graphql_diff.SchemaInvalid as exc:
         message = texts.INVALID_GRAPHQL.format(reason=exc)
+        path = head_paths.get(exc.path, exc.path)
         into.append(_finding(path, exc.line, "invalid-graphql", message, GRAPHQL))
         return False
     return True

@@ -11,6 +11,7 @@ import pytest
 from gates.config import GateLevel
 from gates.contracts import openapi_diff, places
 from gates.contracts.documents import DocumentError, load
+from gates.contracts.graphql_diff import SdlFile
 from gates.contracts.graphql_diff import compare as graphql_compare
 from gates.contracts.openapi_diff import Level
 from gates.contracts.validate import validate_json_schema, validate_openapi
@@ -471,8 +472,12 @@ def test_a_removed_base_line_is_shown_on_the_head_line_now_in_its_place() -> Non
 def test_graphql_breaking_changes_are_placed_and_the_standard_scalar_quirk_is_dropped() -> None:
     base = "type Query {\n  a: Int\n  b: String\n}\n"
     head = "type Query {\n  b(limit: Int!): String\n}\n"
-    found = [(c.rule, c.side.value, c.line) for c in graphql_compare(base, head)]
-    assert found == [("field-removed", "base", 2), ("required-arg-added", "head", 2)]
+    changes = graphql_compare([SdlFile("s.graphql", base)], [SdlFile("s.graphql", head)])
+    found = [(c.rule, c.side.value, c.path, c.line) for c in changes]
+    assert found == [
+        ("field-removed", "base", "s.graphql", 2),
+        ("required-arg-added", "head", "s.graphql", 2),
+    ]
 
 
 # ---------------------------------------------------------------------------- the gate
@@ -586,6 +591,59 @@ def test_a_hostile_description_is_a_finding_not_a_hang(repo: Repo) -> None:
     assert [(f.rule, f.start_line) for f in result.new] == [("unreadable-document", 7)]
     assert "once its YAML aliases are expanded" in result.new[0].message
     assert result.duration_seconds < 5
+
+
+TYPES = "type User {\n  id: ID!\n  name: String\n}\n"
+QUERY_TYPE = "type Query {\n  user(id: ID!): User\n}\n"
+CLIENT_QUERY = "query GetUser($id: ID!) {\n  user(id: $id) {\n    name\n  }\n}\n"
+
+
+def test_a_schema_split_over_files_is_built_whole_and_client_queries_are_left_out(
+    repo: Repo,
+) -> None:
+    repo.commit(
+        {"graphql/types.graphql": TYPES, "graphql/query.graphql": QUERY_TYPE},
+        "schema",
+    )
+    repo.branch("change")
+    repo.commit(
+        {
+            "graphql/types.graphql": TYPES.replace("  name: String\n", ""),
+            "web/get_user.graphql": CLIENT_QUERY,
+        }
+    )
+
+    result = repo.run(levels=L2)[GateLevel.L2]
+
+    assert [(f.path, f.rule, f.start_line) for f in result.new] == [
+        ("graphql/types.graphql", "field-removed", 3)
+    ]
+    assert "User.name was removed" in result.new[0].message
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"web/get_user.graphql": CLIENT_QUERY}, []),
+        ({"web/get_user.graphql": "query {\n  user(\n"}, [("web/get_user.graphql", 3)]),
+        (
+            {"graphql/query.graphql": QUERY_TYPE.replace("User", "Person")},
+            [("graphql/query.graphql", 2)],
+        ),
+    ],
+    ids=["client-query-added", "syntax-error", "unknown-type"],
+)
+def test_graphql_files_that_are_not_a_valid_schema(
+    repo: Repo, files: dict[str, str], expected: list[tuple[str, int]]
+) -> None:
+    repo.commit({"graphql/types.graphql": TYPES, "graphql/query.graphql": QUERY_TYPE}, "api")
+    repo.branch("change")
+    repo.commit(files)
+
+    result = repo.run(levels=L2)[GateLevel.L2]
+
+    assert [(f.path, f.start_line) for f in result.new] == expected
+    assert all(f.rule == "invalid-graphql" for f in result.new)
 
 
 def test_no_contract_changed_is_not_applicable(repo: Repo) -> None:
