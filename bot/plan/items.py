@@ -31,7 +31,7 @@ from bot.plan.reading import (
     strip_template,
     template_lines,
 )
-from bot.plan.skeletons import ASPECTS, TESTER, clause_around, skeleton
+from bot.plan.skeletons import ASPECTS, DOCS, TESTER, clause_around, skeleton
 from bot.plan.titles import clean_title
 
 # Kinds whose body describes rather than lists: only lists under task headings count.
@@ -138,6 +138,15 @@ def _from_asks(parsed: ParsedIssue, title: str, findings: Findings) -> list[Item
                     note=templates.REASON_ASPECT,
                 )
             )
+    if findings.docs and not any("doc" in item.text.lower() for item in found):
+        found.append(
+            Item(
+                len(found) + 1,
+                templates.FEATURE_DOCS.format(where="", title=title),
+                agent=DOCS,
+                note=templates.REASON_ADDED_DOCS,
+            )
+        )
     framework = findings.profile.test_framework
     if framework and not any("test" in item.text.lower() for item in found):
         found.append(

@@ -58,7 +58,8 @@ _BACKGROUND = re.compile(
     r"system info(?:rmation)?|output|error(?: message)?|traceback|stack ?trace|"
     r"installation|dependencies|affected versions?|prior art|"
     r"is your feature request related to a problem|describe alternatives you've considered|"
-    r"checklist|initial checks|confirmations?|privileged issue|pre-?flight)\b",
+    r"checklist|initial checks|confirmations?|privileged issue|pre-?flight|feature request|"
+    r"bug report|why it needs to (?:get |be )?done)\b",
     re.IGNORECASE,
 )
 # Headings under which lists are work even in an issue that describes a problem.
@@ -66,7 +67,8 @@ _TASK_HEADING = re.compile(
     r"^(?:tasks?|to-?dos?|to do|plan|work items?|deliverables?|implementation(?: plan)?|"
     r"(?:proposed |suggested )?(?:changes?|solutions?|fix(?:es)?)|proposal|scope|"
     r"requirements?|action items?|next steps|milestones?|phases?|steps(?! to reproduce)|"
-    r"what to (?:do|build|change)|sub-?tasks?|subissues|sub-issues)\b",
+    r"what to (?:do|build|change)|what needs to (?:get |be )?done|sub-?tasks?|subissues|"
+    r"sub-issues)\b",
     re.IGNORECASE,
 )
 # First words of bullets that ask for work.
@@ -272,19 +274,32 @@ def parse_heading(line: str) -> tuple[int, str] | None:
 def _list_items(lines: list[_Line | None], pattern: re.Pattern[str]) -> list[_Draft]:
     drafts: list[_Draft] = []
     current: _Draft | None = None
+    lead: str | None = None
     for line in lines:
         if line is None:
             continue
         match = pattern.match(line.text)
         if match and (current is None or len(match.group(1)) <= current.indent):
             current = _draft(match, pattern, line.section)
+            if lead and pattern is not _CHECKBOX:
+                current.text = f"{lead}: {current.text}"
             drafts.append(current)
         elif current is not None and _continues(line.text, current.indent):
             current.details.append(line.text.strip())
         elif line.text.strip():
             current = None
+            lead = _lead_in(line.text)
     outermost = min((draft.indent for draft in drafts), default=0)
     return [draft for draft in drafts if draft.indent == outermost]
+
+
+def _lead_in(text: str) -> str | None:
+    """ "Migrate to v2:" before a list of nouns: the verb phrase each item completes."""
+    stripped = text.strip()
+    if not stripped.endswith(":") or len(stripped) > 80 or _LIST_LINE.match(text):
+        return None
+    phrase = stripped.rstrip(":").strip()
+    return phrase if _first_word(phrase) in _VERBS else None
 
 
 def _draft(match: re.Match[str], pattern: re.Pattern[str], section: str | None) -> _Draft:

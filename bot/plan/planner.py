@@ -308,7 +308,8 @@ def _missing_specialists(
     have = {draft.task.agent for draft in drafts}
     extra: list[_Draft] = []
     number = max((d.number for d in drafts), default=0)
-    for step in skeleton(reading.kind.kind, reading.title, "", findings, names):
+    listed = "\n".join(draft.task.title for draft in drafts)
+    for step in skeleton(reading.kind.kind, reading.title, listed, findings, names):
         if step.agent and step.agent not in have and step.agent != DEVELOPER:
             number += 1
             have.add(step.agent)

@@ -78,6 +78,10 @@ _DEPENDENCY = _words(
     r"requirements(?:\.txt)?|dependenc(?:y|ies)|bump|upgrade|pin|lock ?file|"
     r"[\w.-]{1,40} \d{1,4}\.\d{1,4}(?:\.\d{1,4})? ?(?:→|->|to) ?\d{1,4}\.\d{1,4}"
 )
+_MANIFEST = re.compile(
+    r"(?:^|/)(?:requirements[\w.-]{0,30}\.(?:txt|in)|pyproject\.toml|setup\.cfg|setup\.py|"
+    r"package\.json|go\.mod|Cargo\.toml|Gemfile|pom\.xml|build\.gradle)$"
+)
 _DOCS_WORDS = _words(r"docs?|documentation|readme|guide|tutorial|changelog|docstrings?")
 _CLAUSE_STOP = re.compile(
     r"[.;:,!?\n()]|\s(?:and|but|so|while|which|with|including|such as|like|plus)\s"
@@ -103,7 +107,9 @@ def skeleton(
         IssueKind.REFACTOR: _refactor,
         IssueKind.TRACKING: _tracking,
     }
-    if kind in builders:
+    if kind is IssueKind.SECURITY and _DEPENDENCY.search(f"{title}\n{prose[:20_000]}"):
+        drafts = _dependency(short, at)
+    elif kind in builders:
         drafts = builders[kind](short, at)
     else:
         drafts = _feature(short, f"{title}\n{prose}", at)
@@ -119,6 +125,7 @@ class _Places:
     where: str | None
     test: str | None
     docs: str | None
+    manifest: str | None = None  # the dependency list to upgrade (requirements.txt...)
 
 
 @dataclass(frozen=True)
@@ -141,17 +148,21 @@ def _bug(title: str, at: _Places) -> list[_Step]:
 
 def _security(title: str, at: _Places) -> list[_Step]:
     high = Priority.HIGH
-    if _DEPENDENCY.search(title):
-        return [
-            _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, (), (), high),
-            _Step(templates.SECURITY_UPGRADE.format(title=title), DEVOPS, (), (1,), high),
-        ]
     return [
         _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, _files(at.module), (), high),
         _Step(
             _at(templates.SECURITY_FIX, title, at.where), DEVELOPER, _files(at.module), (1,), high
         ),
         _Step(_at(templates.SECURITY_TEST, title, at.test), TESTER, _files(at.test), (1,), high),
+    ]
+
+
+def _dependency(title: str, at: _Places) -> list[_Step]:
+    high = Priority.HIGH
+    upgrade = _at(templates.SECURITY_UPGRADE, title, at.manifest)
+    return [
+        _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, (), (), high),
+        _Step(upgrade, DEVOPS, _files(at.manifest), (1,), high),
     ]
 
 
@@ -307,6 +318,11 @@ def _test_file(findings: Findings, module: str | None) -> str | None:
         if named:
             return named[0]
     return tests[0] if tests else None
+
+
+def _manifest(findings: Findings) -> str | None:
+    """The dependency list research found relevant (requirements.txt, pyproject.toml...)."""
+    return next((p for p in _candidates(findings) if _MANIFEST.search(p)), None)
 
 
 def _docs_file(findings: Findings) -> str | None:
