@@ -41,6 +41,11 @@ something a person sees (a failed check run, a comment saying what to do next)::
     │   │   └── ToolTimeout        one tool call ran past its own limit
     │   ├── GateCancelled          a newer push superseded the head being checked
     │   └── ToolFailed             a tool exited with an error (named, with its stderr)
+    ├── ModelError                 a call to the model endpoint failed (never carries the key)
+    │   ├── ModelTimeout           ... by running out of its time limit
+    │   ├── ModelRateLimited       429 still answered after the retries; carries retry_after
+    │   ├── ModelUnavailable       5xx or connection failure after the retries
+    │   └── ModelReplyError        the reply is not what was asked (bad JSON, wrong shape)
     └── SandboxError               the local GitHub sandbox was misused (test set-up)
 
 Raise with ``raise X(...) from exc`` so the cause is kept.
@@ -289,6 +294,30 @@ class GateCancelled(GateError):
 
 class ToolFailed(GateError):
     """A tool exited with an error; the message names it and quotes its error output."""
+
+
+class ModelError(TechLeadError):
+    """A call to the OpenAI-compatible model endpoint failed; the message never holds the key."""
+
+
+class ModelTimeout(ModelError):
+    """The model did not answer within the call's time limit."""
+
+
+class ModelRateLimited(ModelError):
+    """The endpoint still answered 429 after the retries (or asked to wait too long)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelUnavailable(ModelError):
+    """5xx or no connection, after the retries."""
+
+
+class ModelReplyError(ModelError):
+    """The model answered, but not in the shape asked for (invalid JSON, wrong fields)."""
 
 
 class SandboxError(TechLeadError):

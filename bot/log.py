@@ -101,7 +101,12 @@ class Redactor:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    values = [*settings.webhook_secrets, settings.github_token, settings.private_key]
+    values = [
+        *settings.webhook_secrets,
+        settings.github_token,
+        settings.private_key,
+        settings.llm_api_key,
+    ]
     return [value for value in values if value]
 
 

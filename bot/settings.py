@@ -28,6 +28,10 @@ DEFAULT_GIT_TIMEOUT = 600.0
 # limit). Research and planning of a large repository take seconds; minutes of CPU
 # mean a runaway parser, not work.
 DEFAULT_JOB_CPU_SECONDS = 300.0
+# An OpenAI-compatible model endpoint (optional planner, llm executor): seconds one
+# request may take, and how often a 429 or 5xx is retried before giving up.
+DEFAULT_LLM_TIMEOUT = 60.0
+DEFAULT_LLM_MAX_RETRIES = 3
 
 
 class AuthMode(enum.StrEnum):
@@ -58,6 +62,11 @@ class Settings:
     git_cache_max_bytes: int = DEFAULT_GIT_CACHE_MAX_BYTES
     git_timeout: float = DEFAULT_GIT_TIMEOUT
     job_cpu_seconds: float = DEFAULT_JOB_CPU_SECONDS
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = DEFAULT_LLM_TIMEOUT
+    llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES
 
     @property
     def auth_mode(self) -> AuthMode:
@@ -98,7 +107,19 @@ class Settings:
             ),
             git_timeout=_parse_float(env, "TECHLEAD_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT),
             job_cpu_seconds=_parse_float(env, "TECHLEAD_JOB_CPU_SECONDS", DEFAULT_JOB_CPU_SECONDS),
+            llm_base_url=_parse_llm_url(env.get("TECHLEAD_LLM_BASE_URL", "")),
+            llm_model=env.get("TECHLEAD_LLM_MODEL", "").strip() or None,
+            llm_api_key=env.get("TECHLEAD_LLM_API_KEY", "").strip() or None,
+            llm_timeout=_parse_float(env, "TECHLEAD_LLM_TIMEOUT", DEFAULT_LLM_TIMEOUT),
+            llm_max_retries=int(
+                _parse_float(env, "TECHLEAD_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES)
+            ),
         )
+
+    @property
+    def llm_configured(self) -> bool:
+        """A model endpoint and a model name are set (the key is optional: local servers)."""
+        return bool(self.llm_base_url and self.llm_model)
 
     def require_webhook_secret(self) -> None:
         if not self.webhook_secrets:
@@ -162,6 +183,18 @@ def _parse_api_url(raw: str) -> str:
         raise SettingsError("TECHLEAD_GITHUB_API_URL", f"must be an http(s) URL, got {raw!r}")
     if parsed.username or parsed.password:
         raise SettingsError("TECHLEAD_GITHUB_API_URL", "must not carry credentials")
+    return url
+
+
+def _parse_llm_url(raw: str) -> str | None:
+    url = raw.strip().rstrip("/")
+    if not url:
+        return None
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError("TECHLEAD_LLM_BASE_URL", f"must be an http(s) URL, got {raw!r}")
+    if parsed.username or parsed.password:
+        raise SettingsError("TECHLEAD_LLM_BASE_URL", "must not carry credentials (use the key)")
     return url
 
 
