@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from pathlib import Path
@@ -99,3 +100,49 @@ def test_a_required_gate_failure_is_retried_once_with_the_findings(project: Proj
     assert "Fix these from the previous attempt" in pull["body"]
     assert "attempt 2" in pull["body"]
     assert len(project.pulls()) == 2  # the task PR (reused) and the integration PR
+
+
+def test_after_the_last_attempt_the_maintainers_are_mentioned_once(project: Project) -> None:
+    project.configure(config_text(extra="  max_attempts: 1\n"))
+    issue = project.planned("Release.\n\n- [ ] Add a release workflow for coupons\n")
+    project.approve(issue)
+
+    mentions = [
+        c for c in project.maintainer.comments(project.name, issue) if "@shop-lead" in c["body"]
+    ]
+    assert len(mentions) == 1
+    assert "task **T1** failed 1 times" in mentions[0]["body"]
+    assert "rejected at commit time" in mentions[0]["body"]
+    assert project.run(issue).task("T1").mentioned
+
+
+def test_a_pull_request_that_no_longer_merges_is_re_run_on_the_integration_branch(
+    project: Project,
+) -> None:
+    project.configure(config_text(extra="  require_review: 1\n"))
+    issue = project.planned("Coupons.\n\n- [ ] Define the coupon schema\n")
+    project.approve(issue)
+    run = project.run(issue)
+    task = run.task("T1")
+    assert task.phase is Phase.REVIEW
+
+    # Someone lands a different version of the task's file on the integration branch.
+    content = base64.b64encode(b"a person's version\n").decode()
+    project.owner.call(
+        "PUT",
+        f"/repos/{project.name}/contents/work/T1.txt",
+        {"message": "Hand-written T1", "content": content, "branch": run.integration_branch},
+    )
+    project.owner.call(
+        "POST", f"/repos/{project.name}/pulls/{task.pr}/reviews", {"event": "APPROVE"}
+    )
+    project.settle()
+
+    task = project.run(issue).task("T1")
+    assert (task.phase, task.attempt, task.conflict_retried) == (Phase.MERGED, 2, True)
+    assert len(project.pulls()) == 2  # the same task PR, then the integration PR
+    integration = project.run(issue).integration_pr
+    log = project.maintainer.call(
+        "GET", f"/repos/{project.name}/pulls/{integration}/commits?per_page=100"
+    )
+    assert any(c["commit"]["message"] == "Hand-written T1" for c in log)  # never overwritten
