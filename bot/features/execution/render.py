@@ -69,6 +69,9 @@ def _row(task_id: str, task: TaskRun) -> str:
         pr=templates.SECTION_PR.format(pr=task.pr) if task.pr else "",
         attempt=templates.SECTION_ATTEMPT.format(attempt=task.attempt) if task.attempt > 1 else "",
         time=templates.SECTION_TIME.format(seconds=duration(task.seconds)) if task.seconds else "",
+        order=templates.SECTION_ORDER.format(order=task.order_chars, context=task.context_chars)
+        if task.order_chars
+        else "",
         after=templates.SECTION_AFTER.format(tasks=", ".join(task.after)) if task.after else "",
         reason=templates.SECTION_REASON.format(reason=_flat(task.reason))
         if task.reason and task.phase in (Phase.FAILED, Phase.HANDOFF, Phase.CANCELLED)
