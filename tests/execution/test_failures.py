@@ -146,3 +146,25 @@ def test_a_pull_request_that_no_longer_merges_is_re_run_on_the_integration_branc
         "GET", f"/repos/{project.name}/pulls/{integration}/commits?per_page=100"
     )
     assert any(c["commit"]["message"] == "Hand-written T1" for c in log)  # never overwritten
+
+
+def test_github_failing_a_task_for_good_fails_it_with_the_reason_and_a_retry_box(
+    project: Project,
+) -> None:
+    issue = project.planned(
+        "Coupons.\n\n- [ ] Define the coupon schema\n- [ ] Apply coupons (after 1)\n"
+    )
+    broken = project.sandbox.faults.error(
+        f"/repos/{project.name}/pulls", status=502, count=None, method="POST"
+    )
+    project.approve(issue)
+    project.sandbox.faults.remove(broken.id)
+
+    task = project.run(issue).task("T1")
+    assert task.phase is Phase.FAILED
+    assert "gave up after its retries" in task.reason and "502" in task.reason
+    assert project.run(issue).task("T2").phase is Phase.WAITING  # only dependents wait
+    assert "techlead:control retry T1 v1" in project.plan_comment(issue)["body"]
+
+    tick_retry(project, issue, "T1")
+    assert project.record(issue).plan.state is PlanState.DONE

@@ -22,7 +22,7 @@ from bot.context import JobContext
 from bot.events import CheckRunEvent, PullRequestEvent
 from bot.features.execution import flows
 from bot.features.execution.store import RunStore
-from bot.jobs import Job, JobRegistry, JobSpec
+from bot.jobs import Job, JobRegistry, JobSpec, RetryPolicy
 from bot.router import Event, Router
 
 router = Router()
@@ -68,14 +68,26 @@ def kick(job: Job, ctx: JobContext) -> None:
         ctx.enqueue(flows.advance_spec(repo, issue, f"kick{job.id}"))
 
 
-@jobs.register(flows.ADVANCE)
+# Execution jobs retry quickly: a person is watching the checklist, and a task whose job
+# gives up is failed with the reason and a retry box (on_dead) rather than left running.
+RETRY = RetryPolicy(max_attempts=4, base=1.0, cap=30.0)
+
+
+def task_died(job: Job, error: str, ctx: JobContext) -> None:
+    """``on_dead`` of a task job: the task fails with the error, its dependents wait."""
+    repo, issue = flows.settle_mapping(job.payload)
+    with flows.execution(ctx, repo, issue) as ex:
+        flows.give_up(ex, str(job.payload["task"]), int(job.payload["attempt"]), error)
+
+
+@jobs.register(flows.ADVANCE, retry=RETRY)
 def advance(job: Job, ctx: JobContext) -> None:
     repo, issue = flows.settle_mapping(job.payload)
     with flows.execution(ctx, repo, issue) as ex:
         flows.advance(ex)
 
 
-@jobs.register(flows.TASK)
+@jobs.register(flows.TASK, retry=RETRY, on_dead=task_died)
 def run_task(job: Job, ctx: JobContext) -> None:
     repo, issue = flows.settle_mapping(job.payload)
     with flows.execution(ctx, repo, issue) as ex:

@@ -754,6 +754,21 @@ def _record(ex: Execution, task_id: str, attempt: int, outcome: AttemptOutcome) 
         ex.show(record, plan)
 
 
+def give_up(ex: Execution, task_id: str, attempt: int, error: str) -> None:
+    """The task job ran out of attempts: fail the task with why, show it, advance."""
+    with ex.work.lease():
+        record = ex.work.plans.load(ex.repo, ex.issue)
+        run, plan = ex.runs.load(ex.repo, ex.issue), record.plan
+        state = run.task(task_id)
+        if plan is None or state.attempt != attempt or not state.phase.in_flight:
+            return
+        reason = templates.FAIL_JOB.format(error=" ".join(error.split())[:300])
+        plan, run = _fail(ex, plan, run, task_id, reason)
+        ex.runs.save(run)
+        ex.show(record, plan)
+    ex.ctx.enqueue(advance_spec(ex.repo, ex.issue, f"{task_id}:a{attempt}:dead"))
+
+
 def settle_mapping(payload: Mapping[str, object]) -> tuple[str, int]:
     repo, issue = payload.get("repo"), payload.get("issue")
     if not isinstance(repo, str) or not isinstance(issue, int):

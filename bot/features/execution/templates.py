@@ -21,6 +21,7 @@ FAIL_CONFLICT = "the pull request no longer merges into `{branch}`: {detail}"
 FAIL_PUSH = "the push was refused: {detail}"
 FAIL_GITHUB = "GitHub refused: {detail}"
 NO_CHANGE = "the executor finished without changing anything"
+FAIL_JOB = "the task's job gave up after its retries: {error}"
 
 # -- commits and pull requests
 COMMIT_TITLE = "{task}: {title}"
