@@ -487,9 +487,10 @@ def _update_state(ctx: Ctx, issue: Issue, pr: PullRequest) -> str | None:
     if wanted == "closed":
         close(ctx.state, ctx.repo, issue, pr, ctx.actor)
         return "closed"
-    if ctx.repo.git.ref_sha(f"refs/heads/{pr.head_ref}") is None:
+    head_repo = ctx.state.repos.get(pr.head_repo_id or ctx.repo.id)
+    if head_repo is None or head_repo.git.ref_sha(f"refs/heads/{pr.head_ref}") is None:
         raise _custom(f"Cannot reopen this pull request: {pr.head_ref} was deleted")
-    if _open_duplicate(ctx.repo, pr.head_ref, pr.base_ref, pr.number):
+    if _open_duplicate(ctx.repo, pr.head_ref, pr.base_ref, pr.number, pr.head_repo_id):
         owner = ctx.state.users[ctx.repo.owner_id].login
         raise _custom(Text.ALREADY_EXISTS.format(owner=owner, branch=pr.head_ref))
     issue.state, issue.state_reason = "open", "reopened"

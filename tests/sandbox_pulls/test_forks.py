@@ -206,3 +206,29 @@ def _last_pull_event(sandbox: Sandbox, world: World, action: str) -> dict[str, o
     ]
     assert found, f"no pull_request.{action}"
     return found[-1].body(sandbox.urls)
+
+
+def test_a_fork_pull_request_reopens_while_the_forks_branch_exists(
+    sandbox: Sandbox,
+    world: World,
+    contributor: Contributor,
+    git: GitCli,
+    tmp_path: Path,
+) -> None:
+    fork = fork_of(world, contributor)
+    checkout, _ = push_to_fork(sandbox, git, tmp_path, fork.full_name, contributor, CHANGE)
+    number = (
+        contributor.gh.get_repo(world.repo.full_name)
+        .create_pull(base="main", head=f"{contributor.login}:patch-1", title="From a fork", body="")
+        .number
+    )
+    pull = world.user_gh.get_repo(world.repo.full_name).get_pull(number)
+    pull.edit(state="closed")
+    pull.edit(state="open")  # the branch is in the fork, not in the base repository
+    assert pull.state == "open"
+
+    pull.edit(state="closed")
+    git.ok("push", "-q", "origin", ":patch-1", cwd=checkout, token=contributor.token)
+    with pytest.raises(github.GithubException) as refused:
+        pull.edit(state="open")
+    assert refused.value.status == 422
