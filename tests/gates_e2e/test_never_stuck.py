@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.demo import wait_for
 from bot.features.gates import QUEUE_ATTEMPTS, QUEUE_KIND, RUN_ATTEMPTS, RUN_KIND, RunOrder
 from bot.gate_runs import GateRequest, external_id
 from bot.jobs import Job, JobSpec, JobState
@@ -40,6 +41,24 @@ CHECKS_TAB = "re-run this check from the Checks tab"
 
 def still_open(pr: PullWorld, head: str) -> list[tuple[str, str]]:
     return [(run["name"], run["status"]) for run in pr.runs(head) if run["status"] != "completed"]
+
+
+def all_completed(pr: PullWorld, head: str) -> bool:
+    """Once the dead job's hook has completed every run. The job is dead-lettered first,
+    then its hook runs, one request per gate: settling can return in between."""
+    return wait_for(lambda: still_open(pr, head) == [], timeout=30)
+
+
+def all_errors(pr: PullWorld, head: str, number: int) -> dict[str, dict[str, Any]]:
+    """The statuses once the dead job's hook has set every gate's and then posted its
+    comment (see all_completed)."""
+
+    def done() -> bool:
+        states = {statuses(pr, head)[name]["state"] for name in NAMES}
+        return states == {"error"} and len(comments(pr, number)) == 1
+
+    wait_for(done, timeout=30)
+    return statuses(pr, head)
 
 
 def open_unwatched(pr: PullWorld) -> tuple[str, int]:
@@ -120,7 +139,7 @@ def test_a_crash_looping_job_completes_its_runs_as_failures(
 
     job = die_in_a_crash_loop(pr, techlead, dead, head, number, runs)
 
-    assert still_open(pr, head) == []
+    assert all_completed(pr, head), still_open(pr, head)
     for name in NAMES:
         run = pr.run_named(head, name)
         assert run["conclusion"] == "failure"
@@ -142,7 +161,7 @@ def test_token_mode_a_crash_looping_job_leaves_error_statuses_and_says_why(
 
     job = die_in_a_crash_loop(pr, techlead, dead, head, number, [])
 
-    found = statuses(pr, head)
+    found = all_errors(pr, head, number)
     assert {name: found[name]["state"] for name in NAMES} == dict.fromkeys(NAMES, "error")
     for name in NAMES:
         assert found[name]["description"].startswith("Did not finish: gave up after")
@@ -166,7 +185,7 @@ def test_a_run_job_that_keeps_failing_completes_its_runs_naming_the_error(
     pr.as_app("POST", f"/repos/{pr.repo}/check-suites/{suite}/rerequest")
     techlead.settle()
 
-    assert still_open(pr, head) == []
+    assert all_completed(pr, head), still_open(pr, head)
     for name in NAMES:
         run = pr.run_named(head, name)
         assert run["conclusion"] == "failure"
