@@ -302,3 +302,25 @@ def test_no_agents_means_an_inventory_only(make_repo: MakeRepo) -> None:
     assert findings.relevant == () and findings.profile.languages == ()
     assert findings.file_count == len(build_inventory(make_repo(SHOP)).files)
     assert [timing.agent for timing in findings.timings] == ["inventory"]
+
+
+class _Focused:
+    """Records the files research put in focus for the specialists."""
+
+    name = "focused-probe"
+    focused = True
+
+    def __init__(self) -> None:
+        self.seen: tuple[str, ...] | None = None
+
+    def run(self, context: ResearchContext) -> Contribution:
+        self.seen = context.focus
+        return Contribution()
+
+
+def test_focused_agents_run_after_ranking_over_the_relevant_files(make_repo: MakeRepo) -> None:
+    probe = _Focused()
+    findings = research(make_repo(SHOP), "checkout total coupon", agents=(*default_agents(), probe))
+    assert probe.seen is not None and probe.seen[0] == "src/shop/cart.py"
+    assert set(probe.seen) <= set(findings.relevant_paths()) and len(probe.seen) <= 5
+    assert [timing.agent for timing in findings.timings][-1] == "focused-probe"
