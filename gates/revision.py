@@ -306,7 +306,10 @@ def _ruff_section(path: Path, name: str) -> dict[str, object]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
-    section = data.get("tool", {}).get("ruff", {}) if name == "pyproject.toml" else data
+    if name != "pyproject.toml":
+        return data
+    tool = data.get("tool")
+    section = tool.get("ruff") if isinstance(tool, dict) else None
     return section if isinstance(section, dict) else {}
 
 

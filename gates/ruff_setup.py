@@ -36,6 +36,8 @@ REQUIREMENT_GLOBS = ("requirements*.txt", "requirements/*.txt", "*requirements*.
 # Rules that find bugs, never style: pyflakes and "this code cannot run".
 MINIMAL_RULES = ("F", "E9")
 INSTALL_TIMEOUT_SECONDS = 90.0
+# The first ruff with "check --output-format json", "--no-fix" and "format --diff".
+OLDEST_DRIVABLE = (0, 1, 2)
 CACHE_VARIABLE = "TECHLEAD_TOOL_CACHE"
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _PIN = re.compile(r"^\s*ruff\s*===?\s*v?(\d+\.\d+\.\d+)\s*(?:[;#].*)?$", re.IGNORECASE)
@@ -87,7 +89,7 @@ def _ruff_config_in(folder: Path) -> bool:
     if any((folder / name).is_file() for name in RUFF_CONFIG_FILES):
         return True
     tool = read_toml(folder / "pyproject.toml").get("tool")
-    return isinstance(tool, dict) and "ruff" in tool
+    return isinstance(tool, dict) and isinstance(tool.get("ruff"), dict)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -196,7 +198,11 @@ def _pre_commit_pin(root: Path) -> tuple[str, str] | None:
 
 def _pyproject_pin(root: Path) -> tuple[str, str] | None:
     data = read_toml(root / "pyproject.toml")
-    for requirement in _requirement_strings(data):
+    try:
+        requirements = _requirement_strings(data)
+    except (AttributeError, TypeError):  # tables of unexpected shapes: no pin to read
+        return None
+    for requirement in requirements:
         match = _PIN.match(requirement)
         if match:
             return match.group(1), "pyproject.toml"
@@ -261,6 +267,12 @@ def _executable(
     if pin is None or pin[0] == ours:
         return tool_command("ruff"), ours, []
     version, source = pin
+    if _release(version) < OLDEST_DRIVABLE:
+        oldest = ".".join(map(str, OLDEST_DRIVABLE))
+        note = templates.RUFF_PIN_TOO_OLD.format(
+            version=version, source=source, oldest=oldest, ours=ours
+        )
+        return tool_command("ruff"), ours, [note]
     installed = cache_dir(env) / "ruff" / version / "bin" / "ruff"
     if not installed.exists():
         reason = _install(tools, version, installed.parent.parent, root)
@@ -271,6 +283,10 @@ def _executable(
             return tool_command("ruff"), ours, [note]
     note = templates.RUFF_PINNED.format(version=version, source=source)
     return [str(installed)], version, [note]
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def cache_dir(env: Mapping[str, str]) -> Path:
@@ -297,6 +313,11 @@ def _install(tools: ToolRunner, version: str, target: Path, cwd: Path) -> str:
         "--quiet",
         "--disable-pip-version-check",
         "--no-input",
+        # Offline, fail at once rather than after pip's five retries.
+        "--retries",
+        "0",
+        "--timeout",
+        "15",
         "--no-deps",
         "--only-binary=:all:",
         "--target",

@@ -142,7 +142,8 @@ def bandit_settings(root: Path) -> BanditSettings:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         data = {}
-    section = data.get("tool", {}).get("bandit", {})
+    tool = data.get("tool")
+    section = tool.get("bandit") if isinstance(tool, dict) else None
     if isinstance(section, dict):
         for key, target in (("skips", "skips"), ("tests", "tests"), ("exclude_dirs", "exclude")):
             value = section.get(key, [])

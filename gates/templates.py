@@ -146,6 +146,10 @@ CLI_NO_GATES = "no gate to run (all disabled or not selected)"
 # ---------------------------------------------------------------------------- ruff versions
 
 RUFF_PINNED = "ran ruff {version}, the version {source} pins"
+RUFF_PIN_TOO_OLD = (
+    "ruff {version} (pinned by {source}) is older than {oldest}, the oldest TechLead "
+    "can run without changing files, so ruff {ours} ran instead"
+)
 RUFF_PIN_UNAVAILABLE = (
     "ruff {version} (pinned by {source}) could not be installed, so ruff {ours} ran "
     "instead: {reason}"

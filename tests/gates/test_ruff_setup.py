@@ -67,6 +67,7 @@ PRE_COMMIT = """repos:
         ({"requirements-dev.txt": "ruff>=0.12\n"}, None),
         ({"pyproject.toml": '[tool.poetry.group.dev.dependencies]\nruff = "^0.15"\n'}, None),
         ({".pre-commit-config.yaml": PRE_COMMIT.replace("ruff-pre-commit", "black")}, None),
+        ({"pyproject.toml": '[project]\noptional-dependencies = "dev"\n'}, None),
     ],
     ids=[
         "pre-commit",
@@ -77,6 +78,7 @@ PRE_COMMIT = """repos:
         "requirements-range",
         "poetry-caret",
         "pre-commit-without-ruff",
+        "odd-pyproject",
     ],
 )
 def test_pinned_version(tmp_path: Path, files: dict[str, str], expected: object) -> None:
@@ -300,7 +302,7 @@ def test_base_lines_map_through_the_diff() -> None:
 
 
 def test_a_pinned_ruff_that_cannot_be_installed_runs_ours_and_says_so(repo: Repo) -> None:
-    repo.commit({".pre-commit-config.yaml": PRE_COMMIT.replace("0.12.4", "0.0.999")})
+    repo.commit({".pre-commit-config.yaml": PRE_COMMIT.replace("0.12.4", "0.99.999")})
     repo.branch("feature")
     repo.commit({"app.py": "import os\n"})
 
@@ -309,7 +311,7 @@ def test_a_pinned_ruff_that_cannot_be_installed_runs_ours_and_says_so(repo: Repo
     assert [f.rule for f in lint.new] == ["F401"]
     (note,) = [n for n in lint.notes if "pinned" in n]
     assert note.startswith(
-        "ruff 0.0.999 (pinned by .pre-commit-config.yaml) could not be installed"
+        "ruff 0.99.999 (pinned by .pre-commit-config.yaml) could not be installed"
     )
     assert "so ruff 0." in note
 
@@ -343,3 +345,15 @@ def test_a_change_repairing_the_ruff_configuration_is_linted_by_its_head(repo: R
     assert [f.rule for f in lint.new] == ["F401"]
     (note,) = [n for n in lint.notes if "base revision could not be linted" in n]
     assert "unknown field `show-source`" in note
+
+
+def test_a_ruff_pinned_too_old_to_drive_safely_is_not_installed(repo: Repo) -> None:
+    repo.commit({"requirements-dev.txt": "ruff==0.0.290\n"})
+    repo.branch("feature")
+    repo.commit({"app.py": "import os\n"})
+
+    lint = repo.run(levels=[GateLevel.L1])[GateLevel.L1]
+
+    assert [f.rule for f in lint.new] == ["F401"]
+    (note,) = [n for n in lint.notes if "0.0.290" in n]
+    assert "older than 0.1.2" in note and "so ruff 0." in note
