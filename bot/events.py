@@ -281,6 +281,36 @@ class PullRequestEvent:
 
 
 @dataclass(frozen=True)
+class ReviewCommentEvent:
+    """``pull_request_review_comment.*``: a comment on a pull request's diff, its thread
+    (``in_reply_to``: the thread's first comment, None for that first comment itself)."""
+
+    repo: str
+    number: int
+    comment_id: int
+    body: str
+    in_reply_to: int | None
+
+    @property
+    def thread(self) -> int:
+        return self.in_reply_to or self.comment_id
+
+    @classmethod
+    def from_event(cls, event: Event) -> ReviewCommentEvent:
+        fields = Fields(event)
+        reply_to = fields.get("comment", "in_reply_to_id")
+        return cls(
+            repo=fields.repo(),
+            number=fields.id("pull_request", "number"),
+            comment_id=fields.id("comment", "id"),
+            body=fields.optional_text("comment", "body") or "",
+            in_reply_to=None
+            if reply_to in (MISSING, None)
+            else fields.id("comment", "in_reply_to_id"),
+        )
+
+
+@dataclass(frozen=True)
 class CheckSuiteEvent:
     """``check_suite.*``: the suite's head and the pull requests GitHub lists for it
     (none for forks). ``head_branch`` is ``""`` where GitHub sends null."""

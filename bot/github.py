@@ -1325,6 +1325,7 @@ def _pull(data: Mapping[str, Any]) -> PullInfo:
             for label in data.get("labels") or ()
             if isinstance(label, Mapping) and label.get("name")
         ),
+        maintainer_can_modify=bool(data.get("maintainer_can_modify")),
     )
 
 

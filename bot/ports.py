@@ -51,6 +51,7 @@ class PullInfo:
     html_url: str
     merged: bool = False
     labels: tuple[str, ...] = ()
+    maintainer_can_modify: bool = False
 
 
 @dataclass(frozen=True)

@@ -513,6 +513,14 @@ class Workspace:
             result = self._git(["cat-file", "blob", f"{sha}:{file_path}"], git_dir=path)
         return result.out if result.status == 0 else None
 
+    def commit_message(self, repo: str, ref: str) -> str:
+        """The full message of the commit at ``ref`` (subject, body and trailers)."""
+        sha = self.resolve(repo, ref)
+        path = self.mirror_path(repo)
+        with self._lock(repo, exclusive=False):
+            result = self._git(["log", "-1", "--format=%B", sha], git_dir=path)
+        return result.out.decode("utf-8", errors="replace") if result.status == 0 else ""
+
     def list_files(self, repo: str, ref: str, under: str = "") -> list[TreeEntry]:
         """Every file at ``ref`` (recursively), optionally only those under a directory."""
         sha = self.resolve(repo, ref)

@@ -74,6 +74,7 @@ def _lint(finding: Finding) -> Comment:
         severity=finding.severity,
         suggestion=fix.replacement if fix else None,
         snippet=finding.message,
+        origin=finding.fingerprint,
     )
 
 

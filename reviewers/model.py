@@ -88,6 +88,7 @@ class Comment:
     suggestion: str | None = None
     snippet: str = ""
     blocking: bool = False
+    origin: str = ""  # the gate finding's fingerprint, for comments made from one
 
     @property
     def fingerprint(self) -> str:

@@ -24,7 +24,9 @@ from reviewers.model import Comment, Stream
 
 MAX_INLINE = 30
 MAX_BODY_ITEMS = 100
-_MARKER = re.compile(r"<!-- techlead:review stream=([a-z-]{1,20}) fp=([0-9a-f]{16}) -->")
+_MARKER = re.compile(
+    r"<!-- techlead:review stream=([a-z-]{1,20}) rule=([^\s>]{1,80}) fp=([0-9a-f]{16}) -->"
+)
 _FIXED = re.compile(r"<!-- techlead:review-fixed fp=([0-9a-f]{16}) -->")
 
 
@@ -43,8 +45,14 @@ class Posted:
 
     @property
     def marker(self) -> tuple[str, str] | None:
+        """(stream, fingerprint) of a TechLead review comment; None for anyone else's."""
         found = _MARKER.search(self.body)
-        return (found.group(1), found.group(2)) if found else None
+        return (found.group(1), found.group(3)) if found else None
+
+    @property
+    def rule(self) -> str | None:
+        found = _MARKER.search(self.body)
+        return found.group(2) if found else None
 
     @property
     def fixed(self) -> str | None:
@@ -83,7 +91,15 @@ class Reply:
 
 
 def marker(comment: Comment) -> str:
-    return texts.MARKER.format(stream=comment.stream.value, fingerprint=comment.fingerprint)
+    rule = re.sub(r"[^A-Za-z0-9_./:-]", "_", comment.rule)[:80] or "-"
+    return texts.MARKER.format(
+        stream=comment.stream.value, rule=rule, fingerprint=comment.fingerprint
+    )
+
+
+def unsuppressed(comments: Iterable[Comment], suppressed: frozenset[str]) -> list[Comment]:
+    """The comments no reviewed suppression (``/techlead ignore``) covers."""
+    return [c for c in comments if c.fingerprint not in suppressed and c.origin not in suppressed]
 
 
 def render(comment: Comment, anchor: Anchor, exact: bool) -> str:

@@ -117,6 +117,7 @@ def _explained(inp: ReviewInput, finding: Finding) -> Comment:
         # The message, never the code: the code line may hold the credential itself.
         snippet=finding.message,
         blocking=blocking(inp, finding.severity),
+        origin=finding.fingerprint,
     )
 
 

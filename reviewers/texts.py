@@ -86,7 +86,7 @@ LINK_NO_FILE: Final = "`{path}` does not exist in this pull request's head."
 LINK_NO_ANCHOR: Final = "`{path}` has no heading that makes the anchor `#{anchor}`."
 
 # ----------------------------------------------------------------------------- reviews
-MARKER: Final = "<!-- techlead:review stream={stream} fp={fingerprint} -->"
+MARKER: Final = "<!-- techlead:review stream={stream} rule={rule} fp={fingerprint} -->"
 SUMMARY_MARKER: Final = "<!-- techlead:review-summary -->"
 COMMENT: Final = "**{title}**\n\n{body}{suggestion}\n\n{marker}"
 SUGGESTION: Final = "\n\n{block}"
@@ -98,3 +98,56 @@ REVIEW_ELSEWHERE: Final = "\n\nOn lines this pull request does not change:\n\n{i
 REVIEW_ITEM: Final = "- `{path}{where}` {title}"
 FIXED_REPLY: Final = "Fixed in {sha}. {marker}"
 FIXED_MARKER: Final = "<!-- techlead:review-fixed fp={fingerprint} -->"
+
+# ------------------------------------------------------------------- refine, explain, ignore
+REFINE_COMMIT: Final = "Apply {count} suggested fix(es) from TechLead's review"
+REFINE_DONE: Final = "Applied {count} suggested fix(es) in {sha}:\n\n{items}"
+REFINE_ITEM: Final = "- `{path}:{line}` {title}"
+REFINE_NOTHING: Final = "Nothing to apply: no open review comment on this head has a suggested fix."
+REFINE_NOT_OURS: Final = (
+    "I can only push fixes to TechLead's own pull requests, to a pull request whose author "
+    "asks, or to a fork that allows edits by maintainers. Apply the suggestions with "
+    '"Commit suggestion" on each comment instead.'
+)
+REFINE_MOVED: Final = "The branch moved while I worked ({sha}); ask again on the new head."
+NOT_ALLOWED: Final = "@{login} `/techlead {command}` needs {required} access to this repository."
+NOT_OUR_THREAD: Final = "`/techlead {command}` works in a thread TechLead started."
+EXPLAIN: Final = "**{rule}**: {rationale}{reference}"
+EXPLAIN_REFERENCE: Final = "\n\nReference: {url}"
+IGNORED: Final = (
+    "Recorded as reviewed by @{login} in `{file}` on this branch ({sha}): "
+    '"{reason}". TechLead will not raise it again.'
+)
+IGNORE_NEEDS_REASON: Final = "Say why: `/techlead ignore <reason>` (the reason is kept with it)."
+RULES: Final = {
+    "complexity": "Cyclomatic complexity counts the paths through a function. Each path "
+    "needs a test and a reader's attention; past about ten, functions are where bugs hide "
+    "and changes break things far away.",
+    "long-function": "A long function usually does several things at once. Named helpers "
+    "document the steps, can be tested alone and keep each change small.",
+    "broad-except": "`except Exception` (or a bare `except:`) also catches the errors you "
+    "did not think of: typos, wrong types, a bug in a helper. They then fail silently.",
+    "debug-print": "Library code that prints writes into whatever program imports it. "
+    "`logging` lets the program decide what to show.",
+    "debug-breakpoint": "`breakpoint()` stops the program and waits for a debugger that "
+    "is not there in production.",
+    "debug-set_trace": "`pdb.set_trace()` stops the program and waits for a debugger "
+    "that is not there in production.",
+    "todo": "A TODO added in a pull request has no owner and no date; an issue has both.",
+    "no-tests": "A change without a test can break again unnoticed; a test that fails "
+    "without the change proves it and keeps it working.",
+    "missing-docstring": "Public names are what other people call; a one-line docstring "
+    "says what to expect without reading the code.",
+    "api-without-docs": "This repository asks for docs with API changes so that users "
+    "learn about them from the changelog, not from a broken build.",
+    "broken-link": "A broken link in the docs is a dead end for the reader who followed it.",
+    "script-injection": "GitHub expands `${{ }}` before the shell runs, so text anyone "
+    "can write becomes part of the script.",
+    "pull-request-target": "`pull_request_target` runs with secrets on forks' pull requests.",
+    "write-all": "A job's token should hold only the scopes the job needs.",
+    "pipe-to-shell": "A script piped into a shell runs whatever the server sends that day.",
+    "url-dependency": "Code installed from a URL has no release, no hash and no review.",
+    "package-index": "A second index can serve a package with the same name as yours.",
+    "unpinned": "An unpinned dependency installs whatever is newest, compromised or not.",
+}
+GENERIC_RATIONALE: Final = "See the comment above for what was found and how to fix it."

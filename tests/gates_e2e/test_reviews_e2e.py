@@ -7,6 +7,7 @@ is new, and a finding that goes away gets a "Fixed in" reply on its thread.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -159,3 +160,86 @@ def test_every_suggestion_applies_cleanly_and_passes_ruff(
         check=False,
     )
     assert ruff.returncode == 0, ruff.stdout
+
+
+# ------------------------------------------------------------------ refine, explain, ignore
+
+UNUSED = 'import os\nimport sys\n\n\ndef argv():\n    """The arguments."""\n    return sys.argv\n'
+
+
+def thread_of(pw: PullWorld, number: int, rule: str) -> dict[str, Any]:
+    found = [
+        c
+        for c in review_comments(pw, number)
+        if f"rule={rule} " in c["body"] and not c.get("in_reply_to_id")
+    ]
+    assert len(found) == 1, [c["body"][:80] for c in review_comments(pw, number)]
+    return found[0]
+
+
+def replies_to(pw: PullWorld, number: int, thread: int) -> list[str]:
+    return [c["body"] for c in review_comments(pw, number) if c.get("in_reply_to_id") == thread]
+
+
+def file_at(pw: PullWorld, ref: str, path: str) -> str:
+    import base64
+
+    data = pw.api("GET", f"/repos/{pw.repo}/contents/{path}", params={"ref": ref})
+    return base64.b64decode(data["content"]).decode()
+
+
+def test_refine_on_the_pull_request_commits_the_suggested_fixes(
+    pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
+) -> None:
+    pw = pull_world_for(BASE)
+    techlead = techlead_for(pw.world)
+    pw.push(
+        "refine-me", {"src/app/tool.py": UNUSED, "tests/test_tool.py": "def test():\n    pass\n"}
+    )
+    number = pw.open_pull("refine-me")
+    techlead.settle()
+    assert thread_of(pw, number, "F401")
+
+    pw.api("POST", f"/repos/{pw.repo}/issues/{number}/comments", json={"body": "/techlead refine"})
+    techlead.settle()
+
+    head = pw.api("GET", f"/repos/{pw.repo}/pulls/{number}")["head"]["sha"]
+    assert file_at(pw, head, "src/app/tool.py").startswith("import sys\n")
+    commit = pw.api("GET", f"/repos/{pw.repo}/commits/{head}")
+    assert "TechLead-Refine:" in commit["commit"]["message"]
+    answers = [c["body"] for c in pw.api("GET", f"/repos/{pw.repo}/issues/{number}/comments")]
+    assert any("Applied 1 suggested fix(es) in" in a for a in answers), answers
+    # The refined head was reviewed again: the F401 thread got its "Fixed in" reply.
+    thread = thread_of(pw, number, "F401")["id"]
+    assert any(r.startswith(f"Fixed in {head[:7]}.") for r in replies_to(pw, number, thread))
+
+
+def test_explain_and_ignore_in_a_thread(
+    pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
+) -> None:
+    pw = pull_world_for(BASE)
+    techlead = techlead_for(pw.world)
+    pw.push("talk", {"src/app/tool.py": UNUSED, "tests/test_tool.py": "def test():\n    pass\n"})
+    number = pw.open_pull("talk")
+    techlead.settle()
+    thread = thread_of(pw, number, "F401")["id"]
+    url = f"/repos/{pw.repo}/pulls/{number}/comments/{thread}/replies"
+
+    pw.api("POST", url, json={"body": "/techlead explain"})
+    techlead.settle()
+    (explained,) = [r for r in replies_to(pw, number, thread) if r.startswith("**F401**")]
+    assert "import" in explained.lower()
+
+    pw.api("POST", url, json={"body": "/techlead ignore re-exported for plugins"})
+    techlead.settle()
+    head = pw.api("GET", f"/repos/{pw.repo}/pulls/{number}")["head"]["sha"]
+    baseline = json.loads(file_at(pw, head, ".techlead/baseline.json"))
+    (entry,) = baseline["findings"]
+    assert (entry["rule"], entry["reason"], entry["by"]) == (
+        "F401",
+        "re-exported for plugins",
+        pw.world.user.login,
+    )
+    assert any(r.startswith("Recorded as reviewed") for r in replies_to(pw, number, thread))
+    fixed = [r for r in replies_to(pw, number, thread) if r.startswith("Fixed in")]
+    assert fixed == [], "an ignored finding is not raised again, nor reported fixed"
