@@ -25,6 +25,8 @@ INVALID_OPENAPI = "invalid-openapi"
 INVALID_SCHEMA = "invalid-json-schema"
 UNRESOLVED_REF = "unresolved-ref"
 MAX_ERRORS = 200
+NOT_OPENAPI = "not an OpenAPI document: no top-level openapi: or swagger: key"
+VALIDATOR_STOPPED = "the document is too malformed to validate further ({error})"
 _VERSION_KEYS = ("openapi", "swagger")
 
 
@@ -49,6 +51,8 @@ def is_openapi(data: Any) -> bool:
 
 def validate_openapi(doc: Document) -> Validation:
     """Problems of an OpenAPI document, its version detected from ``openapi``/``swagger``."""
+    if not is_openapi(doc.data):
+        return Validation((Problem(INVALID_OPENAPI, NOT_OPENAPI, ()),))
     local, external = _references(doc)
     problems = list(local)
     # Dangling and external references become empty schemas: the validator would stop
@@ -64,6 +68,10 @@ def validate_openapi(doc: Document) -> Validation:
         problems.append(Problem(UNRESOLVED_REF, f"unresolvable reference: {exc}", ()))
     except schema_exceptions.ValidationError as exc:  # raised by version detection
         problems.append(Problem(INVALID_OPENAPI, exc.message, tuple(exc.absolute_path)))
+    except Exception as exc:
+        # The validator walks what it expects and trips (TypeError, even assert) over
+        # some malformed documents: that is an invalid document, not a crash of the gate.
+        problems.append(Problem(INVALID_OPENAPI, VALIDATOR_STOPPED.format(error=exc), ()))
     return Validation(tuple(problems), tuple(sorted({ref for ref, _ in external})))
 
 
