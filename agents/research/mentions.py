@@ -32,6 +32,7 @@ _CODE_LIKE = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z][A-Z]|[A-Z][a-z0-9]{1,40}[A-Z]|
 _QUOTE = re.compile(r'["“]([^"“”\n]{24,300})["”]')
 _BLOCK_QUOTE = re.compile(r"^>[ \t]{0,4}([^\n]{24,300})$", re.MULTILINE)
 _MAX_QUOTES = 8
+_FENCES = ("```", "~~~")
 _ROUTE = re.compile(
     r"(?:\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s{1,4})?(?<![\w.:/])(/[\w{}<>:.-]{1,80}"
     r"(?:/[\w{}<>:.-]{1,80}){0,10}/?)"
@@ -63,6 +64,10 @@ class Mentions:
     symbols: tuple[str, ...] = ()
     routes: tuple[str, ...] = ()
     quotes: tuple[str, ...] = ()
+    # Names only seen in fenced code (a reproduction script): the public API a user
+    # calls more often than the place a fix goes, so they weigh less.
+    code_symbols: tuple[str, ...] = ()
+    code_dotted: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -76,17 +81,41 @@ def read_mentions(text: str) -> Mentions:
     frames = tuple(_frames(text))
     frame_paths = {frame.path for frame in frames}
     paths = [p for p in _unique(_clean_path(m) for m in _PATH.findall(text)) if p]
-    spans = _CODE_SPAN.findall(text)
+    prose, code = split_fenced(text)
+    spans = _CODE_SPAN.findall(prose)
+    symbols = _unique(_symbols(prose, spans, frames))
+    in_code = [name for name in _unique(_symbols(code, [], ())) if name not in set(symbols)]
+    dotted = _unique(_dotted(prose))
     return Mentions(
         paths=tuple(p for p in paths if p not in frame_paths and not _is_url_part(p, text))[
             :_MAX_MENTIONS
         ],
         frames=frames[-_MAX_MENTIONS:],
-        dotted=tuple(_unique(_dotted(text)))[:_MAX_MENTIONS],
-        symbols=tuple(_unique(_symbols(text, spans, frames)))[:_MAX_MENTIONS],
+        dotted=tuple(dotted)[:_MAX_MENTIONS],
+        code_dotted=tuple(name for name in _unique(_dotted(code)) if name not in dotted)[
+            :_MAX_MENTIONS
+        ],
+        symbols=tuple(symbols)[:_MAX_MENTIONS],
+        code_symbols=tuple(in_code)[:_MAX_MENTIONS],
         routes=tuple(_unique(_routes(spans)))[:_MAX_MENTIONS],
         quotes=tuple(_unique(_quotes(text)))[:_MAX_QUOTES],
     )
+
+
+def split_fenced(text: str) -> tuple[str, str]:
+    """(prose, fenced code): the lines outside and inside ``` or ~~~ fences."""
+    prose: list[str] = []
+    code: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        marker = line.lstrip()[:3]
+        if fence is None and marker in _FENCES:
+            fence = marker
+        elif fence is not None and marker == fence:
+            fence = None
+        else:
+            (prose if fence is None else code).append(line)
+    return "\n".join(prose), "\n".join(code)
 
 
 def normalise(text: str) -> str:

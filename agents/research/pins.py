@@ -18,10 +18,21 @@ from agents.research.mentions import Mentions, normalise
 from agents.research.templates import RELEVANCE as TEXT
 
 PATH_WEIGHT = 10.0
+GENERIC_NAME_WEIGHT = 1.5
+# File names every project (and every reproduction) has; named alone they point nowhere.
+GENERIC_NAMES = frozenset(
+    {
+        "main.py", "app.py", "__init__.py", "__main__.py", "setup.py", "test.py",
+        "tests.py", "run.py", "server.py", "script.py", "example.py", "demo.py",
+        "index.js", "index.ts", "main.go", "main.rs", "lib.rs", "mod.rs",
+    }
+)  # fmt: skip
 FRAME_WEIGHT = 4.0
 LAST_FRAME_WEIGHT = 6.0
 MODULE_WEIGHT = 6.0
 SYMBOL_WEIGHT = 3.0
+# A name seen only in a fenced reproduction script: evidence, not a pin on its own.
+CODE_SYMBOL_WEIGHT = 1.5
 ROUTE_WEIGHT = 4.0
 QUOTE_WEIGHT = 6.0
 TEST_FACTOR = 0.3
@@ -59,6 +70,10 @@ class Pin:
     symbols: list[str] = field(default_factory=list)
 
     def add(self, weight: float, reason: str, symbol: str | None = None) -> None:
+        """Add evidence; a symbol already counted for this file does not count twice
+        (the first, strongest mention of it wins)."""
+        if symbol is not None and symbol in self.symbols:
+            return
         self.weight += weight
         if reason not in self.reasons:
             self.reasons.append(reason)
@@ -95,13 +110,18 @@ class Resolver:
             self._path(pins, path)
         self._frames(pins, mentions)
         for dotted in mentions.dotted:
-            self._dotted(pins, dotted)
+            self._dotted(pins, dotted, 1.0)
         for symbol in mentions.symbols:
             self._symbol(pins, symbol, SYMBOL_WEIGHT)
         for route in mentions.routes:
             self._route(pins, route)
         for quote in mentions.quotes:
             self._quote(pins, quote)
+        # Weaker evidence last, so a name mentioned both ways counts at its strongest.
+        for dotted in mentions.code_dotted:
+            self._dotted(pins, dotted, CODE_SYMBOL_WEIGHT / SYMBOL_WEIGHT)
+        for symbol in mentions.code_symbols:
+            self._symbol(pins, symbol, CODE_SYMBOL_WEIGHT)
         return dict(pins)
 
     def suffix_matches(self, path: str, *, min_parts: int = 1) -> list[str]:
@@ -120,9 +140,11 @@ class Resolver:
 
     def _path(self, pins: dict[str, Pin], path: str) -> None:
         found = self.suffix_matches(path)
+        # "Create a main.py with:" is the user's file: a bare generic name is weak.
+        weight = GENERIC_NAME_WEIGHT if "/" not in path and path in GENERIC_NAMES else PATH_WEIGHT
         if 0 < len(found) <= MAX_DEFINERS:
             for match in found:
-                pins[match].add(PATH_WEIGHT / len(found), TEXT["named"])
+                pins[match].add(weight / len(found), TEXT["named"])
 
     def _frames(self, pins: dict[str, Pin], mentions: Mentions) -> None:
         """Frames in the project's own files; the deepest one is where it failed."""
@@ -135,23 +157,30 @@ class Resolver:
             weight = LAST_FRAME_WEIGHT if index == len(resolved) - 1 else FRAME_WEIGHT
             pins[found[0]].add(weight, TEXT["traceback"], function)
 
-    def _dotted(self, pins: dict[str, Pin], dotted: str) -> None:
+    def _dotted(self, pins: dict[str, Pin], dotted: str, scale: float) -> None:
+        """``a.b.c``: the longest prefix that is a module, then the names inside it.
+
+        ``scale`` weighs names read from a fenced reproduction script lower.
+        """
         parts = dotted.split(".")
         for end in range(len(parts), 1, -1):
             module = self._module("/".join(parts[:end]))
             if module is not None:
-                pins[module].add(MODULE_WEIGHT, TEXT["module"].format(name=dotted))
+                pins[module].add(MODULE_WEIGHT * scale, TEXT["module"].format(name=dotted))
                 for symbol in parts[end:]:
                     if symbol in self.files[module].names:
-                        pins[module].add(SYMBOL_WEIGHT, TEXT["defines"].format(name=symbol), symbol)
+                        reason = TEXT["defines"].format(name=symbol)
+                        pins[module].add(SYMBOL_WEIGHT * scale, reason, symbol)
                 return
         # A package and names inside it: ``httpx.Client.send`` -> who defines Client, send.
         if self._module(parts[0]) is not None or parts[0] in self.top_dirs:
-            self._qualified(pins, parts[1:], within=parts[0])
+            self._qualified(pins, parts[1:], SYMBOL_WEIGHT * scale, within=parts[0])
         else:
-            self._qualified(pins, parts)
+            self._qualified(pins, parts, SYMBOL_WEIGHT * scale)
 
-    def _qualified(self, pins: dict[str, Pin], parts: list[str], within: str | None = None) -> None:
+    def _qualified(
+        self, pins: dict[str, Pin], parts: list[str], weight: float, within: str | None = None
+    ) -> None:
         """``Client.send``: the files defining ``Client`` that also define ``send``."""
         if not parts:
             return
@@ -159,9 +188,9 @@ class Resolver:
         for path in owners if len(owners) <= MAX_DEFINERS else ():
             if all(part in self.files[path].names for part in parts[1:]) and len(parts) > 1:
                 name = ".".join(parts)
-                pins[path].add(SYMBOL_WEIGHT, TEXT["defines"].format(name=name), name)
+                pins[path].add(weight, TEXT["defines"].format(name=name), name)
         for symbol in parts:
-            self._symbol(pins, symbol, SYMBOL_WEIGHT, within=within)
+            self._symbol(pins, symbol, weight, within=within)
 
     def _module(self, stem: str) -> str | None:
         for root in _SOURCE_ROOTS:

@@ -43,6 +43,8 @@ def _term(raw: str) -> str:
     word = raw.lower()
     if len(word) < 2 or word in STOPWORDS:
         return ""
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"  # dependencies -> dependency, queries -> query
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word

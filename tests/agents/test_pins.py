@@ -232,3 +232,17 @@ def test_files_carried_over_to_a_new_inventory_keep_their_documents(make_repo: M
     assert new["httpx/_urls.py"] is not old["httpx/_urls.py"]
     found = RelevanceAgent().run(ResearchContext(pushed, "proxies query params"))
     assert found.relevant[0].path == "httpx/_urls.py"
+
+
+@pytest.mark.parametrize(
+    ("query", "pinned"),
+    [
+        ("Create a main.py with:\n\n```python\nimport httpx\n```", ()),
+        ("```python\nr = client.raise_for_status()\n```", ()),
+        ("calling `raise_for_status()` raises on 2xx", ("httpx/_models.py",)),
+    ],
+    ids=["generic-file-name", "call-in-fenced-code", "call-in-prose"],
+)
+def test_weak_mentions_do_not_pin(make_repo: MakeRepo, query: str, pinned: tuple) -> None:
+    files = {**REPO, "tests/main.py": "def test_main():\n    pass\n"}
+    assert research(make_repo(files), query).pinned_paths() == pinned
