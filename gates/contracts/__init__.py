@@ -27,6 +27,7 @@ from pathlib import Path
 
 from unidiff import PatchedFile
 
+from bot.errors import GateError
 from gates.config import ContractsConfig, GateConfig, GateLevel, Severity
 from gates.contracts import graphql_diff, openapi_diff, places, proto, texts
 from gates.contracts.documents import TOO_DEEP, Document, DocumentError, load
@@ -77,28 +78,16 @@ class _Outcome:
 
 
 def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
-    settings = _settings(config)
-    found = discover(inp.changes.present(), inp.head, settings)
-    outcome = _Outcome()
-    for changed in inp.changes.files.values():
-        if changed.status is FileStatus.DELETED and (kind := _by_glob(changed.path, settings)):
-            outcome.notes.append(texts.DELETED.format(path=changed.path, kind=kind))
+    if not isinstance(config, ContractsConfig):
+        raise GateError("L2 needs the gates.contracts settings")
+    found = discover(inp.changes.present(), inp.head, config)
+    outcome = _Outcome(notes=_deleted(inp, config))
     if not found:
         return Scan(not_applicable=texts.NOTHING_TO_CHECK, notes=tuple(outcome.notes))
-    checks: dict[Kind, Callable[[GateInput, ChangedFile, _Outcome], None]] = {
-        Kind.OPENAPI: _openapi,
-        Kind.JSON_SCHEMA: _json_schema,
-    }
-    for changed, kind in found:
-        if kind in checks:
-            try:
-                checks[kind](inp, changed, outcome)
-            except RecursionError:  # validators and copies recurse per nesting level
-                message = texts.UNREADABLE.format(kind=kind, reason=TOO_DEEP)
-                outcome.head.append(_finding(changed.path, 1, UNREADABLE_RULE, message, VALIDATOR))
+    _documents(inp, found, outcome)
     graphqls = [changed for changed, kind in found if kind is Kind.GRAPHQL]
     if graphqls:
-        _graphql(inp, graphqls, settings, outcome)
+        _graphql(inp, graphqls, config, outcome)
     protos = [changed for changed, kind in found if kind is Kind.PROTOBUF]
     if protos:
         _protobuf(inp, protos, tools, outcome)
@@ -111,12 +100,29 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     )
 
 
-def _settings(config: GateConfig) -> ContractsConfig:
-    if isinstance(config, ContractsConfig):
-        return config
-    from gates.config import load_defaults
+def _deleted(inp: GateInput, config: ContractsConfig) -> list[str]:
+    """Notes on deleted contracts (a deleted file has no line to annotate)."""
+    return [
+        texts.DELETED.format(path=changed.path, kind=kind)
+        for changed in inp.changes.files.values()
+        if changed.status is FileStatus.DELETED and (kind := _by_glob(changed.path, config))
+    ]
 
-    return load_defaults().contracts
+
+def _documents(inp: GateInput, found: list[tuple[ChangedFile, Kind]], outcome: _Outcome) -> None:
+    """Check each OpenAPI and JSON Schema document on its own."""
+    checks: dict[Kind, Callable[[GateInput, ChangedFile, _Outcome], None]] = {
+        Kind.OPENAPI: _openapi,
+        Kind.JSON_SCHEMA: _json_schema,
+    }
+    for changed, kind in found:
+        if kind not in checks:
+            continue
+        try:
+            checks[kind](inp, changed, outcome)
+        except RecursionError:  # the differ and copies recurse per nesting level
+            message = texts.UNREADABLE.format(kind=kind, reason=TOO_DEEP)
+            outcome.head.append(_finding(changed.path, 1, UNREADABLE_RULE, message, VALIDATOR))
 
 
 # ---------------------------------------------------------------------------- discovery
