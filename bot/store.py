@@ -40,6 +40,7 @@ BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_SECONDS = 1.0
 CHECKPOINT_JOIN_SECONDS = 5.0
 MAX_BATCH = 256
+MAX_PARAMETERS = 999  # https://www.sqlite.org/limits.html#max_variable_number
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -489,23 +490,34 @@ def _accept_batch(
 
 def _known_traces(conn: sqlite3.Connection, delivery_ids: Sequence[str]) -> dict[str, str]:
     """The stored trace id of each of ``delivery_ids`` already in the store."""
-    marks = ", ".join("?" * len(delivery_ids))
-    found = conn.execute(
-        f"SELECT delivery_id, trace_id FROM deliveries WHERE delivery_id IN ({marks})",  # noqa: S608
-        delivery_ids,
-    )
-    return dict(found.fetchall())
+    known: dict[str, str] = {}
+    for start in range(0, len(delivery_ids), MAX_PARAMETERS):
+        chunk = delivery_ids[start : start + MAX_PARAMETERS]
+        marks = ", ".join("?" * len(chunk))
+        found = conn.execute(
+            f"SELECT delivery_id, trace_id FROM deliveries WHERE delivery_id IN ({marks})",  # noqa: S608
+            chunk,
+        )
+        known.update(found.fetchall())
+    return known
 
 
 def _insert_rows(
     conn: sqlite3.Connection, insert: tuple[str, str, str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """All ``rows`` in one INSERT statement (one step of the SQLite VM)."""
+    """All ``rows`` in one INSERT statement (one step of the SQLite VM) per chunk.
+
+    Chunks keep each statement under SQLite's historic limit of 999 parameters,
+    which older builds still have.
+    """
     if not rows:
         return
     head, row, tail = insert
-    values = ", ".join([row] * len(rows))
-    conn.execute(f"{head} VALUES {values} {tail}", [value for one in rows for value in one])
+    per_statement = max(1, MAX_PARAMETERS // len(rows[0]))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = ", ".join([row] * len(chunk))
+        conn.execute(f"{head} VALUES {values} {tail}", [value for one in chunk for value in one])
 
 
 def insert_job(conn: sqlite3.Connection, spec: JobSpec, now: float) -> int:

@@ -69,6 +69,14 @@ async def _gather(waits: list) -> list:
     return list(await asyncio.gather(*waits))
 
 
+def test_a_batch_larger_than_one_statement_holds_is_stored_whole(store: Store) -> None:
+    items = [delivery(f"d-{index}") for index in range(1200)]  # > 999 SQL parameters
+    batch = [(item, route_spec(item, item.delivery_id)) for item in items]
+    assert all(answer.new for answer in store.accept_deliveries(batch, T0))
+    assert not any(answer.new for answer in store.accept_deliveries(batch, T0))
+    assert (store.count("deliveries"), store.count("jobs")) == (1200, 1200)
+
+
 def test_a_failing_report_hook_costs_no_delivery_its_answer(store: Store) -> None:
     def broken(stored: object) -> None:
         raise RuntimeError("metrics backend gone")
