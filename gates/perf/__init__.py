@@ -82,12 +82,12 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
     with tempfile.TemporaryDirectory(prefix="techlead-bench-") as scratch:
         trees = _trees(inp, Path(scratch))
         bench = _Bench(tools, jail, config, trees, Path(scratch))
+        rng = random.Random(seed)  # noqa: S311 (run order and resampling, not secrets)
         try:
             _warm_up(bench.run, config.warmup)
+            return judge(bench.run, config, rng, inp, notes)
         except _BaseFailed as exc:
             return Scan(incomplete=(texts.BASE_FAILED.format(reason=exc),), notes=tuple(notes))
-        rng = random.Random(seed)  # noqa: S311 (run order and resampling, not secrets)
-        return judge(bench.run, config, rng, inp, notes)
 
 
 def seed_for(head_sha: str) -> int:
