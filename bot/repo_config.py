@@ -160,12 +160,15 @@ class AgentSpec(_Frozen):
 
 
 class PlanningConfig(_Frozen):
-    """How plans are made: approval, size, research budget and never-touch paths."""
+    """How plans are made: approval, size, research budget, never-touch paths and the
+    planner (``deterministic``, or ``llm``: the model TECHLEAD_LLM_* configures, held to
+    the deterministic planner's guards and falling back to it)."""
 
     require_approval: bool
     max_tasks: int = Field(ge=1, le=200)
     research_budget_seconds: float = Field(gt=0, le=600)
     blocked_paths: tuple[str, ...]
+    planner: Literal["deterministic", "llm"] = "deterministic"
 
 
 class ExecutionConfig(_Frozen):

@@ -168,12 +168,13 @@ def _header(plan: Plan) -> str:
 
 
 def _summary(plan: Plan, wave_count: int) -> str:
-    return templates.SUMMARY.format(
+    summary = templates.SUMMARY.format(
         title=_inline(plan.title, 200),
         tasks=_count(templates.COUNT_TASKS, len(plan.tasks)),
         waves=_count(templates.COUNT_WAVES, wave_count),
         source=templates.SOURCE_NAMES[plan.source.value],
     )
+    return "\n".join([summary, *(_inline(note, 400) for note in plan.notes)])
 
 
 def _count(forms: tuple[str, str], n: int) -> str:

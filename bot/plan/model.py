@@ -170,6 +170,9 @@ class Plan:
     # The issue's kind (bot.plan.reading.IssueKind) and the issues it lists as items.
     kind: str | None = None
     linked: tuple[str, ...] = ()
+    # Lines for the checklist about how the plan was made (the model planner's cost, or
+    # why its plan was not used).
+    notes: tuple[str, ...] = ()
 
     def task(self, task_id: str) -> Task | None:
         return next((task for task in self.tasks if task.id == task_id), None)

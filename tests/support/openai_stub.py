@@ -148,8 +148,8 @@ class OpenAIStub:
             if (refused := self._refuse(request)) is not None:
                 return refused
             answer = self._next(body)
-            if answer.delay:
-                await asyncio.sleep(answer.delay)
+            if answer.delay and await _gone_within(request, answer.delay):
+                return _error(499, "client closed the request", {})
             if answer.status != 200:
                 return _error(answer.status, answer.error, answer.headers)
             return JSONResponse(self._completion(body, answer), headers=dict(answer.headers))
@@ -213,6 +213,16 @@ def _error(
         kind = "requests"
     error = {"message": message, "type": kind, "param": None, "code": code}
     return JSONResponse({"error": error}, status_code=status, headers=dict(headers))
+
+
+async def _gone_within(request: Request, seconds: float) -> bool:
+    """Wait ``seconds``; True as soon as the client hangs up (a timed-out request)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await request.is_disconnected():
+            return True
+        await asyncio.sleep(0.02)
+    return False
 
 
 def _last_user(body: dict[str, Any]) -> str:

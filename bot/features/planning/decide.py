@@ -17,7 +17,7 @@ from bot.plan import templates as plan_templates
 from bot.plan.checklist import render
 from bot.plan.commands import Command, CommandKind
 from bot.plan.model import CancelReason, IssueInput, Plan, PlanState, TaskStatus
-from bot.plan.planner import make_plan
+from bot.plan.planner import Planner, make_plan
 from bot.plan.replan import replan
 from bot.plans import PlanRecord
 from bot.repo_config import RepoConfig
@@ -62,19 +62,24 @@ class Outcome:
 
 
 def next_plan(
-    previous: Plan | None, issue: IssueInput, findings: Findings, config: RepoConfig
+    previous: Plan | None,
+    issue: IssueInput,
+    findings: Findings,
+    config: RepoConfig,
+    *,
+    planner: Planner | None = None,
 ) -> Plan:
     """The plan for ``issue``: a first plan, or a re-plan keeping ids, statuses and links.
 
     A cancelled plan planned again comes back as a new version that needs approval
     (when the repository asks for approval). Raises ``PlanError`` (cycles, dangling
-    references, too many tasks).
+    references, too many tasks). ``planner`` is the deterministic one unless given.
     """
     if previous is None:
-        return make_plan(issue, findings, config.agents, config.planning)
+        return make_plan(issue, findings, config.agents, config.planning, planner=planner)
     if previous.state is PlanState.CANCELLED:
         previous = revive(previous, config.planning.require_approval)
-    return replan(previous, issue, findings, config.agents, config.planning)
+    return replan(previous, issue, findings, config.agents, config.planning, planner=planner)
 
 
 def revive(plan: Plan, require_approval: bool) -> Plan:

@@ -43,6 +43,7 @@ from bot.features.planning.research import research_issue
 from bot.permissions import check_sender
 from bot.plan.checklist import PLAN_MARKER, render_error
 from bot.plan.commands import Command, CommandKind, help_text, parse_commands
+from bot.plan.llm import planner_for
 from bot.plan.model import IssueInput, PlanState
 from bot.plans import PlanRecord, PlanStore
 from bot.ports import GitHubPort, IssueInfo
@@ -181,8 +182,11 @@ def _planned(work: Work, record: PlanRecord, issue: IssueInput, findings: Findin
     The checklist is rendered here once so a plan too large for a comment becomes an
     error shown on the issue rather than a job failing at publication.
     """
+    # planning.planner: llm asks the model; its cost lands in the record's timings.
+    planner = planner_for(work.config.planning.planner, work.ctx.settings, timings=work.timings)
     try:
-        planned = record.with_plan(next_plan(record.plan, issue, findings, work.config), findings)
+        plan = next_plan(record.plan, issue, findings, work.config, planner=planner)
+        planned = record.with_plan(plan, findings)
         checklist_body(planned, work.words.command)
     except PlanError as exc:
         body = render_error(exc, issue_number=work.issue, command=work.words.command)
