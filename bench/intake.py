@@ -20,7 +20,7 @@ This file is also what the servers load: the TechLead plugin (TECHLEAD_PLUGINS=i
 every event schedules one ``bench.work`` job, which spins the CPU when the delivery
 id starts with "spin") and the reference app (``intake:reference_app``).
 
-    .venv/bin/python bench/intake.py [--seconds 5] [--rounds 3] [--connections 32]
+    .venv/bin/python bench/intake.py [--seconds 5] [--rounds 4] [--connections 32]
 """
 
 from __future__ import annotations
@@ -554,7 +554,7 @@ async def bench(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
-    parser.add_argument("--rounds", type=int, default=3, help="paired throughput rounds")
+    parser.add_argument("--rounds", type=int, default=4, help="paired throughput rounds")
     parser.add_argument("--connections", type=int, default=32)
     return asyncio.run(bench(parser.parse_args()))
 
