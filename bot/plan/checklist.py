@@ -151,6 +151,7 @@ def _render(
         PLAN_MARKER,
         _header(plan),
         _summary(plan, len(waves)),
+        _linked(plan),
         _research(findings, options.research),
         _waves(plan, waves, options),
         _controls(plan),
@@ -175,6 +176,16 @@ def _summary(plan: Plan, wave_count: int) -> str:
         source=templates.SOURCE_NAMES[plan.source.value],
     )
     return "\n".join([summary, *(_inline(note, 400) for note in plan.notes)])
+
+
+def _linked(plan: Plan) -> str:
+    """The issues the issue lists as items: tracked there, not planned here."""
+    if not plan.linked:
+        return ""
+    shown = [_code(link, 120) for link in plan.linked[: _MAX_LIST * 2]]
+    more = len(plan.linked) - len(shown)
+    text = ", ".join(shown) + (templates.LINKED_MORE.format(count=more) if more else "")
+    return templates.LINKED.format(issues=text)
 
 
 def _count(forms: tuple[str, str], n: int) -> str:

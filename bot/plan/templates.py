@@ -155,6 +155,8 @@ SOURCE_NAMES = {
 HEADER = "## TechLead plan{issue} · {state} · v{version}"
 HEADER_ISSUE = " for #{number}"
 SUMMARY = "**{title}**: {tasks} in {waves} (from {source})."
+LINKED = "Linked issues (tracked there, not planned here): {issues}"
+LINKED_MORE = " and {count} more"
 COUNT_TASKS = ("{n} task", "{n} tasks")
 COUNT_WAVES = ("{n} wave", "{n} waves")
 

@@ -8,6 +8,7 @@ import pytest
 
 from agents.research.model import Findings
 from bot.errors import TooManyTasksError
+from bot.plan.checklist import render
 from bot.plan.model import IssueInput, Plan, PlanSource, Priority, TaskStatus
 from bot.plan.planner import PlanningDefaults, make_plan
 from bot.plan.reading import IssueKind, classify, is_confirmation, normalise, template_lines
@@ -191,6 +192,10 @@ def test_items_that_only_link_an_issue_are_linked_not_tasks() -> None:
         "encode/httpx#2084",
         "https://github.com/encode/httpx/issues/2081",
     )
+    assert (
+        "Linked issues (tracked there, not planned here): #12, encode/httpx#2084, "
+        "https://github.com/encode/httpx/issues/2081\n"
+    ) in render(result)
 
 
 @pytest.mark.parametrize(
