@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "gates": "bot.commands.gates",
     "review": "bot.commands.review",
     "run": "bot.commands.run",
+    "action": "bot.commands.action",
+    "app": "bot.commands.app",
 }
 
 # One line of help per command, shown without importing every module.
@@ -41,6 +43,8 @@ SUMMARIES: dict[str, str] = {
     "gates": "run the quality gates on a local diff",
     "review": "print the reviewers' comments on a local diff",
     "run": "plan an issue file and run the plan locally: branches in the repository, no GitHub",
+    "action": "handle the event of a GitHub Actions run (token mode, no webhook server)",
+    "app": "print the GitHub App manifest (the permissions and events TechLead uses)",
 }
 
 

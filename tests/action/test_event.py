@@ -1,0 +1,88 @@
+"""Reading an Actions run's environment: which variable is wrong, and what is assumed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.commands.action import ACTIONS_BOT, read_event
+from bot.errors import SettingsError
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "labeled", "sender": {"login": "octocat"}}))
+    return {
+        "GITHUB_EVENT_NAME": "issues",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_TOKEN": "ghs_workflowtoken",
+        "GITHUB_REPOSITORY": "octo/shop",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "RUNNER_TEMP": str(tmp_path / "runner"),
+    }
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_TOKEN", "GITHUB_REPOSITORY"],
+    ids=str.lower,
+)
+def test_a_missing_variable_is_named(tmp_path: Path, variable: str) -> None:
+    env = base_env(tmp_path)
+    del env[variable]
+    with pytest.raises(SettingsError) as raised:
+        read_event(env)
+    assert raised.value.variable == variable
+
+
+def test_an_unreadable_payload_names_the_file(tmp_path: Path) -> None:
+    env = base_env(tmp_path) | {"GITHUB_EVENT_PATH": str(tmp_path / "missing.json")}
+    with pytest.raises(SettingsError, match=r"missing\.json"):
+        read_event(env)
+
+
+def test_defaults_of_a_workflow_run(tmp_path: Path) -> None:
+    event = read_event(base_env(tmp_path))
+    assert event.delivery_id == "actions-42-2"
+    assert event.api_url == "https://api.github.com"
+    assert event.data_dir == tmp_path / "runner" / "techlead"
+    assert event.bot_login == ACTIONS_BOT
+    assert event.payload["repository"]["full_name"] == "octo/shop"
+    assert event.delivery.envelope.repo == "octo/shop"
+
+
+@pytest.mark.parametrize(
+    ("extra", "login"),
+    [
+        ({"TECHLEAD_GITHUB_TOKEN": "ghp_personal"}, None),
+        ({"TECHLEAD_GITHUB_TOKEN": "ghp_personal", "TECHLEAD_BOT_LOGIN": "shop-bot"}, "shop-bot"),
+        ({"TECHLEAD_BOT_LOGIN": "shop-bot"}, "shop-bot"),
+    ],
+    ids=["pat-without-login", "pat-with-login", "login-override"],
+)
+def test_an_own_token_replaces_the_workflow_token(
+    tmp_path: Path, extra: dict[str, str], login: str | None
+) -> None:
+    event = read_event(base_env(tmp_path) | extra)
+    assert event.token == extra.get("TECHLEAD_GITHUB_TOKEN", "ghs_workflowtoken")
+    assert event.bot_login == login
+
+
+def test_the_command_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    del env["GITHUB_TOKEN"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "action"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "GITHUB_TOKEN" in done.stderr and "secrets.GITHUB_TOKEN" in done.stderr
