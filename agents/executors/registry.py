@@ -1,18 +1,24 @@
 """Which executor does a task: from the specialist's ``executor:`` key in the roster.
 
 ``builtin`` looks the specialist up in ``agents.builtin.BUILTINS`` (name -> factory),
-imported lazily so TechLead runs without it; a specialist with no built-in agent, and
-``llm`` until a model is configured, become hand-offs.
+imported lazily so TechLead runs without it; ``llm`` uses the model ``model`` names, or
+else the one TECHLEAD_LLM_* in ``base_env`` configures. A specialist with no built-in
+agent, and ``llm`` without a model, become hand-offs.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Mapping
 
 from agents.executors.base import Executor
 from agents.executors.command import CommandExecutor
 from agents.executors.handoff import HandoffExecutor
+from agents.executors.llm import LLMExecutor
+from bot.errors import SettingsError
+from bot.llm import ModelConfig
+from bot.settings import Settings
 
 COMMAND_PREFIX = "command:"
 NO_BUILTIN = "no built-in agent does {agent}'s work"
@@ -50,6 +56,7 @@ def executor_for(
     base_env: Mapping[str, str] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resolve_action: Callable[[str, str], str | None] | None = None,
+    model: ModelConfig | None = None,
 ) -> Executor:
     """The executor a roster entry names; a hand-off when nothing can do the work.
 
@@ -62,5 +69,16 @@ def executor_for(
         found = builtin_executor(agent_name, resolve_action)
         return found or HandoffExecutor(NO_BUILTIN.format(agent=agent_name))
     if spec == "llm":
-        return HandoffExecutor(NO_MODEL)
+        model = model or model_from_env(os.environ if base_env is None else base_env)
+        if model is None:
+            return HandoffExecutor(NO_MODEL)
+        return LLMExecutor(model, base_env=base_env, should_stop=should_stop)
     return HandoffExecutor()
+
+
+def model_from_env(env: Mapping[str, str]) -> ModelConfig | None:
+    """The model TECHLEAD_LLM_* configures; None when none is or the settings are invalid."""
+    try:
+        return ModelConfig.from_settings(Settings.from_env(env))
+    except SettingsError:
+        return None
