@@ -33,6 +33,15 @@ _CHECKBOX = re.compile(r"(\s*)(?:[-*+]|\d{1,3}[.)])\s+\[([ xX])\]\s+(\S.*)$")
 _NUMBERED = re.compile(r"(\s*)(\d{1,3})[.)]\s+(\S.*)$")
 _BULLET = re.compile(r"(\s*)[-*+]\s+(?!\[[ xX]\]\s)(\S.*)$")
 _QUOTED = re.compile(r"\s{0,3}>")
+# "**To Reproduce**" alone on a line: templates use bold lines as headings.
+_BOLD_HEADING = re.compile(r"\s{0,3}(\*\*|__)([^*_\n]{1,80}?):?\1:?\s{0,3}")
+# Section headings that are a template's prompt; the section's first sentence is the ask.
+_PROMPT = re.compile(
+    r"(?:describe|what|how|is your|is there|would|could|please|proposed|suggested|possible)\b"
+    r"|.{0,120}\?\s{0,3}$",
+    re.IGNORECASE,
+)
+_FIRST_SENTENCE = re.compile(r"[^\n.!?]{3,200}")
 _LINK_ONLY = re.compile(
     r"(?:[\w.-]{1,100}/[\w.-]{1,100})?#(\d{1,9})|"
     r"\[[^\]]{0,300}\]\((https?://[^\s)]{1,500})\)|"
@@ -231,8 +240,11 @@ def _visible_lines(body: str) -> list[_Line | None]:
             result.append(None)
             continue
         heading = parse_heading(text)
+        bold = _BOLD_HEADING.fullmatch(text)
         if heading:
             section = heading[1]
+        elif bold:
+            section = bold.group(2).strip()
         result.append(_Line(text, section))
     return result
 
@@ -336,6 +348,20 @@ def _finish(drafts: list[_Draft]) -> tuple[Item, ...]:
     )
 
 
+def _section_task(title: str, body: str) -> str | None:
+    """The task a section asks for: its heading, or for a template's prompt ("Describe
+    the solution you'd like") the first sentence written under it."""
+    if _BACKGROUND.match(title):
+        return None
+    if not _PROMPT.match(title):
+        return title
+    for line in body.splitlines():
+        if line.strip() and not _LIST_LINE.match(line) and not line.lstrip().startswith(">"):
+            sentence = _FIRST_SENTENCE.search(line)
+            return sentence.group(0).strip() if sentence else None
+    return None
+
+
 def _sections(lines: list[_Line | None], level: int) -> tuple[Item, ...]:
     items: list[Item] = []
     body: list[str] = []
@@ -345,8 +371,9 @@ def _sections(lines: list[_Line | None], level: int) -> tuple[Item, ...]:
             continue
         heading = parse_heading(line.text)
         if heading and heading[0] <= level:
-            if title and not _BACKGROUND.match(title):
-                items.append(Item(len(items) + 1, title, "\n".join(body).strip(), False, title))
+            text = _section_task(title, "\n".join(body).strip()) if title else None
+            if text and title:
+                items.append(Item(len(items) + 1, text, "\n".join(body).strip(), False, title))
             title, body = (heading[1] if heading[0] == level else None), []
         elif title is not None:
             body.append(line.text)

@@ -127,7 +127,8 @@ _KIND_WORDS: tuple[tuple[IssueKind, re.Pattern[str]], ...] = tuple(
          r"quadratic|cpu usage|high memory|takes? \d{1,5}\s?(?:s|ms|seconds|minutes|hours?)|"
          r"stall\w{0,3}|blocks? the event loop|hangs?|hanging|forever|freez\w{0,3}|"
          r"takes? (?:very )?(?:much|a long|too much|so much) time|too long to"),
-        (IssueKind.BUG, r"bug|traceback|exception|error|crash\w{0,3}|fails?|failing|failure|"
+        (IssueKind.BUG, r"bug|traceback|\w{0,40}exception|\w{0,40}error|crash\w{0,3}|fails?|"
+         r"failing|failure|"
          r"broken|regression|raises?|incorrect(?:ly)?|wrong|unexpected\w{0,2}|"
          r"steps to reproduce|to reproduce|expected behaviou?r|actual behaviou?r|"
          r"(?:does|do|is|are)(?:n't| not) (?:work|return|respect|honou?r|get|handle|verify|"

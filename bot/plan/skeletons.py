@@ -151,7 +151,12 @@ def _security(title: str, at: _Places) -> list[_Step]:
     return [
         _Step(templates.SECURITY_ASSESS.format(title=title), SECURITY, _files(at.module), (), high),
         _Step(
-            _at(templates.SECURITY_FIX, title, at.where), DEVELOPER, _files(at.module), (1,), high
+            _at(templates.SECURITY_FIX, title, at.where),
+            None,
+            _files(at.module),
+            (1,),
+            high,
+            _fix_text(at),
         ),
         _Step(_at(templates.SECURITY_TEST, title, at.test), TESTER, _files(at.test), (1,), high),
     ]
@@ -169,7 +174,14 @@ def _dependency(title: str, at: _Places) -> list[_Step]:
 def _performance(title: str, at: _Places) -> list[_Step]:
     return [
         _Step(_at(templates.PERF_BENCH, title, None), PERFORMANCE, _files(at.module)),
-        _Step(_at(templates.PERF_FIX, title, at.where), DEVELOPER, _files(at.module), (1,)),
+        _Step(
+            _at(templates.PERF_FIX, title, at.where),
+            None,
+            _files(at.module),
+            (1,),
+            None,
+            _fix_text(at),
+        ),
         _Step(_at(templates.PERF_TEST, title, at.test), TESTER, _files(at.test), (1,)),
     ]
 
@@ -180,7 +192,14 @@ def _docs(title: str, at: _Places) -> list[_Step]:
 
 def _refactor(title: str, at: _Places) -> list[_Step]:
     return [
-        _Step(_at(templates.REFACTOR_CHANGE, title, at.where), DEVELOPER, _files(at.module)),
+        _Step(
+            _at(templates.REFACTOR_CHANGE, title, at.where),
+            None,
+            _files(at.module),
+            (),
+            None,
+            _fix_text(at),
+        ),
         _Step(templates.REFACTOR_REVIEW.format(title=title), REVIEWER, _files(at.test), (1,)),
     ]
 
@@ -252,6 +271,12 @@ def _numbered(steps: list[_Step], roster: Sequence[str], note: str) -> list[Item
             )
         )
     return items
+
+
+def _fix_text(at: _Places) -> str:
+    """What a fix's specialist is chosen on: the file it changes, not the issue's words
+    ("Fix the slow path in web/login.tsx" is the frontend's, not performance work)."""
+    return _at(templates.CHANGE_AT, "", at.module)
 
 
 def _at(template: str, title: str, path: str | None) -> str:

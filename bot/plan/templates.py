@@ -73,6 +73,7 @@ KIND_NAMES = {
 
 SKELETON_NOTE = "added: the plan a {kind} needs, as the issue lists no tasks"
 SKELETON_AT = " in {path}"
+CHANGE_AT = "Change{where}"
 SKELETON_SYMBOLS = "{symbols} ({path})"
 BUG_TEST = "Write a failing test{where} that reproduces: {title}"
 BUG_FIX = "Fix{where}: {title}"

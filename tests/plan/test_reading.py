@@ -283,3 +283,31 @@ def test_research_files_never_change_priority_or_text() -> None:
 )
 def test_keywords_match_whole_words(line: str, agent: str) -> None:
     assert plan("Shop", f"- [ ] {line}").tasks[0].agent == agent
+
+
+def test_bold_template_headings_frame_steps_to_reproduce() -> None:
+    body = (
+        "**Describe the bug**\nPassing `headers=None` raises.\n\n**To Reproduce**\n"
+        "1. Create a client\n2. Call `client.get(url, headers=None)`\n"
+    )
+    result = plan("TypeError when passing None to headers", body)
+    assert result.kind == "bug" and result.source is PlanSource.FALLBACK
+    assert not any("Create a client" in task.title for task in result.tasks)
+
+
+def test_a_template_prompt_section_plans_the_answer_written_under_it() -> None:
+    body = (
+        "### Is your feature request related to a problem?\n\nWe can't reach HTTP/3 servers.\n\n"
+        "### Describe the solution you'd like\n\nAdd an `http3=True` option to `Client`. "
+        "It would use aioquic.\n\n### Additional context\n\nNone.\n"
+    )
+    result = plan("Add support for HTTP/3", body)
+    assert result.tasks[0].title == "Add an `http3=True` option to `Client`"
+
+
+def test_a_fix_goes_to_the_owner_of_the_file_it_changes() -> None:
+    result = plan("Login page is slow to load", "", findings=findings_with("web/login.tsx"))
+    assert [(t.agent, t.files) for t in result.tasks[:2]] == [
+        ("performance-expert", ("web/login.tsx",)),
+        ("frontend-developer", ("web/login.tsx",)),
+    ]
