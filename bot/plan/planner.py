@@ -1,10 +1,13 @@
 """Turns an issue and research findings into a validated plan.
 
 :class:`Planner` is the seam: the built-in :class:`DeterministicPlanner` reads the issue
-(see bot.plan.parse), assigns specialists (bot.plan.assign), priorities
-(bot.plan.priority) and dependencies (bot.plan.deps). Any other planner (an LLM one,
-later) returns the same :class:`Plan`; :func:`make_plan` validates whichever ran, so no
-planner can hand the executor a cycle or a dangling reference.
+(bot.plan.items: template text out, its kind, its items or its kind's skeleton), assigns
+specialists (bot.plan.assign), priorities (bot.plan.priority: the task's marker, the
+issue's label or title marker, the task's words, the kind) and dependencies
+(bot.plan.deps: the issue's own words, else by stage between tasks on one topic). Any
+other planner (an LLM one, later) returns the same :class:`Plan`; :func:`make_plan`
+validates whichever ran, so no planner can hand the executor a cycle or a dangling
+reference, and counts only open tasks against ``max_tasks``.
 """
 
 from __future__ import annotations
