@@ -139,10 +139,12 @@ class _Step:
 
 
 def _bug(title: str, at: _Places) -> list[_Step]:
+    """The failing test, then the fix; they run side by side (the test is written
+    against the bug, the fix makes it pass), so neither waits for the other."""
     return [
         _Step(_at(templates.BUG_TEST, title, at.test), TESTER, _files(at.test)),
-        _Step(_at(templates.BUG_FIX, title, at.where), None, _files(at.module), (1,), None,
-              _at(templates.BUG_FIX, "", at.where)),
+        _Step(_at(templates.BUG_FIX, title, at.where), None, _files(at.module), (), None,
+              _fix_text(at)),
     ]  # fmt: skip
 
 

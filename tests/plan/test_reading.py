@@ -125,7 +125,7 @@ def test_an_open_bug_never_comes_out_with_every_task_completed() -> None:
             "Fix in pydantic/main.py: model_dump raises TypeError on nested enums",
             "backend-developer",
             "medium",
-            ("T1",),
+            (),
         ),
     ]
     assert all(task.status is TaskStatus.PENDING for task in result.tasks)
