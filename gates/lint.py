@@ -67,7 +67,8 @@ def scan(inp: GateInput, config: GateConfig, tools: ToolRunner) -> Scan:
         # Maybe only the base's settings are broken (a change that repairs them): the
         # head alone decides, and findings count by the diff filter only.
         found = _run_steps(tools, inp.head, paths, steps, setup)
-        notes.append(templates.RUFF_BASE_FAILED.format(reason=exc))
+        reason = ruff_setup.without_roots(str(exc), [base] if base else [])
+        notes.append(templates.RUFF_BASE_FAILED.format(reason=reason))
     head = [f for f in found if not Path(f.path).is_absolute()]
     at_base = [f for f in found if Path(f.path).is_absolute()]
     moved = [_renamed(replace(f, path=relative(f.path, base)), old) for f in at_base if base]

@@ -347,7 +347,11 @@ def refusal(stderr: str, roots: Iterable[Path]) -> str:
     last = next((line for line in reversed(lines) if not line.startswith(("|", "Cause:"))), "")
     if last and not last[0].isdigit() and last not in causes and last != "ruff failed":
         causes.append(last)
-    text = "; ".join(causes or lines[-3:])
+    return without_roots("; ".join(causes or lines[-3:]), roots)
+
+
+def without_roots(text: str, roots: Iterable[Path]) -> str:
+    """``text`` with the directories ``roots`` taken out of the paths it names."""
     for root in roots:
         for form in {str(root), str(root.resolve())}:
             text = text.replace(form + os.sep, "").replace(form, ".")

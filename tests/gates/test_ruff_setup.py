@@ -345,6 +345,7 @@ def test_a_change_repairing_the_ruff_configuration_is_linted_by_its_head(repo: R
     assert [f.rule for f in lint.new] == ["F401"]
     (note,) = [n for n in lint.notes if "base revision could not be linted" in n]
     assert "unknown field `show-source`" in note
+    assert "Failed to parse pyproject.toml" in note and "techlead-gates-" not in note
 
 
 def test_a_ruff_pinned_too_old_to_drive_safely_is_not_installed(repo: Repo) -> None:
