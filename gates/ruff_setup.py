@@ -13,14 +13,16 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import importlib.metadata
 import os
 import re
 import shutil
 import sys
 import tempfile
+import time
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,6 +38,8 @@ REQUIREMENT_GLOBS = ("requirements*.txt", "requirements/*.txt", "*requirements*.
 # Rules that find bugs, never style: pyflakes and "this code cannot run".
 MINIMAL_RULES = ("F", "E9")
 INSTALL_TIMEOUT_SECONDS = 90.0
+# After a failed install, the next attempt waits this long.
+RETRY_SECONDS = 3600.0
 # The first ruff with "check --output-format json", "--no-fix" and "format --diff".
 OLDEST_DRIVABLE = (0, 1, 2)
 CACHE_VARIABLE = "TECHLEAD_TOOL_CACHE"
@@ -63,10 +67,14 @@ class RuffSetup:
 
 
 def prepare(
-    tools: ToolRunner, root: Path, paths: Sequence[str], env: Mapping[str, str]
+    tools: ToolRunner,
+    root: Path,
+    paths: Sequence[str],
+    env: Mapping[str, str],
+    now: Callable[[], float] = time.time,
 ) -> RuffSetup:
     """The setup for the files ``paths`` of the repository checked out at ``root``."""
-    command, version, notes = _executable(tools, root, env)
+    command, version, notes = _executable(tools, root, env, now)
     if has_ruff_config(root, paths):
         return RuffSetup(tuple(command), version, True, notes=tuple(notes))
     source, flake8 = flake8_settings(root)
@@ -260,7 +268,7 @@ def own_version(tools: ToolRunner, root: Path) -> str:
 
 
 def _executable(
-    tools: ToolRunner, root: Path, env: Mapping[str, str]
+    tools: ToolRunner, root: Path, env: Mapping[str, str], now: Callable[[], float]
 ) -> tuple[list[str], str, list[str]]:
     ours = own_version(tools, root)
     pin = pinned_version(root)
@@ -275,7 +283,7 @@ def _executable(
         return tool_command("ruff"), ours, [note]
     installed = cache_dir(env) / "ruff" / version / "bin" / "ruff"
     if not installed.exists():
-        reason = _install(tools, version, installed.parent.parent, root)
+        reason = _install_once(tools, version, installed.parent.parent, root, now)
         if reason:
             note = templates.RUFF_PIN_UNAVAILABLE.format(
                 version=version, source=source, reason=reason, ours=ours
@@ -297,6 +305,26 @@ def cache_dir(env: Mapping[str, str]) -> Path:
         env.get("HOME") or tempfile.gettempdir(), ".cache"
     )
     return Path(home) / "techlead" / "tools"
+
+
+def _install_once(
+    tools: ToolRunner, version: str, target: Path, cwd: Path, now: Callable[[], float]
+) -> str:
+    """:func:`_install`, unless it failed less than RETRY_SECONDS ago (offline, every
+    pull request would wait for pip to give up again): then that failure's reason."""
+    failed = target.with_name(f"{version}.failed")
+    try:
+        if now() - failed.stat().st_mtime < RETRY_SECONDS:
+            return failed.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    reason = _install(tools, version, target, cwd)
+    if reason:
+        with contextlib.suppress(OSError):
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(reason, encoding="utf-8")
+            os.utime(failed, (now(), now()))
+    return reason
 
 
 def _install(tools: ToolRunner, version: str, target: Path, cwd: Path) -> str:
