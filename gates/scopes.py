@@ -42,10 +42,10 @@ def _python_scopes(text: str) -> list[_Scope] | None:
             # Invalid escape sequences in old code warn while parsing.
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    scopes: list[_Scope] = []
-    _collect(tree, "", scopes)
+        scopes: list[_Scope] = []
+        _collect(tree, "", scopes)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # indentation still names the scopes
     return scopes
 
 
