@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot import intake
+from bot import app_setup, intake
 from bot.context import Clock, GitHubFactory, SystemClock, no_github
 from bot.errors import PayloadError, QueueError, WebhookError
 from bot.features import compose
@@ -173,6 +173,8 @@ def create_app(
     async def metrics() -> Response:
         body = await run_in_threadpool(shared.metrics.render)
         return Response(body, media_type=CONTENT_TYPE)
+
+    app_setup.add_routes(app, settings.data_dir, settings.app_id, app_setup.SetupStates())
 
     return app
 

@@ -23,6 +23,9 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import httpx
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from bot.defaults import config_file
 from bot.errors import SettingsError
@@ -291,9 +294,6 @@ def add_routes(app: Any, data_dir: Path, app_id: int | None, states: SetupStates
     Refused (409) once this server has App credentials, so nobody can register a
     second App through a running server.
     """
-    from fastapi import Request
-    from fastapi.responses import HTMLResponse
-    from starlette.concurrency import run_in_threadpool
 
     def configured() -> str | None:
         if app_id is not None:

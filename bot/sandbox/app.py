@@ -33,6 +33,7 @@ from bot.sandbox import (
     git_http,
     issues,
     labels,
+    manifests,
     pulls,
     rate_limit,
     reactions,
@@ -71,6 +72,7 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     forks,
     reviews,
     git_http,
+    manifests,
 )
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
