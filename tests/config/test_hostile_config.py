@@ -19,6 +19,7 @@ from bot.cli import main
 from bot.errors import RepoConfigError
 from bot.repo_config import MAX_CONFIG_BYTES, parse_repo_config
 
+# CPU seconds of this process: a bound that a loaded machine does not stretch.
 SECONDS = 1.0
 HOSTILE: list[tuple[str, str | bytes, int | None, str]] = [
     ("nul-byte", b"version: 1\nplanning:\n  max_tasks: 3\x00\n", 3, "U+0000"),
@@ -44,10 +45,10 @@ IN_A_FILE = {"lone-surrogate": "not UTF-8 text (byte 0xed)"}
 def test_a_hostile_file_is_one_config_error_with_its_line(
     name: str, source: str | bytes, line: int | None, says: str
 ) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(RepoConfigError) as caught:
         parse_repo_config(source)
-    assert time.perf_counter() - started < SECONDS
+    assert time.process_time() - started < SECONDS
     assert caught.value.line == line
     assert says in str(caught.value)
     assert len(str(caught.value)) <= 600, "the message fits a check run title and a comment"
@@ -137,12 +138,12 @@ def yaml_like(draw: st.DrawFn) -> str:
 
 
 def assert_config_error_or_config(source: str | bytes) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         parse_repo_config(source)
     except RepoConfigError as exc:
         assert str(exc)
-    assert time.perf_counter() - started < SECONDS
+    assert time.process_time() - started < SECONDS
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -32,7 +32,7 @@ from tests.events.conftest import DELETE, FieldPath, changed, payload
 ROUTER: Router = compose().router
 ROUTED = sorted({(route.event, route.action or "") for route in ROUTER.routes})
 FIXTURE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "webhooks"
-SECONDS_PER_INPUT = 1.0
+SECONDS_PER_INPUT = 1.0  # CPU seconds: a loaded machine does not stretch them
 BOT = "techlead[bot]"
 
 
@@ -115,9 +115,9 @@ def route(queue: SqliteJobQueue, name: str, data: dict[str, Any], number: int) -
         log=get_logger(),
         enqueue=lambda spec: queue.enqueue(_child(spec, delivery_id)),
     )
-    started = time.perf_counter()
+    started = time.process_time()
     dispatched = dispatch(ROUTER, event, ctx)
-    assert time.perf_counter() - started < SECONDS_PER_INPUT
+    assert time.process_time() - started < SECONDS_PER_INPUT
     for job in dispatched.jobs:
         json.dumps(job.payload)  # stored and read back as JSON
 
