@@ -141,7 +141,9 @@ class LocalBot:
     def idle(self) -> bool:
         """No job waits or runs (retries scheduled for later count as waiting)."""
         by_state = self.services.queue.stats().by_state
-        return by_state[JobState.PENDING] == 0 and by_state[JobState.RUNNING] == 0
+        waiting = by_state[JobState.PENDING] or by_state[JobState.RUNNING]
+        # A dead-lettered job is stored dead before its on_dead hook has written anything.
+        return not waiting and not self.services.worker.busy()
 
     def plans(self) -> list[PlanRecord]:
         with PlanStore.open(self.settings.data_dir) as store:

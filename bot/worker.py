@@ -176,6 +176,11 @@ class Worker:
             thread.join(max(deadline - time.monotonic(), 0))
         return not any(thread.is_alive() for thread in self._threads)
 
+    def busy(self) -> bool:
+        """Whether a job is in hand: running, or being settled (an on_dead hook included)."""
+        with self._lock:
+            return bool(self._running)
+
     def alive(self) -> bool:
         return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
