@@ -12,15 +12,16 @@ execution.task             its attempt recorded                             exec
 =========================  ===============================================  =================
 
 The plan store is the source of truth (``bot.plans`` for the plan, ``store`` for the
-execution record); ``flows`` holds the job bodies, ``schedule``, ``policy``, ``orders``
-and ``render`` the pure decisions. Executors live in ``agents.executors``.
+execution record); ``reconcile`` and ``attempt`` hold the job bodies (``flows`` their
+plumbing), ``schedule``, ``policy``, ``orders`` and ``render`` the pure decisions,
+``local`` the ``techlead run`` command's forge. Executors live in ``agents.executors``.
 """
 
 from __future__ import annotations
 
 from bot.context import JobContext
 from bot.events import CheckRunEvent, PullRequestEvent
-from bot.features.execution import flows
+from bot.features.execution import attempt, flows, reconcile
 from bot.features.execution.store import RunStore
 from bot.jobs import Job, JobRegistry, JobSpec, RetryPolicy
 from bot.router import Event, Router
@@ -75,20 +76,20 @@ RETRY = RetryPolicy(max_attempts=4, base=1.0, cap=30.0)
 
 def task_died(job: Job, error: str, ctx: JobContext) -> None:
     """``on_dead`` of a task job: the task fails with the error, its dependents wait."""
-    repo, issue = flows.settle_mapping(job.payload)
+    repo, issue = flows.repo_issue(job.payload)
     with flows.execution(ctx, repo, issue) as ex:
-        flows.give_up(ex, str(job.payload["task"]), int(job.payload["attempt"]), error)
+        attempt.give_up(ex, str(job.payload["task"]), int(job.payload["attempt"]), error)
 
 
 @jobs.register(flows.ADVANCE, retry=RETRY)
 def advance(job: Job, ctx: JobContext) -> None:
-    repo, issue = flows.settle_mapping(job.payload)
+    repo, issue = flows.repo_issue(job.payload)
     with flows.execution(ctx, repo, issue) as ex:
-        flows.advance(ex)
+        reconcile.advance(ex)
 
 
 @jobs.register(flows.TASK, retry=RETRY, on_dead=task_died)
 def run_task(job: Job, ctx: JobContext) -> None:
-    repo, issue = flows.settle_mapping(job.payload)
+    repo, issue = flows.repo_issue(job.payload)
     with flows.execution(ctx, repo, issue) as ex:
-        flows.run_task(ex, str(job.payload["task"]), int(job.payload["attempt"]))
+        attempt.run_task(ex, str(job.payload["task"]), int(job.payload["attempt"]))
