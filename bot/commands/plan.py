@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import functools
 import json
 import sys
 from collections.abc import Mapping
@@ -16,10 +17,12 @@ from bot.errors import PlanError
 from bot.plan import templates
 from bot.plan.checklist import render
 from bot.plan.explain import explain
+from bot.plan.llm import planner_for
 from bot.plan.model import IssueInput, Plan
 from bot.plan.planner import make_plan
 from bot.plan.waves import plan_waves, wave_name
 from bot.repo_config import CONFIG_PATH, RepoConfig, load_defaults, parse_repo_config_file
+from bot.settings import Settings
 
 HELP = "research a repository and plan an issue locally"
 
@@ -36,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--number", type=int, default=None, help="the issue's number")
     parser.add_argument("--label", action="append", default=[], help="an issue label (repeatable)")
+    parser.add_argument(
+        "--planner",
+        choices=("deterministic", "llm"),
+        default=None,
+        help="override planning.planner (llm: the model TECHLEAD_LLM_* configures)",
+    )
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -45,7 +54,12 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     findings = research(
         args.repo, issue.text, budget_seconds=config.planning.research_budget_seconds
     )
-    plan = make_plan(issue, findings, config.agents, config.planning)
+    choice = args.planner or config.planning.planner
+    # Only a model planner reads the environment (TECHLEAD_LLM_*).
+    settings = Settings.from_env(env) if choice == "llm" else Settings()
+    exists = functools.partial(_in_repo, args.repo.resolve())
+    planner = planner_for(choice, settings, exists=exists)
+    plan = make_plan(issue, findings, config.agents, config.planning, planner=planner)
     if args.json:
         print(json.dumps(plan_json(plan, findings), indent=2, ensure_ascii=False))
     elif args.explain:
@@ -53,6 +67,12 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     else:
         sys.stdout.write(render(plan, findings, command=config.trigger.command))
     return 0
+
+
+def _in_repo(root: Path, path: str) -> bool:
+    """Whether ``path`` is a file of the repository at ``root`` (and inside it)."""
+    candidate = (root / path).resolve()
+    return candidate.is_relative_to(root) and candidate.is_file()
 
 
 def read_issue(

@@ -226,13 +226,17 @@ def planner_for(
     settings: Settings,
     *,
     timings: MutableMapping[str, float] | None = None,
+    exists: Callable[[str], bool] | None = None,
     client: Callable[[ModelConfig], ChatModel] = ModelClient,
 ) -> Planner | None:
-    """The planner ``planning.planner`` names; None for the deterministic one (the default)."""
+    """The planner ``planning.planner`` names; None for the deterministic one (the default).
+
+    ``exists`` checks a named file against the repository on disk, where there is one.
+    """
     if planner != LLM_PLANNER:
         return None
     config = ModelConfig.from_settings(settings)
-    return LLMPlanner(client(config) if config else None, timings=timings)
+    return LLMPlanner(client(config) if config else None, exists=exists, timings=timings)
 
 
 # ------------------------------------------------------------------------------ the brief
