@@ -104,7 +104,9 @@ def assign(
     """
     if not roster:
         raise PlanError(templates.EMPTY_ROSTER)
-    named = [*mentioned_paths(f"{title}\n{body}"), *implied_paths(title, relevant_paths)]
+    keywords = frozenset(kw.lower() for agent in roster for kw in agent.keywords)
+    implied = implied_paths(title, relevant_paths, keywords)
+    named = [*mentioned_paths(f"{title}\n{body}"), *implied]
     named_paths = list(dict.fromkeys(named))
     owners_named = _owners(named_paths, roster)
     owners_relevant = _owners(relevant_paths[:RELEVANT_FILES_CONSIDERED], roster)
@@ -193,9 +195,12 @@ def _as_path(run: str) -> str | None:
     return None
 
 
-def implied_paths(title: str, relevant_paths: Sequence[str]) -> list[str]:
-    """Relevant files whose name (without extension) is a word of the title."""
-    words = {word.lower() for word in _WORD.findall(title)}
+def implied_paths(
+    title: str, relevant_paths: Sequence[str], keywords: frozenset[str] = frozenset()
+) -> list[str]:
+    """Relevant files whose name (without extension) is a word of the title. A word that
+    is a roster keyword ("api", "auth") already counts as one and implies no file."""
+    words = {word.lower() for word in _WORD.findall(title)} - keywords
     return [path for path in relevant_paths if PurePosixPath(path).stem.lower() in words]
 
 

@@ -41,6 +41,7 @@ from bot.plan.model import (
 )
 from bot.plan.parse import Item
 from bot.plan.priority import PriorityDecision, decide_priority
+from bot.plan.reading import IssueKind
 from bot.plan.skeletons import DEVELOPER, KIND_SPECIALISTS, skeleton
 from bot.plan.titles import clean_title
 
@@ -162,7 +163,7 @@ class DeterministicPlanner:
             _draft(position, item, reading, findings, roster)
             for position, item in enumerate(reading.items, start=1)
         ]
-        if reading.source is PlanSource.SECTIONS:
+        if reading.source is PlanSource.SECTIONS or _open_code_list(drafts, reading):
             drafts.extend(_test_task(drafts, reading, findings, roster))
         drafts.extend(_missing_specialists(drafts, reading, findings, roster))
         tasks = _resolve(drafts)
@@ -323,11 +324,20 @@ def _missing_specialists(
     return extra
 
 
+def _open_code_list(drafts: Sequence[_Draft], reading: Reading) -> bool:
+    """A tracker's hand-written list of code work still open, which a tech lead would
+    not sign without tests. (A feature's own list is planned as written.)"""
+    if reading.source is not PlanSource.TASK_LIST or reading.kind.kind is not IssueKind.TRACKING:
+        return False
+    pending = [d for d in drafts if not d.task.status.finished]
+    return bool(pending) and all(d.task.category is not Category.DOCS for d in pending)
+
+
 def _test_task(
     drafts: Sequence[_Draft], reading: Reading, findings: Findings, roster: Sequence[AgentLike]
 ) -> list[_Draft]:
-    """A test task for a sectioned issue when the repository has tests and no section
-    covers them."""
+    """A test task for a sectioned issue or an open list of code work, when the
+    repository has tests and no task covers them."""
     framework = findings.profile.test_framework
     if framework is None or any(d.task.category is Category.TESTS for d in drafts):
         return []

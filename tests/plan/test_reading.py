@@ -59,8 +59,18 @@ AUTH_TASKS = [
     ],
     ids=["marker-in-the-issue-title", "marker-on-the-first-item"],
 )
-def test_the_authentication_seed_plans_exactly(title: str, body: str) -> None:
-    result = plan(title, body)
+@pytest.mark.parametrize(
+    "findings",
+    [
+        Findings(),
+        findings_with(
+            "src/auth/api.py", "web/login.tsx", "tests/test_auth.py", test_framework="pytest"
+        ),
+    ],
+    ids=["no-research", "with-research"],
+)
+def test_the_authentication_seed_plans_exactly(title: str, body: str, findings: Findings) -> None:
+    result = plan(title, body, findings=findings)
     assert "priority" not in result.title
     assert rows(result) == AUTH_TASKS
 
