@@ -330,20 +330,34 @@ def _source_roots(dest: Path) -> list[str]:
 def _outline(repo: Path, ref: str, dest: Path, roots: Sequence[str]) -> None:
     """Empty stand-ins for what ruff looks up to classify imports as first-party.
 
-    The entries of the source ``roots`` (directories, Python modules), and every module
-    of the packages the materialised files import (``from httpx._models import``
-    needs ``httpx/_models.py``).
+    The entries of the source ``roots`` (directories, Python modules), and the modules
+    along each dotted name the materialised files import from those packages
+    (``from httpx._models import`` needs ``httpx/__init__.py`` and ``httpx/_models.py``).
     """
     specs = ["." if root == "." else f"{root}/" for root in roots]
-    packages = []
+    packages: dict[str, str] = {}
     imported = _imported_names(dest)
+    tops = {name.split(".")[0] for name in imported}
     for kind, path in _tree_entries(repo, ref, specs):
         _stand_in(dest / path, kind)
-        if kind == "tree" and PurePosixPath(path).name in imported:
-            packages.append(f"{path}/")
-    if packages:
-        for kind, path in _tree_entries(repo, ref, packages, recursive=True):
+        if kind == "tree" and PurePosixPath(path).name in tops:
+            packages[f"{path}/"] = str(PurePosixPath(path).parent)
+    if not packages:
+        return
+    for kind, path in _tree_entries(repo, ref, list(packages), recursive=True):
+        root = next(r for p, r in packages.items() if path.startswith(p))
+        module = _module_name(path, root)
+        if any(name == module or name.startswith(module + ".") for name in imported):
             _stand_in(dest / path, kind)
+
+
+def _module_name(path: str, root: str) -> str:
+    """``src/httpx/_models.py`` under ``src`` -> ``httpx._models``."""
+    relative = PurePosixPath(path).relative_to(root) if root != "." else PurePosixPath(path)
+    parts = list(relative.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
 
 
 def _tree_entries(
@@ -366,17 +380,24 @@ def _stand_in(target: Path, kind: str) -> None:
         target.touch()
 
 
-_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_FROM_IMPORT = re.compile(r"^\s*from\s+([A-Za-z_][\w.]*)\s+import\s+\(?([\w\s,]*)", re.MULTILINE)
+_IMPORT = re.compile(r"^\s*import\s+([\w.\s,]+)", re.MULTILINE)
 
 
 def _imported_names(dest: Path) -> set[str]:
-    """Top-level module names imported by the Python files under ``dest``."""
+    """Dotted names the Python files under ``dest`` import (``from a.b import c``
+    gives ``a.b`` and ``a.b.c``: ``c`` may be a module)."""
     names: set[str] = set()
     for path in dest.rglob("*.py"):
         try:
-            names.update(_IMPORT.findall(path.read_text(encoding="utf-8", errors="replace")))
+            text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        for module, members in _FROM_IMPORT.findall(text):
+            names.add(module)
+            names.update(f"{module}.{m}" for m in re.findall(r"\w+", members))
+        for group in _IMPORT.findall(text):
+            names.update(part.split()[0] for part in group.split(",") if part.split())
     return names
 
 
