@@ -64,6 +64,27 @@ your change. Change only what the task needs. When the task is done, call finish
 one-paragraph summary of what you changed."""
 
 
+USAGE_LINE = (
+    "Model: {tokens:,} tokens ({prompt:,} in, {completion:,} out), {seconds:.1f} s, "
+    "{iterations} of {max_iterations} iterations, {tool_calls} tool calls, {test_runs} test runs."
+)
+
+
+def usage_line(usage: Mapping[str, float], budget: Budget | None = None) -> str:
+    """The llm executor's ``ExecutionResult.usage`` as one line for the task's pull request."""
+    limit = (budget.max_iterations if budget else None) or DEFAULT_MAX_ITERATIONS
+    return USAGE_LINE.format(
+        tokens=int(usage.get("tokens", 0)),
+        prompt=int(usage.get("prompt_tokens", 0)),
+        completion=int(usage.get("completion_tokens", 0)),
+        seconds=float(usage.get("seconds", 0.0)),
+        iterations=int(usage.get("iterations", 0)),
+        max_iterations=limit,
+        tool_calls=int(usage.get("tool_calls", 0)),
+        test_runs=int(usage.get("test_runs", 0)),
+    )
+
+
 class ChatModel(Protocol):
     """What the executor needs of :class:`bot.llm.ModelClient`."""
 

@@ -11,7 +11,7 @@ import pytest
 
 from agents.executors.base import Budget, Outcome, WorkOrder
 from agents.executors.handoff import HandoffExecutor
-from agents.executors.llm import LLMExecutor, patch_paths
+from agents.executors.llm import LLMExecutor, patch_paths, usage_line
 from agents.executors.registry import executor_for
 from bot.llm import ModelConfig
 from tests.llm.conftest import API_KEY, Served
@@ -88,6 +88,9 @@ def test_a_scripted_tool_loop_reads_patches_tests_and_finishes(
     usage = result.usage
     assert (usage["iterations"], usage["tool_calls"], usage["test_runs"]) == (5, 5, 1)
     assert usage["tokens"] > 0 and usage["seconds"] > 0
+    line = usage_line(usage, Budget(seconds=120))
+    assert line.startswith(f"Model: {int(usage['tokens']):,} tokens")
+    assert "5 of 25 iterations, 5 tool calls, 1 test runs." in line
     sent = served.stub.requests[0]
     assert {t["function"]["name"] for t in sent["tools"]} >= {"apply_patch", "run_tests"}
     assert "Fix add() in calc.py" in sent["messages"][1]["content"]
