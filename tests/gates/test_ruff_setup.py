@@ -10,7 +10,7 @@ from unidiff import PatchSet
 from gates.config import GateLevel, load_defaults
 from gates.diff import DiffIndex
 from gates.model import Conclusion
-from gates.revision import local_input
+from gates.revision import local_input, materialize_sparse, support_files
 from gates.ruff_setup import (
     has_ruff_config,
     minimal_options,
@@ -370,3 +370,36 @@ def test_a_ruff_pinned_too_old_to_drive_safely_is_not_installed(repo: Repo) -> N
     assert [f.rule for f in lint.new] == ["F401"]
     (note,) = [n for n in lint.notes if "0.0.290" in n]
     assert "older than 0.1.2" in note and "so ruff 0." in note
+
+
+def test_the_base_side_has_extended_settings_and_the_imported_modules(
+    repo: Repo, tmp_path: Path
+) -> None:
+    base = repo.commit(
+        {
+            "pyproject.toml": '[tool.ruff]\nextend = "config/ruff.toml"\n',
+            "config/ruff.toml": 'extend = "base.toml"\n',
+            "config/base.toml": "line-length = 99\n",
+            "src/pkg/__init__.py": "VERSION = 1\n",
+            "src/pkg/models.py": "class Model: ...\n",
+            "src/pkg/unused.py": "X = 1\n",
+            "src/pkg/api.py": "from pkg.models import Model\nimport pkg\n",
+            "docs/index.md": "# docs\n",
+        }
+    )
+    dest = tmp_path / "base"
+
+    materialize_sparse(repo.root, base, support_files(["src/pkg/api.py"]), dest)
+
+    written = {
+        p.relative_to(dest).as_posix(): p.read_text() for p in dest.rglob("*") if p.is_file()
+    }
+    assert written == {
+        "pyproject.toml": '[tool.ruff]\nextend = "config/ruff.toml"\n',
+        "config/ruff.toml": 'extend = "base.toml"\n',
+        "config/base.toml": "line-length = 99\n",
+        "src/pkg/api.py": "from pkg.models import Model\nimport pkg\n",
+        "src/pkg/__init__.py": "VERSION = 1\n",  # a package marker: the real one
+        "src/pkg/models.py": "",  # imported: an empty stand-in
+    }
+    assert (dest / "docs").is_dir()  # top-level names exist, empty
