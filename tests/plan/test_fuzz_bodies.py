@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from bot.commands.plan import decode_issue
 from bot.errors import PlanError
 from bot.plan.checklist import parse_state, render
+from bot.plan.explain import explain
 from bot.plan.model import IssueInput, Plan
 from bot.plan.planner import PlanningDefaults, make_plan
 from bot.plan.replan import replan
@@ -80,8 +81,10 @@ LABELS = st.lists(
 
 
 def _plan_and_render(issue: IssueInput) -> tuple[Plan, str] | PlanError:
+    """What ``techlead plan`` does: plan, then render the checklist (and --explain)."""
     try:
         plan = make_plan(issue, FINDINGS, ROSTER, CONFIG)
+        assert explain(plan).startswith(plan.title)
         return plan, render(plan, FINDINGS)
     except PlanError as exc:
         return exc
@@ -92,7 +95,8 @@ def _plan_and_render(issue: IssueInput) -> tuple[Plan, str] | PlanError:
 def test_any_body_plans_or_fails_with_a_plan_error(
     title: str, body: str, labels: list[str]
 ) -> None:
-    issue = IssueInput(title, body, 7, tuple(labels))
+    # The body's own start doubles as the repository's issue template.
+    issue = IssueInput(title, body, 7, tuple(labels), (body[:500],))
     start = time.process_time()
     outcome = _plan_and_render(issue)
     elapsed = time.process_time() - start
