@@ -180,3 +180,44 @@ def test_the_stub_lists_its_model_and_echoes_deterministically(served: Served) -
     second = client.chat([{"role": "user", "content": "same"}]).content
     assert first == second and first.startswith("echo:")
     assert json.loads(json.dumps(served.stub.requests[0]))["model"] == "stub-model"
+
+
+@pytest.mark.parametrize(
+    ("messages", "schema", "problem"),
+    [
+        ([{"role": "tool", "tool_call_id": "call_9", "content": "x"}], None, "must answer"),
+        (
+            [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
+                {"role": "user", "content": "and?"},
+            ],
+            None,
+            "must be followed by tool messages",
+        ),
+        (
+            [{"role": "user", "content": "hi"}],
+            {"type": "object", "properties": {"a": {"type": "string"}}, "required": []},
+            "additionalProperties",
+        ),
+    ],
+    ids=["orphan-tool-result", "unanswered-tool-call", "loose-strict-schema"],
+)
+def test_the_stub_refuses_what_the_real_service_refuses(
+    served: Served,
+    messages: list[dict[str, object]],
+    schema: dict[str, object] | None,
+    problem: str,
+) -> None:
+    with pytest.raises(ModelError, match="400") as caught:
+        served.client().chat(messages, schema=schema)
+    assert problem in str(caught.value)

@@ -32,7 +32,12 @@ ITEMS = (
 
 def model_plan() -> dict[str, object]:
     agents = ("api-architect", "database-expert", "backend-developer", "test-engineer")
-    files = (["docs/api.md"], [], ["src/shop/cart.py"], ["tests/test_cart.py"])
+    files: tuple[list[str], ...] = (
+        ["docs/api.md"],
+        [],
+        ["src/shop/cart.py"],
+        ["tests/test_cart.py"],
+    )
     tasks = [
         {
             "id": f"T{n}",

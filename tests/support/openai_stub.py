@@ -147,6 +147,8 @@ class OpenAIStub:
                 self.headers.append(dict(request.headers))
             if (refused := self._refuse(request)) is not None:
                 return refused
+            if problem := invalid_request(body):
+                return _error(400, problem, {}, kind="invalid_request_error")
             answer = self._next(body)
             if answer.delay and await _gone_within(request, answer.delay):
                 return _error(499, "client closed the request", {})
@@ -213,6 +215,46 @@ def _error(
         kind = "requests"
     error = {"message": message, "type": kind, "param": None, "code": code}
     return JSONResponse({"error": error}, status_code=status, headers=dict(headers))
+
+
+def invalid_request(body: dict[str, Any]) -> str | None:
+    """What the real service would refuse in a request (400), or None.
+
+    Tool results must answer the tool calls of the assistant turn before them, every
+    call answered; a strict ``json_schema`` must list every property as required and
+    forbid others, at every level.
+    """
+    pending: set[str] = set()
+    for message in body.get("messages", []):
+        role = message.get("role")
+        if role == "tool":
+            if message.get("tool_call_id") not in pending:
+                return "messages with role 'tool' must answer a preceding 'tool_calls' entry"
+            pending.discard(message["tool_call_id"])
+            continue
+        if pending:
+            return "an assistant message with 'tool_calls' must be followed by tool messages"
+        if role == "assistant":
+            pending = {call["id"] for call in message.get("tool_calls") or []}
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema" and fmt["json_schema"].get("strict"):
+        return _strict_problem(fmt["json_schema"].get("schema", {}))
+    return None
+
+
+def _strict_problem(schema: Mapping[str, Any]) -> str | None:
+    if schema.get("type") == "object":
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return "strict schemas must set additionalProperties to false"
+        if set(schema.get("required", [])) != set(properties):
+            return "strict schemas must list every property in required"
+        for child in properties.values():
+            if problem := _strict_problem(child):
+                return problem
+    if schema.get("type") == "array":
+        return _strict_problem(schema.get("items", {}))
+    return None
 
 
 async def _gone_within(request: Request, seconds: float) -> bool:
