@@ -11,9 +11,16 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from bot.errors import ModelError, ModelRateLimited, ModelTimeout, ModelUnavailable
+from bot.errors import (
+    ModelError,
+    ModelRateLimited,
+    ModelTimeout,
+    ModelUnavailable,
+    SettingsError,
+)
 from bot.llm import ModelClient, ModelConfig, Tool, Usage
 from bot.log import configure_logging, get_logger
+from bot.sandbox.server import free_port
 from bot.settings import Settings
 from tests.llm.conftest import API_KEY, Served
 from tests.support.openai_stub import (
@@ -221,3 +228,28 @@ def test_the_stub_refuses_what_the_real_service_refuses(
     with pytest.raises(ModelError, match="400") as caught:
         served.client().chat(messages, schema=schema)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("TECHLEAD_LLM_BASE_URL", "localhost:8080", r"must be an http\(s\) URL"),
+        ("TECHLEAD_LLM_BASE_URL", "https://user:pw@llm.example/v1", "must not carry credentials"),
+        ("TECHLEAD_LLM_TIMEOUT", "soon", "must be a number"),
+        ("TECHLEAD_LLM_MAX_RETRIES", "-1", "must not be negative"),
+    ],
+    ids=["no-scheme", "credentials-in-url", "timeout-not-a-number", "negative-retries"],
+)
+def test_bad_model_settings_name_the_variable(variable: str, value: str, problem: str) -> None:
+    with pytest.raises(SettingsError, match=problem) as caught:
+        Settings.from_env({variable: value})
+    assert caught.value.variable == variable
+
+
+def test_an_endpoint_that_is_down_is_retried_then_unavailable(served: Served) -> None:
+    config = ModelConfig(
+        f"http://127.0.0.1:{free_port()}/v1", "m", api_key=API_KEY, timeout=5, max_retries=2
+    )
+    with pytest.raises(ModelUnavailable):
+        ModelClient(config, sleep=served.waits.append).chat([{"role": "user", "content": "hi"}])
+    assert served.waits == [0.5, 1.0]
