@@ -15,7 +15,8 @@ def explain(plan: Plan) -> str:
     """The plan, task by task, with the reason for each decision."""
     kind = templates.KIND_NAMES.get(plan.kind or "", templates.EXPLAIN_NO_KIND)
     source = templates.SOURCE_NAMES[plan.source.value]
-    lines = [templates.EXPLAIN_HEADER.format(title=plan.title, kind=kind, source=source)]
+    why = templates.EXPLAIN_KIND_WHY.format(why=plan.kind_reason) if plan.kind_reason else ""
+    lines = [templates.EXPLAIN_HEADER.format(title=plan.title, kind=kind, why=why, source=source)]
     if plan.linked:
         lines.append(templates.EXPLAIN_LINKED.format(issues=", ".join(plan.linked)))
     for task in plan.tasks:

@@ -170,6 +170,7 @@ class Plan:
     # The issue's kind (bot.plan.reading.IssueKind) and the issues it lists as items.
     kind: str | None = None
     linked: tuple[str, ...] = ()
+    kind_reason: str = ""
     # Lines for the checklist about how the plan was made (the model planner's cost, or
     # why its plan was not used).
     notes: tuple[str, ...] = ()

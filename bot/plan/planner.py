@@ -177,6 +177,7 @@ class DeterministicPlanner:
             next_id=len(tasks) + 1,
             kind=reading.kind.kind.value,
             linked=reading.linked,
+            kind_reason=reading.kind.reason,
         )
 
 

@@ -59,8 +59,8 @@ CONFIRMATION_WORDS = (
 KIND_LABEL = "the label {label!r}"
 KIND_TITLE = "the title says {word!r}"
 KIND_BODY = "the issue says {word!r}"
-KIND_TRACKER = "a list of items, some ticked or linking pull requests: a tracking issue"
-KIND_DEFAULT = "no bug, security, performance, docs or refactor words: a feature"
+KIND_TRACKER = "a list of items, some ticked or linking other work"
+KIND_DEFAULT = "no bug, security, performance, docs or refactor words"
 KIND_NAMES = {
     "bug": "bug",
     "feature": "feature",
@@ -97,8 +97,6 @@ ASPECT_SECURITY = "Meet the security requirements: {what}"
 ASPECT_UI = "Build the user interface: {what}"
 REASON_ISSUE_PRIORITY = "the issue is {priority} ({why}) and this task is on its topic"
 REASON_HINT_AGENT = "{agent}: the specialist a {kind} needs"
-REASON_KIND = "the issue reads as a {kind}: {why}"
-REASON_TOPIC_ORDER = "{category} work waits for {waits} on the same topic"
 REASON_SKELETON_ORDER = "waits for {waits}, as work of this kind goes"
 REASON_ASPECT = "added: the issue's text needs this and none of its sentences asks for it"
 PRIORITY_KIND = "the kind of issue calls for it"
@@ -106,7 +104,8 @@ PRIORITY_KIND_NAMED = "{kind}"
 REASON_SPECIALIST = "added: work of this kind needs this specialist and no listed task has one"
 REASON_ALL_TICKED = "every item of the issue is ticked but the issue is open: work is left"
 
-EXPLAIN_HEADER = "{title}\n  read as a {kind}; tasks from {source}"
+EXPLAIN_HEADER = "{title}\n  read as a {kind}{why}; tasks from {source}"
+EXPLAIN_KIND_WHY = " ({why})"
 EXPLAIN_NO_KIND = "issue"
 EXPLAIN_LINKED = "  linked issues: {issues}"
 EXPLAIN_TASK = "{id} {title} ({status})"
@@ -117,14 +116,7 @@ EXPLAIN_WAITS = "  order       waits for {waits}: {why}"
 EXPLAIN_NOTE = "  note        {note}"
 EXPLAIN_FILES = "  files       {files} (from research)"
 
-FALLBACK_TITLES = (
-    "Design the change: {title}",
-    "Implement: {title}",
-    "Test: {title}",
-    "Update the documentation: {title}",
-)
 FALLBACK_TEST_BODY = "Run `{command}`."
-FALLBACK_FILES_BODY = "Start from: {files}"
 SECTION_TESTS_TITLE = "Add tests for: {title}"
 
 # --------------------------------------------------------------------------- checklist

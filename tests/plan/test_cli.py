@@ -180,7 +180,10 @@ def test_explain_says_why_each_task_got_its_agent_priority_and_order(
 ) -> None:
     assert main(["plan", str(_issue(tmp_path, AUTH)), "--repo", str(repo), "--explain"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Design authentication flow\n  read as a feature;")
+    assert out.startswith(
+        "Design authentication flow\n  read as a feature (no bug, security, performance, "
+        "docs or refactor words); tasks from the issue's task list\n"
+    )
     assert (
         "T2 Plan user interface mockups (pending)\n"
         "  specialist  frontend-developer: keywords in the title: user interface, mockup\n"
