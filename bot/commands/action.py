@@ -48,6 +48,8 @@ MSG_DONE = "TechLead: {done} jobs done, {dead} failed, {waiting} unfinished in {
 MSG_DEAD = "  failed: {kind} (job {id}): {error}"
 MSG_TIMEOUT = "TechLead: gave up waiting after {seconds:g} s; unfinished jobs are listed above"
 SUMMARY_TITLE = "### TechLead"
+# Events that may act on an existing plan: its checklist is read back first.
+PLAN_EVENTS = frozenset({"issues", "issue_comment"})
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,47 @@ class RunResult:
         return self.settled and not self.dead
 
 
+def issue_number(event: ActionEvent) -> int | None:
+    """The issue (or pull request) an ``issues`` or ``issue_comment`` event is about."""
+    issue = event.payload.get("issue")
+    number = issue.get("number") if isinstance(issue, dict) else None
+    return number if isinstance(number, int) else None
+
+
+def restore_plan(event: ActionEvent, settings: Settings, github: Any) -> bool:
+    """Seed the run's empty store with the issue's plan, read from its checklist comment.
+
+    Each workflow run starts with an empty data directory; the checklist's hidden state
+    block mirrors the plan, so an approval or a command in a later run finds it. True
+    when a plan was restored.
+    """
+    from bot.errors import ChecklistStateError
+    from bot.plan.checklist import is_plan_comment, parse_state
+    from bot.plans import PlanRecord, PlanStore
+
+    number = issue_number(event)
+    if event.name not in PLAN_EVENTS or number is None:
+        return False
+    login = (settings.bot_login or "").lower()
+    comments = github.list_comments(event.repository, number)
+    found = [
+        c
+        for c in comments
+        if is_plan_comment(c.body) and (not login or c.author_login.lower() == login)
+    ]
+    if not found:
+        return False
+    try:
+        plan = parse_state(found[0].body)
+    except ChecklistStateError:
+        return False  # planning says so when it reads the comment itself
+    with PlanStore.open(settings.data_dir) as store:
+        if plan is None or store.load(event.repository, number).plan is not None:
+            return False
+        store.save(PlanRecord(event.repository, number, plan=plan, comment_id=found[0].id))
+    return True
+
+
 def handle(event: ActionEvent, settings: Settings, timeout: float) -> RunResult:
     """Store the event as a delivery, then run every job it leads to."""
     from bot.app import build_services, route_spec
@@ -173,9 +216,11 @@ def handle(event: ActionEvent, settings: Settings, timeout: float) -> RunResult:
     from bot.worker import WorkerConfig
 
     metrics = Metrics()
+    factory = github_factory(settings, metrics)
+    restore_plan(event, settings, factory(None))
     services = build_services(
         settings,
-        github_factory=github_factory(settings, metrics),
+        github_factory=factory,
         metrics=metrics,
         checkpoints=False,
         worker_config=WorkerConfig(threads=2, poll_seconds=POLL_SECONDS),

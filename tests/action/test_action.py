@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "webhooks"
 ACTIONS_BOT = "github-actions[bot]"
-TIMEOUT = 120
+TIMEOUT = 60
 PYPROJECT = '[tool.ruff]\nline-length = 100\n\n[tool.ruff.lint]\nselect = ["E", "F"]\n'
 FILES = {
     "README.md": "# Shop\n",
@@ -42,7 +42,15 @@ PULL_PERMISSIONS = {
     "contents": "read",
     "pull-requests": "write",
     "statuses": "write",
-    "checks": "write",
+    "checks": "read",
+}
+
+EXECUTE_PERMISSIONS = {
+    "contents": "write",
+    "issues": "write",
+    "pull-requests": "write",
+    "statuses": "write",
+    "checks": "read",
 }
 
 
@@ -217,3 +225,37 @@ RISKY = (
     "import os\nimport subprocess\n\n\n"
     'def lookup(code):\n    return subprocess.run(f"grep {code} coupons.txt", shell=True)\n'
 )
+
+
+def test_an_approval_in_a_later_run_starts_execution_from_the_checklist(
+    tmp_path: Path, repo: Repo
+) -> None:
+    number = repo.owner.open_issue(repo.full_name, "Add coupons to the cart", COUPONS)
+    repo.owner.label(repo.full_name, number, "techlead")
+    labeled = payload(
+        "issues.labeled",
+        issue=repo.get(f"/issues/{number}"),
+        label=repo.get("/labels/techlead"),
+        repository=repo.get(""),
+        sender=repo.owner.call("GET", f"/users/{repo.owner.login}"),
+    )
+    (tmp_path / "first").mkdir()
+    run_action(tmp_path / "first", repo, "issues", labeled, repo.token(ISSUE_PERMISSIONS))
+    comment_id = repo.owner.comment(repo.full_name, number, "/techlead approve")
+    approved = payload(
+        "issue_comment.created",
+        issue=repo.get(f"/issues/{number}"),
+        comment=repo.get(f"/issues/comments/{comment_id}"),
+        repository=repo.get(""),
+        sender=repo.owner.call("GET", f"/users/{repo.owner.login}"),
+    )
+    (tmp_path / "second").mkdir()
+
+    token = repo.token(EXECUTE_PERMISSIONS)
+
+    run_action(tmp_path / "second", repo, "issue_comment", approved, token)
+
+    [plan] = [text for text in bot_comments(repo, number) if text.startswith(PLAN_MARKER)]
+    assert f"## TechLead plan for #{number} · running · v1" in plan
+    branches = [item["name"] for item in repo.get("/branches?per_page=100")]
+    assert any(name.startswith(f"techlead/{number}/T1-") for name in branches), branches

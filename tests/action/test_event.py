@@ -86,3 +86,26 @@ def test_the_command_exits_2_naming_the_variable(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "GITHUB_TOKEN" in done.stderr and "secrets.GITHUB_TOKEN" in done.stderr
+
+
+def test_the_actions_app_step_runs_techlead_action(tmp_path: Path) -> None:
+    """The step of action.yml with ``mode: app``, with the environment its ``env:`` gives."""
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).parents[2] / "action.yml").read_text())
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "app"]
+    assert step["if"] == "inputs.mode == 'app'"
+    assert step["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
+    env = base_env(tmp_path)
+    del env["GITHUB_EVENT_NAME"]
+    env |= {"TECHLEAD_BIN": str(Path(sys.executable).with_name("techlead")), "TIMEOUT": "5"}
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "GITHUB_EVENT_NAME: is not set" in done.stderr
