@@ -3,7 +3,7 @@
 A repository whose only specialist runs a ``command:`` executor that sleeps a fixed
 time and writes one file; an issue with N independent tasks is planned, approved and
 carried out end to end (branches, task PRs, merges, the integration PR) by the app as
-``techlead serve`` composes it, on worker threads. Gates are off unless ``--gates``.
+``techlead serve`` composes it, on worker threads. Gates and reviews are off unless ``--gates``.
 
 Prints, from the execution record TechLead keeps:
 
@@ -42,7 +42,8 @@ folder = pathlib.Path("work")
 folder.mkdir(exist_ok=True)
 (folder / (os.environ["TECHLEAD_TASK_ID"] + ".txt")).write_text("done")
 """
-GATES_OFF = """gates:
+GATES_OFF = """reviews: {enabled: false}
+gates:
   lint: {enabled: false}
   contracts: {enabled: false}
   integration: {enabled: false}
@@ -129,6 +130,9 @@ def run(root: Path, tasks: int, seconds: float, parallel: int, gates: bool) -> i
             routes[route] = routes.get(route, 0) + count
         with RunStore.open(settings.data_dir) as runs:
             record = runs.load(repo.full_name, issue)
+        kinds: dict[str, int] = {}
+        for job in bot.services.queue.list(limit=100_000):
+            kinds[job.kind] = kinds.get(job.kind, 0) + 1
     finally:
         person.close()
         bot.stop()
@@ -157,6 +161,7 @@ def run(root: Path, tasks: int, seconds: float, parallel: int, gates: bool) -> i
         f"· gates and merge {merging:.2f}s"
     )
     print(f"GitHub requests {requests} · per task {requests / tasks:.1f}")
+    print("jobs: " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
     busiest = sorted(routes.items(), key=lambda item: -item[1])[:8]
     print("busiest routes: " + ", ".join(f"{route} {count}" for route, count in busiest))
     return 0 if merged == tasks and m.efficiency >= TARGET else 1

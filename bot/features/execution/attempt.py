@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, replace
 
 from agents.executors.base import Budget, ExecutionResult, Outcome
+from agents.executors.llm import usage_line
 from agents.executors.registry import executor_for
 from bot.errors import WorkspaceError
 from bot.features.execution import templates
@@ -28,7 +29,7 @@ from bot.features.execution.schedule import (
     phase_status,
 )
 from bot.features.gates import QUEUE_KIND
-from bot.gate_runs import GateRequest
+from bot.gate_runs import GateRequest, enabled_levels
 from bot.jobs import JobSpec
 from bot.plan.model import Plan, Task, TaskLinks
 from bot.plans import PlanRecord
@@ -139,7 +140,7 @@ def _attempt(ex: Execution, claimed: Attempt) -> AttemptOutcome:
     if outcome.phase in (Phase.REVIEW, Phase.HANDOFF):
         pull = _task_pull(ex, claimed, order.to_markdown(), outcome)
         outcome = replace(outcome, pr=pull, head_sha=pull.head_sha)
-    if outcome.phase is Phase.REVIEW and outcome.pr is not None:
+    if outcome.phase is Phase.REVIEW and outcome.pr is not None and enabled_levels(config.gates):
         ex.ctx.enqueue(_gates_spec(ex.repo, claimed.branch, outcome.pr))
     return outcome
 
@@ -227,6 +228,7 @@ def _task_pull(ex: Execution, claimed: Attempt, order: str, outcome: AttemptOutc
         branch=claimed.branch,
         order_chars=outcome.order_chars,
         context_chars=outcome.context_chars,
+        usage=_usage(outcome.result, ex.work.config.execution.task_seconds),
     )
     title = templates.TASK_PR_TITLE.format(task=task.id, title=task.title)
     draft = outcome.phase is Phase.HANDOFF
@@ -246,6 +248,13 @@ def _task_pull(ex: Execution, claimed: Attempt, order: str, outcome: AttemptOutc
     if draft and assignees:
         ex.github.add_assignees(ex.repo, pull.number, assignees)
     return pull
+
+
+def _usage(result: ExecutionResult | None, seconds: float) -> str:
+    """What a model spent (tokens, iterations, tools), for the PR; empty for others."""
+    if result is None or "tokens" not in result.usage:
+        return ""
+    return usage_line(result.usage, Budget(seconds=seconds))
 
 
 def _record(ex: Execution, task_id: str, attempt: int, outcome: AttemptOutcome) -> None:

@@ -104,6 +104,7 @@ def task_pull_body(
     branch: str,
     order_chars: int,
     context_chars: int,
+    usage: str = "",
 ) -> str:
     """The body of a task's pull request: summary, work order, output, messages, marker."""
     handoff = ""
@@ -125,7 +126,7 @@ def task_pull_body(
         issue=plan.issue_number,
         agent=task.agent,
         attempt=attempt,
-        summary=summary or task.title,
+        summary=(summary or task.title) + (f"\n\n{usage}" if usage else ""),
         chars=order_chars,
         context=context_chars,
         order=order[:MAX_ORDER],
