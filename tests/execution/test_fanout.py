@@ -45,6 +45,7 @@ def test_six_tasks_run_wave_by_wave_into_one_integration_pull_request(project: P
     assert integration["base"]["ref"] == "main" and integration["state"] == "open"
     assert f"Closes #{issue}" in integration["body"]
     assert all(f"| {t} |" in integration["body"] for t in run.tasks)
+    assert integration["body"].count("TechLead L1 · Lint: neutral") == 6  # no Python changed
 
     # Dependents start only after their dependencies were merged, and see their work.
     for task_id, deps in DEPENDS.items():

@@ -119,8 +119,13 @@ def test_require_review_waits_for_an_approving_review_before_merging(project: Pr
     )
     project.settle()
 
-    assert project.run(issue).task("T1").phase is Phase.MERGED
+    run = project.run(issue)
+    assert run.task("T1").phase is Phase.MERGED and run.task("T1").approved_by
     assert project.record(issue).plan.state is PlanState.DONE
+    integration = project.maintainer.call(
+        "GET", f"/repos/{project.name}/pulls/{run.integration_pr}"
+    )
+    assert f"@{project.owner.login}" in integration["body"]
 
 
 def test_an_issue_edit_closes_the_pull_request_of_a_removed_task(project: Project) -> None:

@@ -72,6 +72,8 @@ class TaskRun:
     reason: str = ""
     retry_notes: tuple[str, ...] = ()
     gates_passed: bool = False  # waiting only for reviews
+    gates: tuple[str, ...] = ()  # the required gates' conclusions when it merged
+    approved_by: tuple[str, ...] = ()
     gate_retried: bool = False
     conflict_retried: bool = False
     handoff: HandoffRecord | None = None

@@ -25,6 +25,7 @@ from bot.features.execution.schedule import (
     GateState,
     all_done,
     fair_share,
+    gate_summary,
     gate_verdict,
     implicit_after,
     metrics,
@@ -199,13 +200,18 @@ def _review(ex: Execution, plan: Plan, run: Run, task_id: str) -> tuple[Plan, Ru
         return fail_task(
             ex, plan, run, task_id, templates.FAIL_GITHUB.format(detail="closed without merging")
         )
-    verdict = gate_verdict(_gate_runs(ex, pull.head_sha), _expected_gates(ex, pull))
+    expected = _expected_gates(ex, pull)
+    runs = _gate_runs(ex, pull.head_sha) if expected else []
+    verdict = gate_verdict(runs, expected)
     if verdict.state is GateState.PENDING:
         return plan, run.with_task(task_id, head_sha=pull.head_sha)
     if verdict.state is GateState.FAILED:
         return _gates_failed(ex, plan, run, task_id, pull, verdict.failed)
+    run = run.with_task(task_id, gates=gate_summary(runs, expected))
     needed = ex.work.config.execution.require_review
-    if needed and len(ex.github.approvals(ex.repo, pull.number)) < needed:
+    approved = ex.github.approvals(ex.repo, pull.number) if needed else ()
+    run = run.with_task(task_id, approved_by=approved)
+    if len(approved) < needed:
         # Gates are done: a review (pull_request_review) brings the next advance.
         return plan, run.with_task(task_id, gates_passed=True, head_sha=pull.head_sha)
     try:
@@ -345,6 +351,8 @@ def integration_body(plan: Plan, run: Run, marker: str, parallel: int) -> str:
                 agent=task.agent,
                 pr=f"#{state.pr}" if state.pr else "-",
                 seconds=duration(state.seconds),
+                gates="<br>".join(state.gates) or "-",
+                reviews=", ".join(f"@{login}" for login in state.approved_by) or "-",
             )
         )
     ended = max((t.finished_at or 0.0 for t in run.tasks.values()), default=0.0)

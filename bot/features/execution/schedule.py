@@ -137,6 +137,16 @@ def gate_verdict(runs: Sequence[CheckRunInfo], expected: Sequence[str]) -> GateV
     return GateVerdict(GateState.FAILED if failed else GateState.PASSED, failed)
 
 
+def gate_summary(runs: Sequence[CheckRunInfo], expected: Sequence[str]) -> tuple[str, ...]:
+    """``name: conclusion`` of each expected gate's latest run (for the integration PR)."""
+    latest = {run.name: run for run in sorted(runs, key=lambda item: item.id)}
+    return tuple(
+        f"{name}: {latest[name].conclusion or latest[name].status}"
+        for name in expected
+        if name in latest
+    )
+
+
 def phase_status(phase: Phase) -> TaskStatus:
     """The plan's task status for an execution phase."""
     if phase.done:

@@ -64,13 +64,13 @@ TechLead carried out the approved plan of #{issue}; every task below was merged 
 `{branch}` after its required gates passed. Review and merge this pull request to land
 the whole change.
 
-| Task | Title | Agent | Pull request | Time |
-|---|---|---|---|---|
+| Task | Title | Agent | Pull request | Time | Gates | Approved by |
+|---|---|---|---|---|---|---|
 {rows}
 
 {metrics}
 """
-INTEGRATION_ROW = "| {task} | {title} | {agent} | {pr} | {seconds} |"
+INTEGRATION_ROW = "| {task} | {title} | {agent} | {pr} | {seconds} | {gates} | {reviews} |"
 CLOSED_NOTE = "TechLead closed this pull request: {why}."
 WHY_CANCELLED = "the plan was cancelled"
 WHY_REMOVED = "its task left the plan"
