@@ -23,7 +23,7 @@ from bot.features.execution.flows import AUTHOR, LIVE, Execution, advance_spec
 from bot.features.execution.model import HandoffRecord, MessageRecord, Phase, Run, TaskRun
 from bot.features.execution.orders import context_chars, work_order
 from bot.features.execution.policy import Change, Policy, violations
-from bot.features.execution.reconcile import fail_task
+from bot.features.execution.reconcile import close_number, fail_task
 from bot.features.execution.schedule import (
     grow,
     phase_status,
@@ -263,6 +263,8 @@ def _record(ex: Execution, task_id: str, attempt: int, outcome: AttemptOutcome) 
         record = ex.work.plans.load(ex.repo, ex.issue)
         run = ex.runs.load(ex.repo, ex.issue)
         plan, state = record.plan, run.task(task_id)
+        if state.phase is Phase.CANCELLED and outcome.head_sha:
+            _withdraw(ex, state, outcome)  # the plan was cancelled while this attempt pushed
         if plan is None or state.attempt != attempt or state.phase is not Phase.RUNNING:
             return
         run = run.with_task(task_id, **_recorded(state, outcome, ex.now()))
@@ -275,6 +277,15 @@ def _record(ex: Execution, task_id: str, attempt: int, outcome: AttemptOutcome) 
             plan = plan.with_task(task_id, status=phase_status(outcome.phase), links=links)
         ex.runs.save(run)
         ex.show(record, plan)
+
+
+def _withdraw(ex: Execution, state: TaskRun, outcome: AttemptOutcome) -> None:
+    """Undo what an attempt pushed after its plan was cleaned up: close its PR and (unless
+    ``keep_branches``) delete its branch."""
+    if outcome.pr is not None:
+        close_number(ex, outcome.pr.number, templates.WHY_CANCELLED)
+    if state.branch and not ex.work.config.execution.keep_branches:
+        ex.github.delete_branch(ex.repo, state.branch)
 
 
 def _recorded(state: TaskRun, outcome: AttemptOutcome, now: float) -> dict[str, object]:

@@ -402,7 +402,7 @@ def _clean_up(ex: Execution, plan: Plan, run: Run) -> None:
         if state.phase.in_flight or state.phase is Phase.HANDOFF:
             run = run.with_task(task_id, phase=Phase.CANCELLED)
     if run.integration_pr:
-        _close_number(ex, run.integration_pr, templates.WHY_CANCELLED)
+        close_number(ex, run.integration_pr, templates.WHY_CANCELLED)
     if not keep:
         ex.github.delete_branch(ex.repo, run.integration_branch)
     ex.runs.save(replace(run, cleaned_up=True))
@@ -410,10 +410,10 @@ def _clean_up(ex: Execution, plan: Plan, run: Run) -> None:
 
 def _close_pull(ex: Execution, state: TaskRun, why: str) -> None:
     if state.pr is not None:
-        _close_number(ex, state.pr, why)
+        close_number(ex, state.pr, why)
 
 
-def _close_number(ex: Execution, number: int, why: str) -> None:
+def close_number(ex: Execution, number: int, why: str) -> None:
     pull = ex.github.get_pull(ex.repo, number)
     if pull.state != "open":
         return
