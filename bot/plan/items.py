@@ -45,6 +45,7 @@ _TITLE_TAG = re.compile(
     re.IGNORECASE,
 )
 _MAX_ASKS = 12
+_TRACKER_ITEMS = 5
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,14 @@ def _kind_priority(kind: IssueKind, title: str, body: str) -> PriorityDecision |
 
 
 def _tracker(parsed: ParsedIssue) -> bool:
-    """A list of three or more items, some ticked or linking other work, tracks work."""
+    """Three or more items linking other work, or five or more with some ticked: a
+    list that tracks work (a short feature list with one box ticked does not)."""
     items = parsed.items
     if len(items) + len(parsed.linked) < 3 or parsed.source is not PlanSource.TASK_LIST:
         return False
     links = sum(1 for item in items if "/pull/" in item.text or "/issues/" in item.text)
-    return bool(parsed.linked) or links > 0 or any(item.checked for item in items)
+    ticked = len(items) >= _TRACKER_ITEMS and any(item.checked for item in items)
+    return bool(parsed.linked) or links > 0 or ticked
 
 
 def _from_asks(parsed: ParsedIssue, title: str, findings: Findings) -> list[Item]:

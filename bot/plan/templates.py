@@ -59,7 +59,7 @@ CONFIRMATION_WORDS = (
 KIND_LABEL = "the label {label!r}"
 KIND_TITLE = "the title says {word!r}"
 KIND_BODY = "the issue says {word!r}"
-KIND_TRACKER = "a list of items, some ticked or linking other work"
+KIND_TRACKER = "a list of items linking other work, or a long one with items ticked"
 KIND_DEFAULT = "no bug, security, performance, docs or refactor words"
 KIND_NAMES = {
     "bug": "bug",
