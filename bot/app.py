@@ -104,6 +104,10 @@ def build_services(
     queue = SqliteJobQueue(store, clock, new_id)
     metrics = metrics or Metrics()
     metrics.watch_queue(queue.stats)
+    # Imported here: it reads the execution feature's records, which compose() loads.
+    from bot.run_metrics import collector_for
+
+    metrics.registry.register(collector_for(store))
     registry = JobRegistry.compose(routing_jobs(router, store), jobs)
     worker = Worker(
         queue,
