@@ -262,10 +262,16 @@ def _gates_failed(
     return _restart(ex, plan, run, task_id)
 
 
+MAX_CONFLICT_FILES = 10
+
+
 def _conflict(ex: Execution, plan: Plan, run: Run, task_id: str, detail: str) -> tuple[Plan, Run]:
     state = run.task(task_id)
     reason = templates.FAIL_CONFLICT.format(branch=run.integration_branch, detail=detail[:200])
-    if state.conflict_retried:
+    if state.conflict_retried and state.pr is not None:
+        files = [change.filename for change in ex.github.pull_files(ex.repo, state.pr)]
+        shown = ", ".join(f"`{name}`" for name in files[:MAX_CONFLICT_FILES])
+        reason += templates.FAIL_CONFLICT_FILES.format(files=shown or "-")
         return fail_task(ex, plan, run, task_id, reason)
     run = run.with_task(task_id, conflict_retried=True, retry_notes=(reason,))
     return _restart(ex, plan, run, task_id)
