@@ -34,6 +34,11 @@ REGISTRY: dict[GateLevel, str] = {
 }
 
 
+# Gates that read only the changed files and their settings: a local run of just these
+# gets a head holding only those, not an export of the whole tree.
+CHANGED_FILES_ONLY: frozenset[GateLevel] = frozenset({GateLevel.L1, GateLevel.L5})
+
+
 def load(level: GateLevel) -> Gate:
     """The gate module of ``level`` (imported only when it runs)."""
     return cast(Gate, importlib.import_module(REGISTRY[level]))

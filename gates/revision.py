@@ -8,6 +8,7 @@ whole tree.
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import os
 import re
@@ -45,6 +46,8 @@ ROOT_CONFIG_FILES = (
 )
 # Where ruff looks for first-party modules unless configured (its ``src`` setting).
 SOURCE_ROOTS = (".", "src")
+# Top-level files that may pin tool versions (read by L1 to choose its ruff).
+REQUIREMENTS_FILES = "*requirements*.txt"
 _MAX_EXTENDS = 8
 _GIT_TIMEOUT_SECONDS = 120
 _BATCH_HEADER = re.compile(r"^(?P<type>blob|tree|commit|tag) (?P<size>\d+)\n$")
@@ -115,11 +118,14 @@ def local_input(
     head: str | None = None,
     baseline: str = "",
     env: Mapping[str, str] | None = None,
+    sparse_head: bool = False,
 ) -> Iterator[GateInput]:
     """A GateInput for a local repository.
 
     ``base`` defaults to :func:`default_base`; ``head`` None means the working tree
-    (uncommitted and untracked files included), else a commit exported to a temp dir.
+    (uncommitted and untracked files included), else a commit exported to a temp dir:
+    the whole tree, or with ``sparse_head`` only what gates reading the changed files
+    need (those files, their settings and the package outline, as for the base).
     """
     repo = Path(git(repo, "rev-parse", "--show-toplevel").strip())
     base_sha = _base_commit(repo, base) if base else default_base(repo, worktree=head is None)
@@ -130,7 +136,10 @@ def local_input(
         base_dir = Path(scratch) / "base"
         materialize_sparse(repo, base_sha, base_files(patch, baseline), base_dir)
         head_dir = repo
-        if head_sha:
+        if head_sha and sparse_head:
+            head_dir = Path(scratch) / "head"
+            materialize_sparse(repo, head_sha, head_files(patch, baseline), head_dir)
+        elif head_sha:
             head_dir = Path(scratch) / "head"
             export_tree(repo, head_sha, head_dir)
         yield GateInput(
@@ -170,6 +179,12 @@ def base_files(patch: PatchSet, baseline: str = "") -> list[str]:
     wanted = [f.old_path for f in changes.files.values() if f.old_path]
     # Settings of the folders of added files too: they apply to the base's findings.
     return support_files(wanted, baseline, places=list(changes.files))
+
+
+def head_files(patch: PatchSet, baseline: str = "") -> list[str]:
+    """The head-side files gates reading only the changes need for ``patch``."""
+    changes = DiffIndex.from_patch(patch)
+    return support_files([f.path for f in changes.present()], baseline)
 
 
 def merge_base(repo: Path, base: str, head: str) -> str:
@@ -282,7 +297,8 @@ def materialize_sparse(repo: Path, ref: str, paths: Iterable[str], dest: Path) -
             break
         written += materialize(repo, ref, extends, dest)
     if ref != EMPTY_TREE:
-        _outline(repo, ref, dest, _source_roots(dest))
+        pins = _outline(repo, ref, dest, _source_roots(dest))
+        materialize(repo, ref, [p for p in pins if p not in written], dest)
 
 
 def _extended(dest: Path, written: Iterable[str]) -> list[str]:
@@ -327,28 +343,33 @@ def _source_roots(dest: Path) -> list[str]:
     return [r for r in dict.fromkeys(os.path.normpath(r) for r in roots) if not r.startswith("..")]
 
 
-def _outline(repo: Path, ref: str, dest: Path, roots: Sequence[str]) -> None:
+def _outline(repo: Path, ref: str, dest: Path, roots: Sequence[str]) -> list[str]:
     """Empty stand-ins for what ruff looks up to classify imports as first-party.
 
     The entries of the source ``roots`` (directories, Python modules), and the modules
     along each dotted name the materialised files import from those packages
     (``from httpx._models import`` needs ``httpx/__init__.py`` and ``httpx/_models.py``).
+    Returns the requirements files at the top (where a ruff version may be pinned).
     """
     specs = ["." if root == "." else f"{root}/" for root in roots]
     packages: dict[str, str] = {}
     imported = _imported_names(dest)
     tops = {name.split(".")[0] for name in imported}
+    requirements = []
     for kind, path in _tree_entries(repo, ref, specs):
         _stand_in(dest / path, kind)
         if kind == "tree" and PurePosixPath(path).name in tops:
             packages[f"{path}/"] = str(PurePosixPath(path).parent)
+        elif kind == "blob" and fnmatch.fnmatch(path, REQUIREMENTS_FILES):
+            requirements.append(path)
     if not packages:
-        return
+        return requirements
     for kind, path in _tree_entries(repo, ref, list(packages), recursive=True):
         root = next(r for p, r in packages.items() if path.startswith(p))
         module = _module_name(path, root)
         if any(name == module or name.startswith(module + ".") for name in imported):
             _stand_in(dest / path, kind)
+    return requirements
 
 
 def _module_name(path: str, root: str) -> str:

@@ -13,7 +13,7 @@ from bot.repo_config import parse_repo_config
 from gates.config import GateLevel, GatesConfig, load_defaults
 from gates.fingerprint import baseline_document
 from gates.model import GateResult
-from gates.registry import REGISTRY
+from gates.registry import CHANGED_FILES_ONLY, REGISTRY
 from gates.report import to_json, to_sarif, to_text
 from gates.revision import default_base, git, local_input, resolve
 from gates.runner import run_gates
@@ -78,7 +78,14 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise GateError(f"{repo} is not a directory")
     base = resolve(repo, args.base) if args.base else default_base(repo, worktree=not args.head)
     config = _config(repo, base)
-    with local_input(repo, base=base, head=args.head, baseline=config.baseline, env=env) as inp:
+    with local_input(
+        repo,
+        base=base,
+        head=args.head,
+        baseline=config.baseline,
+        env=env,
+        sparse_head=_changed_files_only(config, args.only),
+    ) as inp:
         results = run_gates(inp, config, levels=args.only)
     if args.write_baseline is not None:
         findings = [f for r in results for f in (*r.new, *r.preexisting)]
@@ -88,6 +95,16 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         args.sarif.write_text(json.dumps(to_sarif(results), indent=2) + "\n", encoding="utf-8")
     _print(results, args.format)
     return 1 if any(r.required and r.failed for r in results) else 0
+
+
+def _changed_files_only(config: GatesConfig, only: Sequence[GateLevel] | None) -> bool:
+    """Whether every gate that will run reads only the changed files (no full export)."""
+    running = [
+        level
+        for level in (only if only is not None else list(REGISTRY))
+        if (settings := config.for_level(level)) is not None and settings.enabled
+    ]
+    return set(running) <= CHANGED_FILES_ONLY
 
 
 def _config(repo: Path, base: str) -> GatesConfig:

@@ -24,7 +24,16 @@ def _config() -> GatesConfig:
 
 def _run(root: Path, head: str | None) -> list[GateResult]:
     config = _config()
-    with local_input(root, base="main", head=head, baseline=config.baseline, env=tool_env()) as inp:
+    # A committed head is written sparsely (only what L1 and L5 read), as the command
+    # line does for them: the findings must be those of a full checkout.
+    with local_input(
+        root,
+        base="main",
+        head=head,
+        baseline=config.baseline,
+        env=tool_env(),
+        sparse_head=head is not None,
+    ) as inp:
         return run_gates(inp, config, levels=LEVELS)
 
 

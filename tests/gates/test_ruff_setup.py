@@ -360,12 +360,16 @@ def test_a_change_repairing_the_ruff_configuration_is_linted_by_its_head(repo: R
     assert "Failed to parse pyproject.toml" in note and "techlead-gates-" not in note
 
 
-def test_a_ruff_pinned_too_old_to_drive_safely_is_not_installed(repo: Repo) -> None:
+@pytest.mark.parametrize("sparse", [False, True], ids=["whole-head", "sparse-head"])
+def test_a_ruff_pinned_too_old_to_drive_safely_is_not_installed(repo: Repo, sparse: bool) -> None:
     repo.commit({"requirements-dev.txt": "ruff==0.0.290\n"})
     repo.branch("feature")
     repo.commit({"app.py": "import os\n"})
 
-    lint = repo.run(levels=[GateLevel.L1])[GateLevel.L1]
+    with local_input(
+        repo.root, base="main", head="HEAD", env=tool_env(), sparse_head=sparse
+    ) as inp:
+        (lint,) = run_gates(inp, load_defaults(), levels=[GateLevel.L1])
 
     assert [f.rule for f in lint.new] == ["F401"]
     (note,) = [n for n in lint.notes if "0.0.290" in n]
