@@ -110,6 +110,7 @@ class Item:
     note: str | None = None
     ordered: bool = False  # ``waits`` is the whole order (no default order applies)
     assign_text: str | None = None  # what the specialist is chosen on, when not the text
+    whole_issue: bool = False  # about the whole issue (a skeleton's core task), not a part
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def _draft(
     in_title = find_dependencies(item.text)
     in_details = find_dependencies(item.details)
     # A skeleton task's words are the planner's; only the issue's title speaks for it.
-    words = reading.title if item.ordered else f"{item.text}\n{item.details}"
+    words = reading.title if item.whole_issue else f"{item.text}\n{item.details}"
     own = decide_priority(item.text, words, ())
     title = clean_title(item.text, (*in_title.spans, *own.spans)) or item.text
     priority = _priority(own, item, title, reading)
@@ -234,7 +234,7 @@ def _priority(own: PriorityDecision, item: Item, title: str, reading: Reading) -
     if item.priority is not None:
         return PriorityDecision(item.priority, templates.PRIORITY_KIND)
     issue = reading.priority
-    on_topic = item.ordered or bool(topic(title) & topic(reading.title))
+    on_topic = item.whole_issue or bool(topic(title) & topic(reading.title))
     if issue is not None and (on_topic or reading.priority_from_label):
         why = templates.REASON_ISSUE_PRIORITY.format(
             priority=issue.priority.value, why=issue.reason

@@ -136,6 +136,7 @@ class _Step:
     waits: tuple[int, ...] = ()  # positions (1-based) in the skeleton
     priority: Priority | None = None
     assign_text: str | None = None
+    aspect: bool = False  # one aspect of the issue, with a topic of its own
 
 
 def _bug(title: str, at: _Places) -> list[_Step]:
@@ -217,7 +218,9 @@ def _feature(title: str, text: str, at: _Places) -> list[_Step]:
         (aspect, clause) for aspect in ASPECTS if (clause := clause_around(aspect.pattern, text))
     ]
     before = [(a, c) for a, c in found if a.stage == 0]
-    steps = [_Step(a.title.format(what=c), a.agent, (), (), a.priority) for a, c in before]
+    steps = [
+        _Step(a.title.format(what=c), a.agent, (), (), a.priority, aspect=True) for a, c in before
+    ]
     first = tuple(range(1, len(steps) + 1))
     build_text = _at(templates.FEATURE_BUILD, "", at.where)
     steps.append(
@@ -229,7 +232,14 @@ def _feature(title: str, text: str, at: _Places) -> list[_Step]:
         if aspect.stage:
             waits = first if aspect.stage == 1 else (build,)
             steps.append(
-                _Step(aspect.title.format(what=clause), aspect.agent, (), waits, aspect.priority)
+                _Step(
+                    aspect.title.format(what=clause),
+                    aspect.agent,
+                    (),
+                    waits,
+                    aspect.priority,
+                    aspect=True,
+                )
             )
     done = tuple(range(build, len(steps) + 1))
     steps.append(_Step(_at(templates.FEATURE_TEST, title, at.test), TESTER, _files(at.test), done))
@@ -270,6 +280,7 @@ def _numbered(steps: list[_Step], roster: Sequence[str], note: str) -> list[Item
                 note=note,
                 ordered=True,
                 assign_text=step.assign_text,
+                whole_issue=not step.aspect,
             )
         )
     return items

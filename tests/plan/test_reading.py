@@ -321,3 +321,14 @@ def test_a_fix_goes_to_the_owner_of_the_file_it_changes() -> None:
         ("performance-expert", ("web/login.tsx",)),
         ("frontend-developer", ("web/login.tsx",)),
     ]
+
+
+def test_a_title_marker_covers_the_whole_issue_but_not_its_other_parts() -> None:
+    result = plan(
+        "Design authentication flow (high priority)",
+        "Plan user interface mockups and implement the authentication API.",
+    )
+    by_agent = {task.agent: task.priority.value for task in result.tasks}
+    assert by_agent["frontend-developer"] == "medium"
+    assert by_agent["security-guardian"] == "high"
+    assert by_agent["backend-developer"] == "high"
