@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,14 +143,47 @@ def _walk(root: str, prefix: str) -> Iterator[tuple[str, int]]:
             yield relative, size
 
 
+def readable(path: str, size: int) -> bool:
+    """Whether a file is worth reading at all (not too large, not binary by name)."""
+    return size <= MAX_FILE_BYTES and not is_binary_name(path)
+
+
+def source_file(path: str, size: int, data: bytes | None) -> SourceFile:
+    """A file as research sees it: its text, or None when binary, too large or unread."""
+    if data is None or not readable(path, size) or b"\0" in data[:_BINARY_PROBE]:
+        return SourceFile(path, size, None)
+    return SourceFile(path, size, data.decode("utf-8", errors="replace"))
+
+
 def _read(root: str, path: str, size: int) -> SourceFile:
-    if size > MAX_FILE_BYTES or is_binary_name(path):
+    if not readable(path, size):
         return SourceFile(path, size, None)
     try:
         with open(os.path.join(root, path), "rb") as handle:
             data = handle.read()
     except OSError:
         return SourceFile(path, size, None)
-    if b"\0" in data[:_BINARY_PROBE]:
-        return SourceFile(path, size, None)
-    return SourceFile(path, size, data.decode("utf-8", errors="replace"))
+    return source_file(path, size, data)
+
+
+def inventory_of(
+    root: Path,
+    entries: Iterable[tuple[str, int]],
+    read: Callable[[list[str]], Mapping[str, bytes]],
+    *,
+    max_files: int = MAX_FILES,
+    query: str = "",
+) -> Inventory:
+    """An inventory of files listed elsewhere (a git tree), read in one batch by ``read``.
+
+    The same rules as :func:`build_inventory`: vendored directories skipped, a sample of
+    ``max_files`` beyond that, large and binary files listed but not read.
+    """
+    kept = [(path, size) for path, size in entries if not VENDORED_DIRS & set(path.split("/")[:-1])]
+    chosen, skipped = sample(kept, max_files, query)
+    contents = read([path for path, size in chosen if readable(path, size)])
+    files = sorted(
+        (source_file(path, size, contents.get(path)) for path, size in chosen), key=lambda f: f.path
+    )
+    skipped_large = sum(1 for item in files if item.text is None and item.size > MAX_FILE_BYTES)
+    return Inventory(root, tuple(files), bool(skipped), skipped_large, tuple(skipped))

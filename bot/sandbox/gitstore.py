@@ -14,6 +14,10 @@ from bot.errors import SandboxError
 ZERO_SHA = "0" * 40
 
 
+# Imports with this many loose objects are packed (git's own gc.auto is 6,700).
+PACK_THRESHOLD = 1000
+
+
 class GitFailed(SandboxError):
     """A git command failed; carries git's own message (never credentials)."""
 
@@ -112,7 +116,18 @@ class GitRepo:
             tree = self.text("write-tree", env=env)
         commit = self.commit_tree(tree, [], message, who, who)
         self.update_ref(f"refs/heads/{branch}", commit, ZERO_SHA)
+        self._pack_if_large()
         return commit
+
+    def _pack_if_large(self) -> None:
+        """Pack a large import, as GitHub stores repositories packed.
+
+        A fetch from loose objects makes git compress every object again (seconds for
+        thousands of files); from a pack it sends what is already compressed.
+        """
+        counts = dict(line.split(": ", 1) for line in self.text("count-objects", "-v").splitlines())
+        if int(counts.get("count", "0")) >= PACK_THRESHOLD:
+            self.git("repack", "-a", "-d", "-q")
 
     # --- objects ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Research over the default branch: checkout once, then reuse or update the inventory."""
+"""Research over the default branch: read the tree once, then reuse or update the inventory."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from agents.research.inventory import MAX_FILE_BYTES, Inventory, SourceFile, build_inventory
+from agents.research.inventory import MAX_FILE_BYTES, Inventory, SourceFile
 from bot.features.planning.research import (
     WORKSPACE_AGENT,
     InventoryCache,
-    checked_out_inventory,
     default_branch_inventory,
-    project_files,
     research_issue,
+    tree_inventory,
     updated_inventory,
 )
 from bot.settings import Settings
@@ -96,7 +95,7 @@ def test_an_updated_inventory_equals_a_fresh_checkout(
 ) -> None:
     first = upstream.commit(FIRST)
     workspace.fetch(REPO, ["main"])
-    base = checked_out_inventory(workspace, REPO, first)
+    base = tree_inventory(workspace, REPO, first)
     second = upstream.commit(
         {
             "src/cart.py": "def total(items, coupon=None):\n    return sum(items)\n",
@@ -112,7 +111,7 @@ def test_an_updated_inventory_equals_a_fresh_checkout(
 
     updated = updated_inventory(workspace, REPO, first, base, second)
 
-    fresh = checked_out_inventory(workspace, REPO, second)
+    fresh = tree_inventory(workspace, REPO, second)
     assert updated is not None
     assert updated.files == fresh.files
     assert updated.skipped_large == fresh.skipped_large == 1
@@ -141,7 +140,7 @@ def test_many_changes_or_a_lost_base_fall_back_to_a_checkout(
 ) -> None:
     first = upstream.commit(FIRST)
     workspace.fetch(REPO, ["main"])
-    base = checked_out_inventory(workspace, REPO, first)
+    base = tree_inventory(workspace, REPO, first)
     second = upstream.commit({f"gen/file_{n}.py": f"N = {n}\n" for n in range(5)})
     workspace.fetch(REPO, ["main"])
     assert updated_inventory(workspace, REPO, first, base, second, max_changed=4) is None
@@ -187,11 +186,3 @@ def test_the_cache_keeps_recent_commits_within_its_bounds() -> None:
     cache.put("o/d", "5", inventory(101))
     assert cache.get("o/d", "5") is None, "too big to keep"
     assert cache.latest("o/zzz") is None
-
-
-def test_project_files_leaves_out_the_worktree_pointer(tmp_path: Path) -> None:
-    (tmp_path / ".git").write_text("gitdir: /somewhere/else\n")
-    (tmp_path / "app.py").write_text("print(1)\n")
-    read = project_files(build_inventory(tmp_path))
-    assert [item.path for item in read.files] == ["app.py"]
-    assert read.get(".git") is None and read.get("app.py") is not None

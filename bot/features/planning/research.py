@@ -1,31 +1,29 @@
-"""Researches an issue over the repository's default branch, checked out through the workspace.
+"""Researches an issue over the repository's default branch, read through the workspace.
 
 The mirror is fetched with the port's git credentials (the workspace passes them as
 ``http.extraHeader``, never in a URL) from the remote derived from
-``Settings.api_url``; a throwaway worktree of the default branch is read once into
+``Settings.api_url``; the default branch's files are read straight from the mirror
+(one ``ls-tree``, one ``cat-file --batch``: no checkout, nothing written to disk) into
 an inventory (agents.research), and the research agents run over that inventory.
 
-Checking out and reading a large tree is most of the cost (seconds for thousands of
-files), so the inventory of the last commit researched is kept in memory
-(:class:`InventoryCache`, bounded by size): planning another issue on the same commit
-reuses it, and after a push only the files that changed are read (two ``ls-tree``
-listings compared by blob id, then one read per changed file) and the rest carried
-over. Many changes fall back to a full checkout. A git failure degrades the findings
-(the plan says research is incomplete) instead of failing the plan; GitHub API errors
-propagate so the job queue retries.
+Reading a large tree is still most of the cost, so the inventory of the last commit
+researched is kept in memory (:class:`InventoryCache`, bounded by size): planning
+another issue on the same commit reuses it, and after a push only the files that
+changed are read (two ``ls-tree`` listings compared by blob id, then one batch read)
+and the rest carried over. Many changes fall back to reading the whole tree. A git
+failure degrades the findings (the plan says research is incomplete) instead of failing
+the plan; GitHub API errors propagate so the job queue retries.
 """
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from agents.research import DEFAULT_TOP_N, AgentTiming, Degradation, Findings, ResearchContext
-from agents.research.inventory import MAX_FILE_BYTES, Inventory, build_inventory
+from agents.research.inventory import MAX_FILE_BYTES, Inventory, inventory_of
 from agents.research.runner import aggregate, default_agents, run_agents
 from bot.errors import WorkspaceError
 from bot.ports import GitHubPort
@@ -34,14 +32,11 @@ from bot.workspace import Identity, TreeEntry, Workspace
 
 # Research only reads; the identity would sign commits, which it never makes.
 COMMITTER = Identity("TechLead", "techlead@users.noreply.github.com")
-WORKTREE_LABEL = "research"
 WORKSPACE_AGENT = "workspace"
 GIT_TIMING = "research_git"
 AGENTS_TIMING = "research_agents"
 INVENTORY_AGENT = "inventory"
-# A linked worktree's ".git" is a file pointing at the mirror: not part of the project.
-WORKTREE_POINTER = ".git"
-# Beyond this many changed files since the cached commit, a checkout is quicker.
+# Beyond this many changed files since the cached commit, reading the whole tree is quicker.
 MAX_CHANGED_FILES = 200
 REGULAR_MODES = frozenset({"100644", "100755"})
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
@@ -141,7 +136,7 @@ def default_branch_inventory(
     started = time.perf_counter()
     inventory = _updated_from_cache(workspace, repo, sha, cache)
     if inventory is None:
-        inventory = checked_out_inventory(workspace, repo, sha)
+        inventory = tree_inventory(workspace, repo, sha)
     cache.put(repo, sha, inventory)
     return inventory, time.perf_counter() - started
 
@@ -158,9 +153,24 @@ def _updated_from_cache(
         return None  # the cached commit left the mirror (evicted, pruned): check out instead
 
 
-def checked_out_inventory(workspace: Workspace, repo: str, sha: str) -> Inventory:
-    with workspace.worktree(repo, sha, label=WORKTREE_LABEL) as tree:
-        return project_files(build_inventory(tree.path))
+def tree_inventory(workspace: Workspace, repo: str, sha: str) -> Inventory:
+    """The commit's files read straight from the mirror: one ``ls-tree``, one batch read."""
+    entries = [e for e in workspace.list_files(repo, sha) if _readable(e) and e.size is not None]
+    return _blob_inventory(workspace, repo, workspace.mirror_path(repo), entries)
+
+
+def _blob_inventory(
+    workspace: Workspace, repo: str, root: Path, entries: list[TreeEntry]
+) -> Inventory:
+    """``entries`` (files of one commit) read with research's own rules, from git's blobs."""
+    by_path = {entry.path: entry.sha for entry in entries}
+
+    def read(paths: list[str]) -> dict[str, bytes]:
+        blobs = workspace.read_blobs(repo, [by_path[path] for path in paths])
+        return {path: blobs[by_path[path]] for path in paths if by_path[path] in blobs}
+
+    sized = [(entry.path, entry.size or 0) for entry in entries]
+    return inventory_of(root, sized, read)
 
 
 def updated_inventory(
@@ -183,7 +193,8 @@ def updated_inventory(
     changed = [entry for path, entry in after.items() if _differs(before.get(path), entry)]
     if len(changed) > max_changed:
         return None
-    fresh = _read_files(workspace, repo, sha, [entry for entry in changed if _readable(entry)])
+    readable = [entry for entry in changed if _readable(entry)]
+    fresh = _blob_inventory(workspace, repo, base.root, readable)
     gone = {path for path in before if path not in after} | {entry.path for entry in changed}
     kept = [item for item in base.files if item.path not in gone]
     files = tuple(sorted((*kept, *fresh.files), key=lambda item: item.path))
@@ -200,25 +211,6 @@ def _readable(entry: TreeEntry) -> bool:
     parts = PurePosixPath(entry.path).parts
     safe = bool(parts) and not entry.path.startswith("/") and not {"..", "."} & set(parts)
     return entry.kind == "blob" and entry.mode in REGULAR_MODES and safe
-
-
-def _read_files(workspace: Workspace, repo: str, sha: str, entries: list[TreeEntry]) -> Inventory:
-    """Changed files written to a scratch directory and read with research's own rules."""
-    with tempfile.TemporaryDirectory(prefix="techlead-research-") as scratch:
-        root = Path(scratch)
-        for entry in entries:
-            data = workspace.read_file(repo, sha, entry.path)
-            if data is not None:
-                target = root / entry.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        return build_inventory(root)
-
-
-def project_files(inventory: Inventory) -> Inventory:
-    """The inventory without the worktree's own ``.git`` pointer file."""
-    files = tuple(item for item in inventory.files if item.path != WORKTREE_POINTER)
-    return replace(inventory, files=files, _by_path={})
 
 
 def research_inventory(
