@@ -3,8 +3,9 @@
 For every commit of ``tests/gates/corpus/`` (requests, click, httpx and youtube-dl
 shapes), side by side and in alternating order:
 
-- TechLead: ``python -m bot gates --base main --only L1,L5`` in the commit's working
-  tree, a fresh process each time (start-up, imports, diff, base side, both revisions);
+- TechLead: ``python -m bot gates --base main --head HEAD --only L1,L5`` on the
+  commit, a fresh process each time (start-up, imports, diff, writing the base and
+  head sides, both revisions);
 - the bare tools on the head versions of the same changed files, one after another as
   a CI job runs them: ruff check, ruff format --check (when the project configures
   ruff), bandit, detect-secrets, and zizmor when a workflow changed.
@@ -41,7 +42,8 @@ OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:
 
 
 def techlead(root: Path) -> list[str]:
-    argv = ["-m", "bot", "gates", "--repo", str(root), "--base", "main", "--only", "L1,L5"]
+    argv = ["-m", "bot", "gates", "--repo", str(root), "--base", "main", "--head", "HEAD"]
+    argv += ["--only", "L1,L5"]
     return [sys.executable, *argv, "--format", "json"]
 
 
