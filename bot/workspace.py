@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -369,6 +370,7 @@ class Workspace:
         config: Sequence[tuple[str, str]] = (),
         timeout: float | None = None,
         secret_values: Sequence[str] = (),
+        stdin: bytes | None = None,
     ) -> _Result:
         """Run one git command; never raises GitPython's errors (they carry argv)."""
         full_env = {**_BASE_ENV, **config_env((*_BASE_CONFIG, *config)), **(env or {})}
@@ -377,18 +379,23 @@ class Workspace:
             full_env["GIT_WORK_TREE"] = str(work_tree)
         runner = git.Git(str(work_tree or git_dir))
         started = time.monotonic()
-        try:
-            status, out, err = runner.execute(
-                ["git", *args],
-                env=full_env,
-                with_extended_output=True,
-                with_exceptions=False,
-                stdout_as_string=False,
-                strip_newline_in_stdout=False,
-                kill_after_timeout=timeout,
-            )
-        except GitCommandError as exc:  # git itself is missing or could not start
-            raise WorkspaceError(f"cannot run git: {type(exc).__name__}") from None
+        with tempfile.TemporaryFile() as feed:
+            if stdin is not None:
+                feed.write(stdin)
+                feed.seek(0)
+            try:
+                status, out, err = runner.execute(
+                    ["git", *args],
+                    env=full_env,
+                    istream=feed if stdin is not None else None,
+                    with_extended_output=True,
+                    with_exceptions=False,
+                    stdout_as_string=False,
+                    strip_newline_in_stdout=False,
+                    kill_after_timeout=timeout,
+                )
+            except GitCommandError as exc:  # git itself is missing or could not start
+                raise WorkspaceError(f"cannot run git: {type(exc).__name__}") from None
         log.debug("git %s exited %s in %.3fs", args[0], status, time.monotonic() - started)
         return _Result(int(status), bytes(out or b""), redact(str(err or ""), secret_values))
 
@@ -512,6 +519,24 @@ class Workspace:
         with self._lock(repo, exclusive=False):
             result = self._git(["cat-file", "blob", f"{sha}:{file_path}"], git_dir=path)
         return result.out if result.status == 0 else None
+
+    def read_blobs(self, repo: str, shas: Sequence[str]) -> dict[str, bytes]:
+        """The contents of blobs by SHA, read by one ``git cat-file --batch`` (missing: left out).
+
+        Reading a tree this way costs a fraction of checking it out and reading the files
+        back: no index, no 10,000 files written to disk.
+        """
+        wanted = [sha for sha in dict.fromkeys(shas) if is_sha(sha)]
+        if not wanted:
+            return {}
+        path = self.mirror_path(repo)
+        feed = "".join(f"{sha}\n" for sha in wanted).encode()
+        with self._lock(repo, exclusive=False):
+            result = self._check(
+                self._git(["cat-file", "--batch"], git_dir=path, stdin=feed),
+                f"{repo}: cat-file failed",
+            )
+        return parse_batch(result.out)
 
     def commit_message(self, repo: str, ref: str) -> str:
         """The full message of the commit at ``ref`` (subject, body and trailers)."""
@@ -841,6 +866,24 @@ class Worktree:
     def push(self, branch: str, *, expected: str | None) -> PushOutcome:
         """Push this worktree's HEAD to ``branch`` with a lease (see ``push_branch``)."""
         return self._ws.push_branch(self.repo, branch, self.head(), expected=expected)
+
+
+def parse_batch(out: bytes) -> dict[str, bytes]:
+    """``git cat-file --batch`` output: ``<sha> <type> <size>\n<content>\n`` per object."""
+    found: dict[str, bytes] = {}
+    at = 0
+    while at < len(out):
+        end = out.find(b"\n", at)
+        if end < 0:
+            break
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3:  # "<sha> missing"
+            continue
+        size = int(header[2])
+        found[header[0].decode()] = out[at : at + size]
+        at += size + 1
+    return found
 
 
 def _trailer(key: str, value: str) -> str:
