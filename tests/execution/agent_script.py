@@ -7,7 +7,7 @@
 - ``lint`` writes Python that the lint gate refuses, unless the work order carries
   findings of a previous attempt;
 - ``secret`` prints the environment's TECHLEAD_GITHUB_TOKEN and GITHUB_TOKEN;
-- ``follow-up`` reports a new task for the plan;
+- ``follow-up`` reports a new task for the plan; ``commits itself`` commits with git;
 - it sends a message to ``*`` and reports an interface in ``.techlead/``.
 """
 
@@ -44,6 +44,10 @@ if "lint" in title:
         "import os\n\n\ndef ok():\n    return 1\n" if not retried else "def ok():\n    return 1\n"
     )
     Path("src/shop/extra.py").write_text(code)
+if "commits itself" in title:
+    subprocess.run(["git", "add", "--all"], check=True)
+    who = ["-c", "user.name=agent", "-c", "user.email=agent@example.invalid"]
+    subprocess.run(["git", *who, "commit", "--quiet", "-m", "agent's own commit"], check=True)
 outbox = Path(".techlead")
 outbox.mkdir(exist_ok=True)
 (outbox / "messages.json").write_text(

@@ -82,6 +82,26 @@ def test_a_change_to_a_protected_path_is_rejected_and_explained(project: Project
     assert project.pulls() == []
 
 
+def test_what_an_agent_commits_itself_is_checked_and_recommitted(project: Project) -> None:
+    issue = project.planned("Sneaky.\n\n- [ ] Add a release workflow that commits itself\n")
+    project.approve(issue)
+
+    task = project.run(issue).task("T1")
+    assert task.phase is Phase.FAILED
+    assert "`.github/workflows/release.yml` is protected" in task.reason
+    assert project.pulls() == []
+
+
+def test_an_agent_commit_becomes_one_commit_with_the_trailers(project: Project) -> None:
+    issue = project.planned("Coupons.\n\n- [ ] Define the coupon schema and commits itself\n")
+    project.approve(issue)
+
+    task = project.run(issue).task("T1")
+    assert task.phase is Phase.MERGED
+    commits = project.maintainer.call("GET", f"/repos/{project.name}/pulls/{task.pr}/commits")
+    assert len(commits) == 1 and "TechLead-Task: T1" in commits[0]["commit"]["message"]
+
+
 def test_allow_workflow_edits_lets_the_same_change_through(project: Project) -> None:
     project.configure(config_text(extra="  allow_workflow_edits: true\n"))
     issue = project.planned("Release.\n\n- [ ] Add a release workflow for coupons\n")

@@ -176,6 +176,7 @@ def _commit(
         sha = tree.commit_all(title, author=AUTHOR, trailers=trailers, allow_empty=True)
         phase = Phase.HANDOFF
     else:
+        tree.squash_to_base()  # an agent's own commits are checked like the rest
         changes = [Change(*item) for item in tree.changes()]
         problems = violations(changes, _policy(ex))
         if problems:
