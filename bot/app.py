@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot import app_setup, intake
+from bot import app_setup, intake, telemetry
 from bot.context import Clock, GitHubFactory, SystemClock, no_github
 from bot.errors import PayloadError, QueueError, WebhookError
 from bot.features import compose
@@ -108,7 +108,7 @@ def build_services(
     from bot.run_metrics import collector_for
 
     metrics.registry.register(collector_for(store))
-    registry = JobRegistry.compose(routing_jobs(router, store), jobs)
+    registry = telemetry.traced(JobRegistry.compose(routing_jobs(router, store), jobs))
     worker = Worker(
         queue,
         registry,

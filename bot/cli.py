@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Protocol, cast
 
-from bot import __version__
+from bot import __version__, telemetry
 from bot.errors import TechLeadError
 
 # Each subcommand lives in bot/commands/<name>.py and exposes HELP, add_arguments(parser)
@@ -77,8 +77,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if command is None:
         parser.print_help()
         return 2
+    env = os.environ if env is None else env
     try:
-        return command.run(args, os.environ if env is None else env)
+        telemetry.configure(env)
+        return command.run(args, env)
     except TechLeadError as exc:
         print(f"techlead {args.command}: {exc}", file=sys.stderr)
         return 2
