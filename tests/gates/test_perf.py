@@ -269,7 +269,7 @@ BENCH = textwrap.dedent("""\
 
 
 def perf_config(command: str = "{python} bench.py {output}") -> GatesConfig:
-    return load_defaults().with_overrides({"performance": {"command": command, "repeats": 6}})
+    return load_defaults().with_overrides({"performance": {"command": command, "repeats": 8}})
 
 
 def test_without_a_command_the_gate_is_neutral_and_says_how(repo: Repo) -> None:

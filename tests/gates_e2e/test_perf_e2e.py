@@ -19,7 +19,7 @@ version: 1
 gates:
   performance:
     command: "{python} bench.py {output}"
-    repeats: 6
+    repeats: 8
 """
 FILES = {TECHLEAD_YML: CONFIG, "bench.py": BENCH}
 
@@ -35,7 +35,7 @@ def test_an_a_a_run_is_neutral_with_the_measurements(
     assert outcome(run) == ("completed", "neutral")
     assert run["output"]["title"] == "No significant slowdown past 10% in 1 benchmark(s)"
     assert "| `test_work` |" in run["output"]["summary"]
-    assert "6 + 6" in run["output"]["summary"]
+    assert "8 + 8" in run["output"]["summary"]
     assert pr.annotations(run) == []
 
 
