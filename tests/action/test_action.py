@@ -134,6 +134,11 @@ def run_action(tmp_path: Path, repo: Repo, event: str, body: dict[str, Any], tok
     assert done.returncode == 0, output[-4000:]
     assert token not in output, "the token never appears in the output or the log"
     assert "jobs done, 0 failed" in summary.read_text()
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert lines and all("delivery_id" in line for line in lines), "every log line names it"
+    delivery = env["GITHUB_RUN_ID"]
+    job_lines = [line for line in lines if "job_id" in line]
+    assert job_lines and all(line["delivery_id"] == f"actions-{delivery}-1" for line in job_lines)
     return output
 
 
