@@ -20,6 +20,7 @@ from bot.plan.explain import explain
 from bot.plan.llm import planner_for
 from bot.plan.model import IssueInput, Plan
 from bot.plan.planner import make_plan
+from bot.plan.reading import is_issue_template, issue_template_texts
 from bot.plan.waves import plan_waves, wave_name
 from bot.repo_config import CONFIG_PATH, RepoConfig, load_defaults, parse_repo_config_file
 from bot.settings import Settings
@@ -123,30 +124,17 @@ def decode_issue(data: bytes, path: Path) -> str:
     return text
 
 
-# Where GitHub looks for issue templates and issue forms.
-TEMPLATE_PLACES = (
-    ".github/ISSUE_TEMPLATE",
-    ".github/issue_template.md",
-    ".github/ISSUE_TEMPLATE.md",
-)
-TEMPLATE_SUFFIXES = (".md", ".yml", ".yaml")
-MAX_TEMPLATE_BYTES = 100_000
-
-
 def issue_templates(repo: Path) -> tuple[str, ...]:
     """The texts of the repository's issue templates (unreadable ones are skipped)."""
-    texts = []
-    for place in TEMPLATE_PLACES:
-        path = repo / place
-        files = sorted(path.iterdir()) if path.is_dir() else [path] if path.is_file() else []
-        for file in files:
-            if file.suffix.lower() in TEMPLATE_SUFFIXES and file.is_file():
-                try:
-                    data = file.read_bytes()[:MAX_TEMPLATE_BYTES]
-                except OSError:
-                    continue
-                texts.append(data.decode("utf-8", "replace"))
-    return tuple(texts)
+    found = []
+    for place in (repo / ".github").glob("**/*"):
+        relative = place.relative_to(repo).as_posix()
+        if place.is_file() and is_issue_template(relative):
+            try:
+                found.append((relative, place.read_bytes().decode("utf-8", "replace")))
+            except OSError:
+                continue
+    return issue_template_texts(found)
 
 
 def _repo_config(repo: Path) -> RepoConfig:

@@ -36,6 +36,27 @@ _PHRASES = re.compile("|".join(re.escape(phrase) for phrase in templates.TEMPLAT
 _MAX_CONFIRMATION = 300
 
 
+# Where GitHub looks for issue templates and issue forms
+# (https://docs.github.com/en/communities/using-templates-to-encourage-useful-issues-and-pull-requests).
+TEMPLATE_DIR = ".github/ISSUE_TEMPLATE/"
+TEMPLATE_SUFFIXES = (".md", ".yml", ".yaml")
+MAX_TEMPLATE_CHARS = 100_000
+
+
+def is_issue_template(path: str) -> bool:
+    """Whether ``path`` (repository-relative) is one of the repository's issue templates."""
+    lowered = path.lower()
+    if lowered in {".github/issue_template.md"}:
+        return True
+    return lowered.startswith(TEMPLATE_DIR.lower()) and lowered.endswith(TEMPLATE_SUFFIXES)
+
+
+def issue_template_texts(files: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The texts of the issue templates among ``files`` ((path, text) pairs), in path order."""
+    found = sorted((path, text) for path, text in files if is_issue_template(path))
+    return tuple(text[:MAX_TEMPLATE_CHARS] for _, text in found)
+
+
 def normalise(line: str) -> str:
     """A line without list, quote and checkbox markup, lowercased, words only."""
     text = _MARKUP.sub("", line[:500], count=1)

@@ -39,7 +39,7 @@ from bot.features.planning.requests import (
     Requester,
     TickRequest,
 )
-from bot.features.planning.research import research_issue
+from bot.features.planning.research import issue_templates, research_issue
 from bot.permissions import check_sender
 from bot.plan.checklist import PLAN_MARKER, render_error
 from bot.plan.commands import Command, CommandKind, help_text, parse_commands
@@ -167,6 +167,8 @@ def plan_issue(work: Work, reason: Reason) -> PlanRecord | None:
             budget_seconds=work.config.planning.research_budget_seconds,
             timings=work.timings,
         )
+    # The repository's own issue templates are text the author never wrote.
+    issue_input = replace(issue_input, templates=issue_templates(work.repo))
     with work.lease():
         record = work.plans.load(work.repo, work.issue)
         if reason is Reason.EDITED and not replannable(record):

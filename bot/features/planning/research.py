@@ -26,6 +26,7 @@ from agents.research import DEFAULT_TOP_N, AgentTiming, Degradation, Findings, R
 from agents.research.inventory import MAX_FILE_BYTES, Inventory, inventory_of
 from agents.research.runner import aggregate, default_agents, run_agents
 from bot.errors import WorkspaceError
+from bot.plan.reading import issue_template_texts
 from bot.ports import GitHubPort
 from bot.settings import Settings
 from bot.workspace import Identity, TreeEntry, Workspace
@@ -220,3 +221,11 @@ def research_inventory(
     context = ResearchContext(inventory, query, DEFAULT_TOP_N)
     outcomes = run_agents(default_agents(), context, budget_seconds, time.monotonic)
     return aggregate(inventory, outcomes, AgentTiming(INVENTORY_AGENT, round(read_seconds, 4)))
+
+
+def issue_templates(repo: str, cache: InventoryCache = INVENTORIES) -> tuple[str, ...]:
+    """The issue templates of the default branch last researched (none before research)."""
+    known = cache.latest(repo)
+    if known is None:
+        return ()
+    return issue_template_texts((item.path, text) for item, text in known[1].texts())
