@@ -1,4 +1,4 @@
-"""SqliteJobQueue: idempotent enqueue, leases, retries, dead letters, pauses (injected clock)."""
+"""The queue contract on every backend: dedupe, leases, retries, dead letters, pauses."""
 
 from __future__ import annotations
 
@@ -6,18 +6,13 @@ import pytest
 
 from bot.errors import QueueError
 from bot.jobs import JobSpec, JobState
-from bot.queue import SqliteJobQueue
-from tests.intake.conftest import T0, FakeClock, Services
+from bot.queue import JobQueue
+from tests.intake.conftest import T0, FakeClock
 
 LEASE = 30.0
 
 
-@pytest.fixture
-def queue(services: Services) -> SqliteJobQueue:
-    return services.queue
-
-
-def test_enqueue_is_idempotent_on_its_dedupe_key(queue: SqliteJobQueue) -> None:
+def test_enqueue_is_idempotent_on_its_dedupe_key(queue: JobQueue) -> None:
     first = queue.enqueue(JobSpec("plan.run", {"issue": 1}, dedupe_key="plan.run:d-1:1"))
     again = queue.enqueue(JobSpec("plan.run", {"issue": 2}, dedupe_key="plan.run:d-1:1"))
     assert again.id == first.id
@@ -25,20 +20,20 @@ def test_enqueue_is_idempotent_on_its_dedupe_key(queue: SqliteJobQueue) -> None:
     assert [job.id for job in queue.list()] == [first.id]
 
 
-def test_enqueue_without_lineage_starts_a_trace(queue: SqliteJobQueue) -> None:
+def test_enqueue_without_lineage_starts_a_trace(queue: JobQueue) -> None:
     job = queue.enqueue(JobSpec("plan.run"))
     assert job.trace_id
     assert job.dedupe_key == f"plan.run:{job.trace_id}"
     assert (job.state, job.attempts, job.delivery_id) == (JobState.PENDING, 0, None)
 
 
-def test_a_payload_that_is_not_json_is_refused(queue: SqliteJobQueue) -> None:
+def test_a_payload_that_is_not_json_is_refused(queue: JobQueue) -> None:
     with pytest.raises(QueueError, match="not JSON"):
         queue.enqueue(JobSpec("plan.run", {"when": object()}))
     assert queue.list() == []
 
 
-def test_claim_takes_due_jobs_oldest_first(queue: SqliteJobQueue, clock: FakeClock) -> None:
+def test_claim_takes_due_jobs_oldest_first(queue: JobQueue, clock: FakeClock) -> None:
     later = queue.enqueue(JobSpec("a", delay=10))
     now = queue.enqueue(JobSpec("b"))
     claimed = queue.claim("w1", LEASE)
@@ -50,9 +45,7 @@ def test_claim_takes_due_jobs_oldest_first(queue: SqliteJobQueue, clock: FakeClo
     assert claimed_later is not None and claimed_later.id == later.id
 
 
-def test_an_expired_lease_makes_the_job_claimable_again(
-    queue: SqliteJobQueue, clock: FakeClock
-) -> None:
+def test_an_expired_lease_makes_the_job_claimable_again(queue: JobQueue, clock: FakeClock) -> None:
     job = queue.enqueue(JobSpec("a"))
     assert queue.claim("dead-worker", LEASE) is not None
     clock.advance(LEASE - 1)
@@ -65,7 +58,7 @@ def test_an_expired_lease_makes_the_job_claimable_again(
     assert queue.get(job.id).state is JobState.DONE  # type: ignore[union-attr]
 
 
-def test_extend_keeps_a_long_job_leased(queue: SqliteJobQueue, clock: FakeClock) -> None:
+def test_extend_keeps_a_long_job_leased(queue: JobQueue, clock: FakeClock) -> None:
     queue.enqueue(JobSpec("a"))
     queue.claim("w1", LEASE)
     clock.advance(LEASE - 1)
@@ -74,7 +67,7 @@ def test_extend_keeps_a_long_job_leased(queue: SqliteJobQueue, clock: FakeClock)
     assert queue.claim("w2", LEASE) is None
 
 
-def test_fail_schedules_a_retry_or_dead_letters(queue: SqliteJobQueue, clock: FakeClock) -> None:
+def test_fail_schedules_a_retry_or_dead_letters(queue: JobQueue, clock: FakeClock) -> None:
     job = queue.enqueue(JobSpec("a"))
     queue.claim("w1", LEASE)
     assert queue.fail(job.id, "w1", "boom", T0 + 5)
@@ -87,7 +80,7 @@ def test_fail_schedules_a_retry_or_dead_letters(queue: SqliteJobQueue, clock: Fa
     assert queue.get(job.id).state is JobState.DEAD  # type: ignore[union-attr]
 
 
-def test_retry_redrives_only_dead_jobs(queue: SqliteJobQueue) -> None:
+def test_retry_redrives_only_dead_jobs(queue: JobQueue) -> None:
     job = queue.enqueue(JobSpec("a"))
     with pytest.raises(QueueError, match="only dead jobs"):
         queue.retry(job.id)
@@ -99,9 +92,7 @@ def test_retry_redrives_only_dead_jobs(queue: SqliteJobQueue) -> None:
     assert (again.state, again.attempts, again.last_error) == (JobState.PENDING, 0, "boom")
 
 
-def test_release_with_refund_does_not_spend_the_attempt(
-    queue: SqliteJobQueue, clock: FakeClock
-) -> None:
+def test_release_with_refund_does_not_spend_the_attempt(queue: JobQueue, clock: FakeClock) -> None:
     job = queue.enqueue(JobSpec("a"))
     queue.claim("w1", LEASE)
     assert queue.release(job.id, "w1", T0 + 60, refund=True)
@@ -110,9 +101,7 @@ def test_release_with_refund_does_not_spend_the_attempt(
     assert (released.state, released.attempts, released.run_at) == (JobState.PENDING, 0, T0 + 60)
 
 
-def test_a_paused_installation_holds_only_its_own_jobs(
-    queue: SqliteJobQueue, clock: FakeClock
-) -> None:
+def test_a_paused_installation_holds_only_its_own_jobs(queue: JobQueue, clock: FakeClock) -> None:
     held = queue.enqueue(JobSpec("a", installation_id=7))
     other = queue.enqueue(JobSpec("b", installation_id=8))
     queue.pause_installation(7, T0 + 100)
@@ -125,7 +114,7 @@ def test_a_paused_installation_holds_only_its_own_jobs(
     assert claimed is not None and claimed.id == held.id
 
 
-def test_release_owners_frees_leases_of_dead_owners_only(queue: SqliteJobQueue) -> None:
+def test_release_owners_frees_leases_of_dead_owners_only(queue: JobQueue) -> None:
     gone = queue.enqueue(JobSpec("a"))
     alive = queue.enqueue(JobSpec("b"))
     queue.claim("gone", LEASE)
@@ -135,7 +124,7 @@ def test_release_owners_frees_leases_of_dead_owners_only(queue: SqliteJobQueue) 
     assert queue.get(alive.id).state is JobState.RUNNING  # type: ignore[union-attr]
 
 
-def test_list_filters_by_state(queue: SqliteJobQueue) -> None:
+def test_list_filters_by_state(queue: JobQueue) -> None:
     done = queue.enqueue(JobSpec("a"))
     pending = queue.enqueue(JobSpec("b", delay=60))
     queue.claim("w1", LEASE)
@@ -145,7 +134,7 @@ def test_list_filters_by_state(queue: SqliteJobQueue) -> None:
     assert [job.id for job in queue.list()] == [done.id, pending.id]
 
 
-def test_stats_report_depth_and_the_oldest_due_job(queue: SqliteJobQueue, clock: FakeClock) -> None:
+def test_stats_report_depth_and_the_oldest_due_job(queue: JobQueue, clock: FakeClock) -> None:
     queue.enqueue(JobSpec("a"))
     queue.enqueue(JobSpec("b", delay=1000))
     clock.advance(12)

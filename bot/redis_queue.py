@@ -1,0 +1,540 @@
+"""The job queue on Redis: the :class:`bot.queue.JobQueue` contract for workers on many machines.
+
+Every state change is one Lua script, so it is atomic against every other worker:
+
+- ``{p}job:<id>`` a hash per job (the fields of :class:`bot.jobs.Job`); ``{p}dedupe`` maps
+  dedupe keys to ids, so a delivery routed twice schedules once.
+- ``{p}state:<state>`` an index per state (scored by id) for ``techlead jobs list``;
+  ``{p}runat`` the pending jobs by ``run_at`` (the age of the oldest due job).
+- ``{p}delayed`` pending jobs not yet due, by ``run_at``; ``{p}ready:<installation>`` a
+  FIFO list per installation of due jobs; ``{p}ring`` the installations with due work,
+  and ``{p}fresh`` those whose list was empty until now (served before the ring).
+- ``{p}leases`` running jobs by lease expiry; ``{p}owner:<owner>`` the jobs each owner holds.
+- ``{p}pauses`` installation -> epoch seconds before which its jobs wait.
+
+Fairness: a claim takes the head of the ring's first installation that is not paused
+and rotates it to the back, so installations take turns one job each. An installation
+that gets due work while it has none is fresh: fresh installations are served first, in
+the order they came, so a quiet installation's first job is the next one claimed,
+however many jobs another installation has queued.
+
+Leases: a job whose lease expired (its worker was killed) goes back to the front of its
+installation's list at the next claim, by any worker on any machine; its old owner can
+no longer complete it. Times come from the injected clock (machines need NTP), not from
+Redis, so tests drive them. All keys share the ``{techlead}`` hash tag: one slot.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import redis
+
+from bot.context import Clock
+from bot.errors import QueueError
+from bot.jobs import Job, JobSpec, JobState
+from bot.queue import MAX_ERROR_CHARS, QueueStats
+
+DEFAULT_PREFIX = "{techlead}:"
+NO_INSTALLATION = "0"  # jobs without an installation share one turn, as in the SQLite queue
+PROMOTE_BATCH = 1000  # delayed jobs made due per claim
+EXPIRE_BATCH = 100  # expired leases taken back per claim
+SCHEMES = ("redis://", "rediss://", "unix://")
+
+# Shared Lua helpers: index moves and scheduling a pending job.
+_LIB = """
+local p = ARGV[1]
+local function jkey(id) return p .. 'job:' .. id end
+local function inst_of(id)
+  local inst = redis.call('HGET', jkey(id), 'installation_id')
+  if not inst or inst == '' then return '0' end
+  return inst
+end
+local function set_state(id, from, to)
+  redis.call('ZREM', p .. 'state:' .. from, id)
+  redis.call('ZADD', p .. 'state:' .. to, id, id)
+  redis.call('HSET', jkey(id), 'state', to)
+  if to ~= 'pending' then redis.call('ZREM', p .. 'runat', id) end
+end
+local function to_ring(inst, fresh)
+  if redis.call('SADD', p .. 'inring', inst) == 1 then
+    if fresh then redis.call('RPUSH', p .. 'fresh', inst)
+    else redis.call('RPUSH', p .. 'ring', inst) end
+  end
+end
+local function make_ready(id, again)
+  -- A job taken back from a dead worker goes first in its installation's list, but
+  -- the installation waits for its turn: only a newcomer goes to the ring's front.
+  local inst = inst_of(id)
+  local list = p .. 'ready:' .. inst
+  local was_empty = redis.call('LLEN', list) == 0
+  if again then redis.call('LPUSH', list, id) else redis.call('RPUSH', list, id) end
+  to_ring(inst, was_empty and not again)
+end
+local function schedule(id, run_at, now)
+  redis.call('HSET', jkey(id), 'run_at', run_at)
+  redis.call('ZADD', p .. 'runat', run_at, id)
+  if tonumber(run_at) <= tonumber(now) then make_ready(id, false)
+  else redis.call('ZADD', p .. 'delayed', run_at, id) end
+end
+local function drop_lease(id, owner)
+  redis.call('ZREM', p .. 'leases', id)
+  redis.call('SREM', p .. 'owner:' .. owner, id)
+  if redis.call('SCARD', p .. 'owner:' .. owner) == 0 then
+    redis.call('SREM', p .. 'owners', owner)
+  end
+  redis.call('HDEL', jkey(id), 'lease_owner', 'lease_expires')
+end
+local function holds(id, owner)
+  local fields = redis.call('HMGET', jkey(id), 'state', 'lease_owner')
+  return fields[1] == 'running' and fields[2] == owner
+end
+"""
+
+# ARGV: prefix, now, dedupe_key, then field/value pairs of the new job; run_at is among them.
+_ENQUEUE = (
+    _LIB
+    + """
+local now, key = ARGV[2], ARGV[3]
+local known = redis.call('HGET', p .. 'dedupe', key)
+if known then return known end
+local id = tostring(redis.call('INCR', p .. 'seq'))
+redis.call('HSET', p .. 'dedupe', key, id)
+local run_at = now
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', jkey(id), ARGV[i], ARGV[i + 1])
+  if ARGV[i] == 'run_at' then run_at = ARGV[i + 1] end
+end
+redis.call('HSET', jkey(id), 'id', id)
+local state = redis.call('HGET', jkey(id), 'state')
+redis.call('ZADD', p .. 'state:' .. state, id, id)
+if state == 'pending' then schedule(id, run_at, now) end
+return id
+"""
+)
+
+# ARGV: prefix, now, owner, lease expiry. Returns the claimed id or false.
+_CLAIM = (
+    _LIB
+    + """
+local now, owner, expires = ARGV[2], ARGV[3], ARGV[4]
+local expired = redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, EXPIRE_BATCH)
+for _, id in ipairs(expired) do
+  local old = redis.call('HGET', jkey(id), 'lease_owner') or ''
+  local expiry = redis.call('HGET', jkey(id), 'lease_expires') or now
+  drop_lease(id, old)
+  set_state(id, 'running', 'pending')
+  redis.call('ZADD', p .. 'runat', expiry, id)
+  make_ready(id, true)
+end
+local due = redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now, 'LIMIT', 0, PROMOTE_BATCH)
+for _, id in ipairs(due) do
+  redis.call('ZREM', p .. 'delayed', id)
+  make_ready(id, false)
+end
+local function take(inst)
+  -- The head of one installation's list, unless it is paused; it goes to the ring's back.
+  local paused = redis.call('HGET', p .. 'pauses', inst)
+  if paused and tonumber(paused) > tonumber(now) then
+    redis.call('RPUSH', p .. 'ring', inst)
+    return nil
+  end
+  local list = p .. 'ready:' .. inst
+  local id = redis.call('LPOP', list)
+  while id and redis.call('HGET', jkey(id), 'state') ~= 'pending' do
+    id = redis.call('LPOP', list)
+  end
+  if redis.call('LLEN', list) > 0 then redis.call('RPUSH', p .. 'ring', inst)
+  else redis.call('SREM', p .. 'inring', inst) end
+  return id
+end
+local id = nil
+for _, queue in ipairs({'fresh', 'ring'}) do
+  local turns = redis.call('LLEN', p .. queue)
+  for _ = 1, turns do
+    id = take(redis.call('LPOP', p .. queue))
+    if id then break end
+  end
+  if id then break end
+end
+if not id then return false end
+set_state(id, 'pending', 'running')
+redis.call('HINCRBY', jkey(id), 'attempts', 1)
+redis.call('HSET', jkey(id), 'lease_owner', owner, 'lease_expires', expires, 'updated_at', now)
+redis.call('ZADD', p .. 'leases', expires, id)
+redis.call('SADD', p .. 'owner:' .. owner, id)
+redis.call('SADD', p .. 'owners', owner)
+return id
+""".replace("EXPIRE_BATCH", str(EXPIRE_BATCH)).replace("PROMOTE_BATCH", str(PROMOTE_BATCH))
+)
+
+# ARGV: prefix, now, id, owner, target state, run_at ('' = now), refund ('1'/'0'),
+# error ('' keeps the last one), set_error ('1'/'0'). Returns 1 if the owner held the lease.
+_TRANSITION = (
+    _LIB
+    + """
+local now, id, owner, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if not holds(id, owner) then return 0 end
+drop_lease(id, owner)
+if ARGV[7] == '1' then
+  local attempts = tonumber(redis.call('HGET', jkey(id), 'attempts'))
+  redis.call('HSET', jkey(id), 'attempts', math.max(attempts - 1, 0))
+end
+if ARGV[9] == '1' then redis.call('HSET', jkey(id), 'last_error', ARGV[8]) end
+redis.call('HSET', jkey(id), 'updated_at', now)
+set_state(id, 'running', target)
+if target == 'pending' then
+  local run_at = ARGV[6]
+  if run_at == '' then run_at = now end
+  schedule(id, run_at, now)
+end
+return 1
+"""
+)
+
+# ARGV: prefix, now, lease expiry, owner. Returns how many leases were pushed back.
+_EXTEND = (
+    _LIB
+    + """
+local now, expires, owner = ARGV[2], ARGV[3], ARGV[4]
+local count = 0
+for _, id in ipairs(redis.call('SMEMBERS', p .. 'owner:' .. owner)) do
+  if holds(id, owner) then
+    redis.call('HSET', jkey(id), 'lease_expires', expires, 'updated_at', now)
+    redis.call('ZADD', p .. 'leases', 'XX', expires, id)
+    count = count + 1
+  end
+end
+return count
+"""
+)
+
+# ARGV: prefix, now, owner. Every job the owner runs is pending again (its attempt counts).
+_RELEASE_OWNER = (
+    _LIB
+    + """
+local now, owner = ARGV[2], ARGV[3]
+local count = 0
+for _, id in ipairs(redis.call('SMEMBERS', p .. 'owner:' .. owner)) do
+  if holds(id, owner) then
+    drop_lease(id, owner)
+    redis.call('HSET', jkey(id), 'updated_at', now)
+    set_state(id, 'running', 'pending')
+    schedule(id, now, now)
+    count = count + 1
+  end
+end
+redis.call('DEL', p .. 'owner:' .. owner)
+redis.call('SREM', p .. 'owners', owner)
+return count
+"""
+)
+
+# ARGV: prefix, now, id. Returns the old state ('' = no such job); pending again if dead.
+_RETRY = (
+    _LIB
+    + """
+local now, id = ARGV[2], ARGV[3]
+local state = redis.call('HGET', jkey(id), 'state')
+if not state then return '' end
+if state ~= 'dead' then return state end
+redis.call('HSET', jkey(id), 'attempts', 0, 'updated_at', now)
+set_state(id, 'dead', 'pending')
+schedule(id, now, now)
+return state
+"""
+)
+
+# ARGV: prefix, installation, until. A pause only ever grows.
+_PAUSE = """
+local p, inst, stop = ARGV[1], ARGV[2], ARGV[3]
+local known = redis.call('HGET', p .. 'pauses', inst)
+if not known or tonumber(stop) > tonumber(known) then
+  redis.call('HSET', p .. 'pauses', inst, stop)
+end
+return 1
+"""
+
+_INTEGER_FIELDS = ("parent_id", "installation_id")
+_FLOAT_FIELDS = ("lease_expires",)
+_TEXT_FIELDS = ("delivery_id", "lease_owner", "last_error")
+
+
+class RedisJobQueue:
+    """:class:`bot.queue.JobQueue` on Redis, for workers on several machines."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        clock: Clock,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        self._redis = client
+        self._clock = clock
+        self._new_id = new_id
+        self._prefix = prefix
+        self._scripts = {
+            name: client.register_script(source)
+            for name, source in (
+                ("enqueue", _ENQUEUE),
+                ("claim", _CLAIM),
+                ("transition", _TRANSITION),
+                ("extend", _EXTEND),
+                ("release_owner", _RELEASE_OWNER),
+                ("retry", _RETRY),
+                ("pause", _PAUSE),
+            )
+        }
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock, prefix: str = DEFAULT_PREFIX) -> RedisJobQueue:
+        return cls(redis.Redis.from_url(url), clock, prefix=prefix)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def ping(self) -> None:
+        with _as_queue_error():
+            self._redis.ping()
+
+    # -- JobQueue ----------------------------------------------------------------
+
+    def enqueue(self, spec: JobSpec) -> Job:
+        return self._require(self._insert(spec, JobState.PENDING, {}))
+
+    def enqueue_many(self, specs: Sequence[JobSpec]) -> list[int]:
+        """Schedule several jobs in one round trip (the delivery relay); returns their ids."""
+        now = self._clock.now()
+        with _as_queue_error():
+            pipe = self._redis.pipeline(transaction=False)
+            for spec in specs:
+                self._run("enqueue", self._enqueue_args(spec, JobState.PENDING, {}, now), pipe)
+            return [int(value) for value in pipe.execute()]
+
+    def adopt(self, job: Job) -> Job:
+        """Take over a job from another queue: its state, attempts, error and times.
+
+        A running job comes over pending (its lease belongs to the other queue); done
+        jobs are not worth moving. The job gets a new id; its dedupe key keeps it once.
+        """
+        state = JobState.PENDING if job.state is JobState.RUNNING else job.state
+        spec = JobSpec(
+            job.kind,
+            job.payload,
+            dedupe_key=job.dedupe_key,
+            installation_id=job.installation_id,
+            delivery_id=job.delivery_id,
+            trace_id=job.trace_id,
+            parent_id=job.parent_id,
+        )
+        extra = {
+            "attempts": str(job.attempts),
+            "run_at": repr(job.run_at),
+            "created_at": repr(job.created_at),
+            "last_error": job.last_error or "",
+        }
+        return self._require(self._insert(spec, state, extra))
+
+    def claim(self, owner: str, lease_seconds: float) -> Job | None:
+        now = self._clock.now()
+        claimed = self._call("claim", repr(now), owner, repr(now + lease_seconds))
+        return None if not claimed else self.get(int(claimed))
+
+    def extend(self, owner: str, lease_seconds: float) -> int:
+        now = self._clock.now()
+        return int(self._call("extend", repr(now), repr(now + lease_seconds), owner))
+
+    def complete(self, job_id: int, owner: str) -> bool:
+        return self._transition(job_id, owner, JobState.DONE)
+
+    def fail(
+        self, job_id: int, owner: str, error: str, retry_at: float | None, *, refund: bool = False
+    ) -> bool:
+        target = JobState.DEAD if retry_at is None else JobState.PENDING
+        return self._transition(
+            job_id, owner, target, run_at=retry_at, refund=refund, error=error[-MAX_ERROR_CHARS:]
+        )
+
+    def release(
+        self, job_id: int, owner: str, run_at: float | None = None, *, refund: bool = True
+    ) -> bool:
+        return self._transition(job_id, owner, JobState.PENDING, run_at=run_at, refund=refund)
+
+    def release_owners(self, is_dead: Callable[[str], bool]) -> int:
+        with _as_queue_error():
+            owners = [_text(raw) for raw in self._redis.smembers(self._key("owners"))]
+        now = repr(self._clock.now())
+        return sum(
+            int(self._call("release_owner", now, owner)) for owner in owners if is_dead(owner)
+        )
+
+    def pause_installation(self, installation_id: int, until: float) -> None:
+        self._call("pause", str(installation_id), repr(until))
+
+    def paused_until(self, installation_id: int) -> float | None:
+        with _as_queue_error():
+            raw = self._redis.hget(self._key("pauses"), str(installation_id))
+        return None if raw is None else float(raw)
+
+    def get(self, job_id: int) -> Job | None:
+        with _as_queue_error():
+            fields = self._redis.hgetall(self._key(f"job:{job_id}"))
+        return job_from_hash(fields) if fields else None
+
+    def list(self, states: Collection[JobState] = (), limit: int = 100) -> list[Job]:
+        wanted = list(states) or list(JobState)
+        with _as_queue_error():
+            pipe = self._redis.pipeline(transaction=False)
+            for state in wanted:
+                pipe.zrevrange(self._key(f"state:{state.value}"), 0, limit - 1)
+            ids = sorted({int(raw) for found in pipe.execute() for raw in found}, reverse=True)
+            pipe = self._redis.pipeline(transaction=False)
+            for job_id in ids[:limit]:
+                pipe.hgetall(self._key(f"job:{job_id}"))
+            hashes = pipe.execute()
+        return [job_from_hash(fields) for fields in reversed(hashes) if fields]
+
+    def retry(self, job_id: int) -> Job:
+        old = _text(self._call("retry", repr(self._clock.now()), str(job_id)))
+        if not old:
+            raise QueueError(f"no job with id {job_id}")
+        if old != JobState.DEAD.value:
+            raise QueueError(f"job {job_id} is {old}; only dead jobs can be retried")
+        return self._require(job_id)
+
+    def stats(self) -> QueueStats:
+        now = self._clock.now()
+        with _as_queue_error():
+            pipe = self._redis.pipeline(transaction=False)
+            for state in JobState:
+                pipe.zcard(self._key(f"state:{state.value}"))
+            pipe.zrangebyscore(self._key("runat"), "-inf", repr(now), 0, 1, withscores=True)
+            *counts, oldest = pipe.execute()
+        by_state = {state: int(count) for state, count in zip(JobState, counts, strict=True)}
+        age = max(now - float(oldest[0][1]), 0.0) if oldest else 0.0
+        return QueueStats(by_state, age)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _insert(self, spec: JobSpec, state: JobState, extra: dict[str, str]) -> int:
+        now = self._clock.now()
+        return int(self._call("enqueue", *self._enqueue_args(spec, state, extra, now)[1:]))
+
+    def _enqueue_args(
+        self, spec: JobSpec, state: JobState, extra: dict[str, str], now: float
+    ) -> Sequence[str]:
+        trace_id = spec.trace_id or self._new_id()
+        spec = replace(
+            spec, trace_id=trace_id, dedupe_key=spec.dedupe_key or f"{spec.kind}:{trace_id}"
+        )
+        fields = {**_job_fields(spec, state, now), **extra}
+        flat = [value for pair in fields.items() for value in pair]
+        return [self._prefix, repr(now), spec.dedupe_key or "", *flat]
+
+    def _transition(
+        self,
+        job_id: int,
+        owner: str,
+        target: JobState,
+        *,
+        run_at: float | None = None,
+        refund: bool = False,
+        error: str | None = None,
+    ) -> bool:
+        args = (
+            repr(self._clock.now()),
+            str(job_id),
+            owner,
+            target.value,
+            "" if run_at is None else repr(run_at),
+            "1" if refund else "0",
+            error or "",
+            "0" if error is None else "1",
+        )
+        return int(self._call("transition", *args)) == 1
+
+    def _call(self, script: str, *args: str) -> Any:
+        with _as_queue_error():
+            return self._scripts[script](args=[self._prefix, *args])
+
+    def _run(self, script: str, args: Sequence[str], pipe: Any) -> None:
+        self._scripts[script](args=args, client=pipe)
+
+    def _key(self, name: str) -> str:
+        return self._prefix + name
+
+    def _require(self, job_id: int) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise QueueError(f"job {job_id} vanished")
+        return job
+
+
+def is_redis_url(url: str) -> bool:
+    return url.startswith(SCHEMES)
+
+
+def _job_fields(spec: JobSpec, state: JobState, now: float) -> dict[str, str]:
+    if not spec.dedupe_key or not spec.trace_id:
+        raise QueueError(f"job {spec.kind!r} needs a dedupe key and a trace id")
+    try:
+        payload = json.dumps(dict(spec.payload), sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise QueueError(f"payload of job {spec.kind!r} is not JSON: {exc}") from exc
+    return {
+        "kind": spec.kind,
+        "payload": payload,
+        "dedupe_key": spec.dedupe_key,
+        "state": state.value,
+        "attempts": "0",
+        "run_at": repr(now + spec.delay),
+        "trace_id": spec.trace_id,
+        "delivery_id": spec.delivery_id or "",
+        "parent_id": "" if spec.parent_id is None else str(spec.parent_id),
+        "installation_id": "" if spec.installation_id is None else str(spec.installation_id),
+        "created_at": repr(now),
+        "updated_at": repr(now),
+    }
+
+
+def job_from_hash(raw: dict[Any, Any]) -> Job:
+    """A :class:`Job` from the hash a script stored (bytes keys and values)."""
+    fields = {_text(key): _text(value) for key, value in raw.items()}
+    optional: dict[str, Any] = {}
+    for name in _INTEGER_FIELDS:
+        optional[name] = int(fields[name]) if fields.get(name) else None
+    for name in _FLOAT_FIELDS:
+        optional[name] = float(fields[name]) if fields.get(name) else None
+    for name in _TEXT_FIELDS:
+        optional[name] = fields.get(name) or None
+    return Job(
+        id=int(fields["id"]),
+        kind=fields["kind"],
+        payload=json.loads(fields["payload"]),
+        dedupe_key=fields["dedupe_key"],
+        state=JobState(fields["state"]),
+        attempts=int(fields["attempts"]),
+        run_at=float(fields["run_at"]),
+        trace_id=fields["trace_id"],
+        created_at=float(fields["created_at"]),
+        updated_at=float(fields["updated_at"]),
+        **optional,
+    )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@contextmanager
+def _as_queue_error() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise QueueError(f"redis failed: {exc}") from exc
