@@ -33,7 +33,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.actions import ReplyComment
 from bot.context import JobContext
@@ -163,7 +163,18 @@ def run_command(job: Job, ctx: JobContext) -> None:
         return
     pull = github.get_pull(request.repo, request.number)
     handler = {"refine": refine, "explain": explain, "ignore": ignore}[request.command]
-    handler(ctx, github, config, request, pull, answer)
+    handler(Run(ctx, github, config, request, pull, answer))
+
+
+class Run(NamedTuple):
+    """One command being carried out: what every command handler works with."""
+
+    ctx: JobContext
+    github: ReviewPort
+    config: RepoConfig
+    request: CommandRequest
+    pull: PullInfo
+    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -200,21 +211,14 @@ def _thread_root(github: ReviewPort, request: CommandRequest) -> Posted | None:
 
 
 def may_push(pull: PullInfo, request: CommandRequest, bot_login: str | None) -> bool:
-    """TechLead's own pull requests, ones whose author asks, forks open to maintainers."""
-    if pull.is_fork:
-        return pull.maintainer_can_modify
-    return pull.author_login in (bot_login, request.login)
+    """TechLead's own pull requests and ones whose author asks; never a fork's branch
+    (its commits live in another repository, which TechLead does not push to)."""
+    return not pull.is_fork and pull.author_login in (bot_login, request.login)
 
 
-def refine(
-    ctx: JobContext,
-    github: ReviewPort,
-    config: RepoConfig,
-    request: CommandRequest,
-    pull: PullInfo,
-    answer: Answer,
-) -> None:
-    if not may_push(pull, request, ctx.settings.bot_login) or pull.is_fork:
+def refine(run: Run) -> None:
+    ctx, github, config, request, pull, answer = run
+    if not may_push(pull, request, ctx.settings.bot_login):
         answer.say(texts.REFINE_NOT_OURS)
         return
     only: str | None = None
@@ -235,14 +239,8 @@ def refine(
 # --------------------------------------------------------------------------------- explain
 
 
-def explain(
-    ctx: JobContext,
-    github: ReviewPort,
-    config: RepoConfig,
-    request: CommandRequest,
-    pull: PullInfo,
-    answer: Answer,
-) -> None:
+def explain(run: Run) -> None:
+    github, request, answer = run.github, run.request, run.answer
     root = _thread_root(github, request)
     if root is None or root.rule is None:
         answer.say(texts.NOT_OUR_THREAD.format(command=request.command))
@@ -282,14 +280,8 @@ def ruff_rule_text(rule: str) -> str | None:
 # ---------------------------------------------------------------------------------- ignore
 
 
-def ignore(
-    ctx: JobContext,
-    github: ReviewPort,
-    config: RepoConfig,
-    request: CommandRequest,
-    pull: PullInfo,
-    answer: Answer,
-) -> None:
+def ignore(run: Run) -> None:
+    ctx, github, config, request, pull, answer = run
     if not request.argument:
         answer.say(texts.IGNORE_NEEDS_REASON)
         return
@@ -297,7 +289,7 @@ def ignore(
     if root is None or root.marker is None:
         answer.say(texts.NOT_OUR_THREAD.format(command=request.command))
         return
-    if pull.is_fork and not pull.maintainer_can_modify:
+    if pull.is_fork:  # its branch lives in another repository
         answer.say(texts.REFINE_NOT_OURS)
         return
     stream, fingerprint = root.marker
