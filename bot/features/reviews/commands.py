@@ -15,7 +15,7 @@ Every command is checked against the repository's ``permissions`` (``refine`` an
 * ``refine`` applies the reviewers' suggested fixes (ruff's safe fixes, docstring stubs)
   as one new commit on the pull request's branch: all of them from a pull request
   comment, the thread's own from a review thread. TechLead pushes only to its own pull
-  requests, to one whose author asks, or to a fork that allows maintainers' edits; the
+  requests and to ones whose author asks, never to a fork's branch; the
   push is leased on the head it reviewed, so it never overwrites a newer push. The push
   runs the gates and reviewers again.
 * ``explain`` answers in the thread with the rule's rationale and reference.
