@@ -24,19 +24,26 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unidiff import PatchedFile
 
 from bot.errors import GateError
 from gates.config import ContractsConfig, GateConfig, GateLevel, Severity
-from gates.contracts import graphql_diff, openapi_diff, places, proto, texts
+from gates.contracts import openapi_diff, places, proto, texts
 from gates.contracts.documents import TOO_DEEP, Document, DocumentError, load
 from gates.contracts.openapi_diff import Level, Side
-from gates.contracts.validate import Validation, is_openapi, validate_json_schema, validate_openapi
 from gates.diff import ChangedFile, FileStatus
 from gates.model import Finding, Scan
 from gates.revision import GateInput
 from gates.tools import ToolRunner
+
+if TYPE_CHECKING:
+    from gates.contracts.graphql_diff import SdlFile
+    from gates.contracts.validate import Validation
+
+# The validators and graphql-core are imported when a contract of theirs changed: most
+# pull requests change none, and the imports take a quarter of a second.
 
 LEVEL = GateLevel.L2
 TITLE = "Contracts"
@@ -207,6 +214,8 @@ def _document(
 
 
 def _openapi(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
+    from gates.contracts.validate import is_openapi, validate_openapi
+
     head_text, base_text = _texts(inp, changed, outcome)
     head = _document(head_text, Kind.OPENAPI, changed, outcome, base=False)
     base = _document(base_text, Kind.OPENAPI, changed, outcome, base=True)
@@ -236,6 +245,8 @@ def _openapi(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
 
 
 def _json_schema(inp: GateInput, changed: ChangedFile, outcome: _Outcome) -> None:
+    from gates.contracts.validate import validate_json_schema
+
     head_text, base_text = _texts(inp, changed, outcome)
     head = _document(head_text, Kind.JSON_SCHEMA, changed, outcome, base=False)
     base = _document(base_text, Kind.JSON_SCHEMA, changed, outcome, base=True)
@@ -268,6 +279,8 @@ def _graphql(
     inp: GateInput, files: list[ChangedFile], settings: ContractsConfig, outcome: _Outcome
 ) -> None:
     """The whole schema (every schema file of the tree) built and compared with the base's."""
+    from gates.contracts import graphql_diff
+
     outcome.tools.add(GRAPHQL)
     changed = {f.path: f for f in files}
     head, base, old_paths = _sdl_sets(inp, changed, settings, outcome)
@@ -290,13 +303,13 @@ def _graphql(
 
 def _sdl_sets(
     inp: GateInput, changed: dict[str, ChangedFile], settings: ContractsConfig, outcome: _Outcome
-) -> tuple[list[graphql_diff.SdlFile], list[graphql_diff.SdlFile], dict[str, str]]:
+) -> tuple[list[SdlFile], list[SdlFile], dict[str, str]]:
     """(head schema files, base schema files, base path -> head path of renamed ones).
 
     A changed file that is not GraphQL at all is a finding (on the side it is broken).
     """
-    head: list[graphql_diff.SdlFile] = []
-    base: list[graphql_diff.SdlFile] = []
+    head: list[SdlFile] = []
+    base: list[SdlFile] = []
     old_paths: dict[str, str] = {}
     for path in _graphql_files(inp.head, settings):
         file = _sdl(inp.head / path, path, outcome.head if path in changed else None)
@@ -328,8 +341,10 @@ def _graphql_files(root: Path, settings: ContractsConfig) -> list[str]:
     return sorted(found)
 
 
-def _sdl(file: Path, path: str, into: list[Finding] | None) -> graphql_diff.SdlFile | None:
+def _sdl(file: Path, path: str, into: list[Finding] | None) -> SdlFile | None:
     """The file when it is schema SDL; None for client operations or unreadable files."""
+    from gates.contracts import graphql_diff
+
     text = _read(file)
     if text is None:
         return None
@@ -343,10 +358,10 @@ def _sdl(file: Path, path: str, into: list[Finding] | None) -> graphql_diff.SdlF
         return None
 
 
-def _graphql_valid(
-    files: list[graphql_diff.SdlFile], into: list[Finding], head_paths: dict[str, str]
-) -> bool:
+def _graphql_valid(files: list[SdlFile], into: list[Finding], head_paths: dict[str, str]) -> bool:
     """Whether the files build a schema; if not, the problem is a finding (head paths)."""
+    from gates.contracts import graphql_diff
+
     try:
         graphql_diff.build(files)
     except graphql_diff.SchemaInvalid as exc:
