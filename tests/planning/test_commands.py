@@ -18,11 +18,12 @@ def test_approve_command_approves_and_says_what_approval_means(project: Project)
     project.settle()
 
     body = project.plan_comment(issue)["body"]
-    assert "· approved · v1" in body
-    assert "Plan approved (version 1). Approval records version 1 as the agreed plan." in body
-    assert "does not run tasks yet" in body
+    # Approval starts execution: the plan runs its tasks at once.
+    assert "· running · v1" in body
+    assert "Plan approved (version 1). Approval records version 1 as the agreed plan" in body
+    assert "TechLead now runs its tasks wave by wave" in body
     assert "**Approve this plan**" not in body
-    assert project.record(issue).plan.state is PlanState.APPROVED
+    assert project.record(issue).plan.state is PlanState.RUNNING
     assert project.reactions(command) == ["+1", "eyes"]
 
     again = project.maintainer.comment(project.name, issue, "/techlead lgtm")

@@ -26,8 +26,9 @@ def test_ticking_approve_approves_the_plan(project: Project) -> None:
     project.settle()
 
     body = project.plan_comment(issue)["body"]
-    assert "· approved · v1" in body and "Approval records version 1" in body
-    assert project.record(issue).plan.state is PlanState.APPROVED
+    # Approval starts execution at once: the plan is running.
+    assert "· running · v1" in body and "Approval records version 1" in body
+    assert project.record(issue).plan.state is PlanState.RUNNING
     assert project.replies(issue) == []
 
 
@@ -105,7 +106,7 @@ def test_a_box_ticked_while_the_bot_updates_the_comment_is_kept(project: Project
     assert "~~**T4**" in skip_edit, "the first bot edit after the tick is the skip"
     assert parse_ticks(skip_edit).approve, "it kept the approve box the person had ticked"
     plan = project.shown_plan(issue)
-    assert plan.state is PlanState.APPROVED
+    assert plan.state is PlanState.RUNNING, "the kept approval started execution"
     assert plan.task("T4").status is TaskStatus.SKIPPED
 
 

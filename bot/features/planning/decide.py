@@ -215,7 +215,7 @@ def checklist_body(record: PlanRecord, command: str) -> str:
 
 def annotate(body: str, plan: Plan) -> str:
     """Say what approval means in this version, and who cancelled when the note does not."""
-    if plan.state is PlanState.APPROVED:
+    if plan.state in (PlanState.APPROVED, PlanState.RUNNING):
         note = plan_templates.APPROVED_NOTE.format(version=plan.version)
         means = templates.APPROVED_MEANS.format(version=plan.version)
         return body.replace(note, f"{note} {means}", 1)

@@ -5,8 +5,7 @@ from __future__ import annotations
 # A plan's state reads the same in the status reply as in the checklist comment.
 from bot.plan.templates import STATE_NAMES as STATE_NAMES
 
-# Added under the checklist's controls once a plan is approved: execution is not part
-# of this TechLead version, so approval must say what it does and does not do.
+# Added under the checklist's controls once a plan is approved: what approval does.
 APPROVED_MEANS = (
     "Approval records version {version} as the agreed plan: TechLead now runs its tasks "
     "wave by wave, each on its own branch and pull request. Editing the issue makes a new "
