@@ -31,6 +31,7 @@ from bot.features.execution.schedule import (
 from bot.features.gates import QUEUE_KIND
 from bot.gate_runs import GateRequest, enabled_levels
 from bot.jobs import JobSpec
+from bot.llm import ModelConfig
 from bot.plan.model import Plan, Task, TaskLinks
 from bot.plans import PlanRecord
 from bot.ports import PullInfo
@@ -115,6 +116,7 @@ def _attempt(ex: Execution, claimed: Attempt) -> AttemptOutcome:
         claimed.task.agent,
         should_stop=stop,
         resolve_action=ex.github.commit_sha,
+        model=ModelConfig.from_settings(ex.ctx.settings),  # the llm executor's endpoint
     )
     budget = Budget(seconds=config.execution.task_seconds)
     workspace = ex.workspace()
