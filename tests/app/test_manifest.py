@@ -1,7 +1,8 @@
 """The App manifest asks for exactly what TechLead uses: no event or permission more, none less.
 
 Events: the manifest subscribes to every event some feature routes, and nothing else.
-Permissions: the whole demo loop (plan, approval, execution, gates) runs against a
+Permissions: the whole demo loop (plan, approval, execution with its task pull requests,
+gates, reviews and merges, the integration pull request) runs against a
 strict sandbox with an installation holding only the manifest's permissions, so a
 missing one fails there (403); every GitHub request TechLead made is mapped to the
 permission GitHub documents for it (bot/sandbox/permissions.py), and every permission
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import demo
+from bot import demo, demo_loop
 from bot.app_setup import load_manifest
 from bot.features import compose
 from bot.sandbox.conformance import Spec
@@ -65,7 +66,7 @@ def restrict_to_manifest(run: demo.DemoRun) -> None:
 @pytest.mark.slow
 @pytest.mark.sandbox
 def test_every_manifest_permission_is_used_and_none_is_missing(tmp_path: Path) -> None:
-    stages = list(demo.STAGES)
+    stages = list(demo_loop.stages())
     stages.insert(stages.index(demo.create_accounts) + 1, restrict_to_manifest)
     run = demo.DemoRun(tmp_path, io.StringIO())
     try:
