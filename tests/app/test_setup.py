@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from structlog.testing import capture_logs
 
 from bot.app import create_app
 from bot.app_setup import CREDENTIALS_FILE, PRIVATE_KEY_FILE, Target, load_manifest
@@ -106,15 +107,20 @@ def test_registering_stores_working_credentials_readable_by_the_owner_only(
     assert manifest["hook_attributes"] == {"url": f"{techlead.url}/webhook", "active": True}
     code = manifests.confirm(sandbox, manifest, "octo-admin")
 
-    done = techlead.http.get("/setup/callback", params={"code": code, "state": state_of(action)})
+    with capture_logs() as logged:
+        done = techlead.http.get(
+            "/setup/callback", params={"code": code, "state": state_of(action)}
+        )
 
     assert done.status_code == 200, done.text
     stored = json.loads((techlead.data_dir / CREDENTIALS_FILE).read_text())
     key = (techlead.data_dir / PRIVATE_KEY_FILE).read_text()
     for path in (CREDENTIALS_FILE, PRIVATE_KEY_FILE):
         assert stat.S_IMODE((techlead.data_dir / path).stat().st_mode) == 0o600
+    assert [entry["event"] for entry in logged] == ["github_app_registered"]
     for secret in (key.strip(), stored["webhook_secret"], stored["client_secret"]):
         assert secret not in done.text, "secrets stay in the files"
+        assert secret not in repr(logged), "and out of the log"
     app = sandbox.state.apps[stored["id"]]
     assert app.permissions == manifest["default_permissions"]
     assert app.events == manifest["default_events"]
