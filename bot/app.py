@@ -25,7 +25,8 @@ from bot.jobs import JobRegistry, JobSpec
 from bot.log import get_logger, info_lines
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.queue import SqliteJobQueue
-from bot.router import ROUTE_KIND, Router, routing_jobs
+from bot.redis_queue import DeliveryRelay, RedisDeliveries, RedisJobQueue
+from bot.router import ROUTE_KIND, DeliveryLog, Router, routing_jobs
 from bot.settings import Settings
 from bot.store import Accepted, DeliveryWriter, Durability, NotStorable, Store
 from bot.worker import Runner, Worker, WorkerConfig
@@ -43,7 +44,7 @@ class Services:
     settings: Settings
     clock: Clock
     store: Store
-    queue: SqliteJobQueue
+    queue: SqliteJobQueue | RedisJobQueue
     worker: Worker
     metrics: Metrics
     new_id: Callable[[], str]
@@ -75,6 +76,8 @@ class Services:
         """Flush pending deliveries and close the store (after the worker stopped)."""
         self.writer.close()
         self.store.close()
+        if isinstance(self.queue, RedisJobQueue):
+            self.queue.close()
 
 
 def build_services(
@@ -101,14 +104,14 @@ def build_services(
     store = Store.open(settings.data_dir, durability)
     if checkpoints:
         store.start_checkpoints()
-    queue = SqliteJobQueue(store, clock, new_id)
+    queue, deliveries, relay = _queue_for(settings, store, clock, new_id)
     metrics = metrics or Metrics()
     metrics.watch_queue(queue.stats)
     # Imported here: it reads the execution feature's records, which compose() loads.
     from bot.run_metrics import collector_for
 
     metrics.registry.register(collector_for(store))
-    registry = telemetry.traced(JobRegistry.compose(routing_jobs(router, store), jobs))
+    registry = telemetry.traced(JobRegistry.compose(routing_jobs(router, deliveries), jobs))
     worker = Worker(
         queue,
         registry,
@@ -123,7 +126,21 @@ def build_services(
         settings, clock, store, queue, worker, metrics, new_id, DeliveryWriter(store), worker
     )
     services.writer.on_stored = services.delivery_stored
+    if relay is not None:
+        relay.sweep()  # routing jobs a crash left in the store before they reached Redis
+        services.writer.relay = relay.sweep
     return services
+
+
+def _queue_for(
+    settings: Settings, store: Store, clock: Clock, new_id: Callable[[], str]
+) -> tuple[SqliteJobQueue | RedisJobQueue, DeliveryLog, DeliveryRelay | None]:
+    """The SQLite queue in the store, or (``TECHLEAD_QUEUE_URL``) Redis with its relay."""
+    if settings.queue_url is None:
+        return SqliteJobQueue(store, clock, new_id), store, None
+    queue = RedisJobQueue.from_url(settings.queue_url, clock, new_id)
+    deliveries = RedisDeliveries(queue.client)
+    return queue, deliveries, DeliveryRelay(store, queue, deliveries)
 
 
 class TechLeadApp(FastAPI):
@@ -297,6 +314,7 @@ def reject(exc: WebhookError, services: Services) -> Answer:
 def health(services: Services) -> Response:
     checks = {
         "store": _store_state(services.store),
+        **_queue_state(services.queue),
         "intake_writer": "ok" if services.writer.alive() else "not running",
         "worker": _worker_state(services.runner),
     }
@@ -311,6 +329,17 @@ def _store_state(store: Store) -> str:
     except QueueError as exc:
         return f"failing: {exc}"
     return "ok"
+
+
+def _queue_state(queue: SqliteJobQueue | RedisJobQueue) -> dict[str, str]:
+    """Redis answers, when the queue is there (the SQLite queue is the store)."""
+    if not isinstance(queue, RedisJobQueue):
+        return {}
+    try:
+        queue.ping()
+    except QueueError as exc:
+        return {"queue": f"failing: {exc}"}
+    return {"queue": "ok"}
 
 
 def _worker_state(worker: Runner) -> str:

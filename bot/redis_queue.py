@@ -27,6 +27,7 @@ Redis, so tests drive them. All keys share the ``{techlead}`` hash tag: one slot
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,12 +40,14 @@ from bot.context import Clock
 from bot.errors import QueueError
 from bot.jobs import Job, JobSpec, JobState
 from bot.queue import MAX_ERROR_CHARS, QueueStats
+from bot.store import Store, StoredDelivery
 
 DEFAULT_PREFIX = "{techlead}:"
 NO_INSTALLATION = "0"  # jobs without an installation share one turn, as in the SQLite queue
 PROMOTE_BATCH = 1000  # delayed jobs made due per claim
 EXPIRE_BATCH = 100  # expired leases taken back per claim
-SCHEMES = ("redis://", "rediss://", "unix://")
+RELAY_BATCH = 500  # outbox rows moved per round trip
+DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # deliveries kept for routing (and its retries)
 
 # Shared Lua helpers: index moves and scheduling a pending job.
 _LIB = """
@@ -293,8 +296,18 @@ class RedisJobQueue:
         }
 
     @classmethod
-    def from_url(cls, url: str, clock: Clock, prefix: str = DEFAULT_PREFIX) -> RedisJobQueue:
-        return cls(redis.Redis.from_url(url), clock, prefix=prefix)
+    def from_url(
+        cls,
+        url: str,
+        clock: Clock,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> RedisJobQueue:
+        return cls(redis.Redis.from_url(url), clock, new_id, prefix)
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._redis
 
     def close(self) -> None:
         self._redis.close()
@@ -320,26 +333,20 @@ class RedisJobQueue:
     def adopt(self, job: Job) -> Job:
         """Take over a job from another queue: its state, attempts, error and times.
 
-        A running job comes over pending (its lease belongs to the other queue); done
-        jobs are not worth moving. The job gets a new id; its dedupe key keeps it once.
+        A running job comes over pending (its lease belongs to the other queue); the
+        job gets a new id; its dedupe key keeps it once however often it is adopted.
         """
-        state = JobState.PENDING if job.state is JobState.RUNNING else job.state
-        spec = JobSpec(
-            job.kind,
-            job.payload,
-            dedupe_key=job.dedupe_key,
-            installation_id=job.installation_id,
-            delivery_id=job.delivery_id,
-            trace_id=job.trace_id,
-            parent_id=job.parent_id,
-        )
-        extra = {
-            "attempts": str(job.attempts),
-            "run_at": repr(job.run_at),
-            "created_at": repr(job.created_at),
-            "last_error": job.last_error or "",
-        }
-        return self._require(self._insert(spec, state, extra))
+        return self._require(self.adopt_many([job])[0])
+
+    def adopt_many(self, jobs: Sequence[Job]) -> list[int]:
+        """:meth:`adopt` for several jobs in one round trip; returns their ids here."""
+        now = self._clock.now()
+        with _as_queue_error():
+            pipe = self._redis.pipeline(transaction=False)
+            for job in jobs:
+                state, spec, extra = _adopted(job)
+                self._run("enqueue", self._enqueue_args(spec, state, extra, now), pipe)
+            return [int(value) for value in pipe.execute()]
 
     def claim(self, owner: str, lease_seconds: float) -> Job | None:
         now = self._clock.now()
@@ -476,8 +483,24 @@ class RedisJobQueue:
         return job
 
 
-def is_redis_url(url: str) -> bool:
-    return url.startswith(SCHEMES)
+def _adopted(job: Job) -> tuple[JobState, JobSpec, dict[str, str]]:
+    state = JobState.PENDING if job.state is JobState.RUNNING else job.state
+    spec = JobSpec(
+        job.kind,
+        job.payload,
+        dedupe_key=job.dedupe_key,
+        installation_id=job.installation_id,
+        delivery_id=job.delivery_id,
+        trace_id=job.trace_id,
+        parent_id=job.parent_id,
+    )
+    extra = {
+        "attempts": str(job.attempts),
+        "run_at": repr(job.run_at),
+        "created_at": repr(job.created_at),
+        "last_error": job.last_error or "",
+    }
+    return state, spec, extra
 
 
 def _job_fields(spec: JobSpec, state: JobState, now: float) -> dict[str, str]:
@@ -500,6 +523,90 @@ def _job_fields(spec: JobSpec, state: JobState, now: float) -> dict[str, str]:
         "installation_id": "" if spec.installation_id is None else str(spec.installation_id),
         "created_at": repr(now),
         "updated_at": repr(now),
+    }
+
+
+class RedisDeliveries:
+    """The deliveries routing reads, in Redis: a worker on any machine can route any of them.
+
+    The SQLite store of the intake stays the record of what was acknowledged; the relay
+    copies each delivery here before its routing job, and they expire after ``ttl``.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX, ttl: float = 0) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._ttl = int(ttl) or DELIVERY_TTL_SECONDS
+
+    def put_many(self, deliveries: Sequence[StoredDelivery]) -> None:
+        with _as_queue_error():
+            pipe = self._redis.pipeline(transaction=False)
+            for delivery in deliveries:
+                key = self._key(delivery.delivery_id)
+                pipe.hset(key, mapping=_delivery_fields(delivery))
+                pipe.expire(key, self._ttl)
+            pipe.execute()
+
+    def get_delivery(self, delivery_id: str) -> StoredDelivery | None:
+        with _as_queue_error():
+            raw = self._redis.hgetall(self._key(delivery_id))
+        if not raw:
+            return None
+        fields = {_text(key): value for key, value in raw.items()}
+        routed = _text(fields.get("routed_at", b""))
+        return StoredDelivery(
+            delivery_id=delivery_id,
+            event=_text(fields["event"]),
+            body=_bytes(fields["body"]),
+            trace_id=_text(fields["trace_id"]),
+            received_at=float(fields["received_at"]),
+            outcome=_text(fields.get("outcome", b"")) or None,
+            routed_at=float(routed) if routed else None,
+        )
+
+    def mark_routed(self, delivery_id: str, outcome: str, now: float) -> None:
+        with _as_queue_error():
+            self._redis.hset(
+                self._key(delivery_id), mapping={"outcome": outcome, "routed_at": repr(now)}
+            )
+
+    def _key(self, delivery_id: str) -> str:
+        return f"{self._prefix}delivery:{delivery_id}"
+
+
+class DeliveryRelay:
+    """Moves the store's outbox (routing jobs committed with their deliveries) to Redis.
+
+    Idempotent: the dedupe key of a routing job is its delivery id, so a row moved twice
+    (a crash between the push and the delete) schedules once. It runs after every group
+    commit, before the answers, and once at start-up for rows a crash left behind; any
+    pending job left in the SQLite queue moves the same way.
+    """
+
+    def __init__(self, store: Store, queue: RedisJobQueue, deliveries: RedisDeliveries) -> None:
+        self._store = store
+        self._queue = queue
+        self._deliveries = deliveries
+        self._lock = threading.Lock()
+
+    def sweep(self) -> int:
+        """Move every outbox row; returns how many jobs moved."""
+        moved = 0
+        with self._lock:
+            while batch := self._store.outbox(RELAY_BATCH):
+                self._deliveries.put_many([one for _, one in batch if one is not None])
+                self._queue.adopt_many([job for job, _ in batch])
+                self._store.drop_jobs([job.id for job, _ in batch])
+                moved += len(batch)
+        return moved
+
+
+def _delivery_fields(delivery: StoredDelivery) -> dict[Any, Any]:
+    return {
+        "event": delivery.event,
+        "body": delivery.body,
+        "trace_id": delivery.trace_id,
+        "received_at": repr(delivery.received_at),
     }
 
 
@@ -526,6 +633,10 @@ def job_from_hash(raw: dict[Any, Any]) -> Job:
         updated_at=float(fields["updated_at"]),
         **optional,
     )
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _text(value: Any) -> str:

@@ -32,6 +32,7 @@ DEFAULT_JOB_CPU_SECONDS = 300.0
 # request may take, and how often a 429 or 5xx is retried before giving up.
 DEFAULT_LLM_TIMEOUT = 60.0
 DEFAULT_LLM_MAX_RETRIES = 3
+QUEUE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class AuthMode(enum.StrEnum):
@@ -67,6 +68,8 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = DEFAULT_LLM_TIMEOUT
     llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES
+    # redis://… puts the job queue on Redis (workers on several machines); None: SQLite.
+    queue_url: str | None = field(default=None, repr=False)
 
     @property
     def auth_mode(self) -> AuthMode:
@@ -114,6 +117,7 @@ class Settings:
             llm_max_retries=int(
                 _parse_float(env, "TECHLEAD_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES)
             ),
+            queue_url=_parse_queue_url(env.get("TECHLEAD_QUEUE_URL", "")),
         )
 
     @property
@@ -195,6 +199,18 @@ def _parse_llm_url(raw: str) -> str | None:
         raise SettingsError("TECHLEAD_LLM_BASE_URL", f"must be an http(s) URL, got {raw!r}")
     if parsed.username or parsed.password:
         raise SettingsError("TECHLEAD_LLM_BASE_URL", "must not carry credentials (use the key)")
+    return url
+
+
+def _parse_queue_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    if not url.startswith(QUEUE_URL_SCHEMES):
+        shown = url.split("@")[-1]  # never echo a password
+        raise SettingsError(
+            "TECHLEAD_QUEUE_URL", f"must be a redis://, rediss:// or unix:// URL, got {shown!r}"
+        )
     return url
 
 

@@ -296,6 +296,31 @@ class Store:
                 (outcome, now, delivery_id),
             )
 
+    def outbox(self, limit: int) -> list[tuple[Job, StoredDelivery | None]]:
+        """Pending jobs with their deliveries, oldest first: what a relay moves elsewhere.
+
+        With the queue on Redis, the routing job committed with a delivery waits here
+        until the relay has put it in Redis (see :mod:`bot.redis_queue`).
+        """
+        with self.reading() as conn:
+            rows = conn.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'pending' ORDER BY id LIMIT ?",  # noqa: S608
+                (limit,),
+            ).fetchall()
+        jobs = [job_from_row(row) for row in rows]
+        return [(job, self._delivery_of(job)) for job in jobs]
+
+    def _delivery_of(self, job: Job) -> StoredDelivery | None:
+        return None if job.delivery_id is None else self.get_delivery(job.delivery_id)
+
+    def drop_jobs(self, job_ids: Sequence[int]) -> None:
+        """Delete job rows another queue has taken over (the delivery rows stay)."""
+        with self.transaction() as conn:
+            for start in range(0, len(job_ids), MAX_PARAMETERS):
+                chunk = list(job_ids[start : start + MAX_PARAMETERS])
+                marks = ", ".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM jobs WHERE id IN ({marks})", chunk)  # noqa: S608
+
     def count(self, table: str) -> int:
         """Rows in ``deliveries`` or ``jobs`` (tests and diagnostics)."""
         if table not in ("deliveries", "jobs"):
@@ -324,6 +349,9 @@ class DeliveryWriter:
         self._store = store
         self._max_batch = max_batch
         self.on_stored = on_stored
+        # With the queue elsewhere (Redis): moves committed routing jobs there before the
+        # answers; when it fails the batch is answered 503 and its rows wait in the store.
+        self.relay: Callable[[], object] | None = None
         self._inbox: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -393,8 +421,19 @@ class DeliveryWriter:
         except Exception:
             # A row the store cannot take (a value SQLite cannot bind, text it cannot
             # encode): the transaction rolled back; one by one, only that row fails.
-            return [self._commit_alone(item) for item in batch]
-        return list(results)
+            return self._relayed([self._commit_alone(item) for item in batch])
+        return self._relayed(list(results))
+
+    def _relayed(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Acknowledge only what the queue holds too; stored rows stay for the next sweep."""
+        if self.relay is None or not any(isinstance(one, Accepted) for one in outcomes):
+            return outcomes
+        try:
+            self.relay()
+        except Exception as exc:
+            failed = QueueError(f"queue failed: {exc}")
+            return [failed if isinstance(one, Accepted) else one for one in outcomes]
+        return outcomes
 
     def _commit_alone(self, item: _Pending) -> Outcome:
         """Store one delivery; one the store still cannot take is refused alone."""
