@@ -1,9 +1,14 @@
-"""``techlead jobs``: list queued and dead-lettered jobs, and re-drive dead ones."""
+"""``techlead jobs``: list queued and dead-lettered jobs, re-drive dead ones, move them to Redis.
+
+``list`` and ``retry`` read whichever queue ``TECHLEAD_QUEUE_URL`` selects (SQLite when it
+is unset); ``migrate --to redis://…`` moves the SQLite queue's unfinished jobs to Redis.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -11,8 +16,9 @@ from datetime import UTC, datetime
 from bot.context import SystemClock
 from bot.errors import QueueError
 from bot.jobs import Job, JobState
-from bot.queue import SqliteJobQueue
-from bot.settings import Settings
+from bot.queue import JobQueue, SqliteJobQueue
+from bot.redis_queue import RedisDeliveries, RedisJobQueue
+from bot.settings import QUEUE_URL_SCHEMES, Settings
 from bot.store import DB_NAME, Store
 
 HELP = "list, inspect and re-drive queued and dead-lettered jobs"
@@ -29,7 +35,14 @@ HEADER = ROW.format(
 MSG_RETRIED = "job {id} ({kind}) is pending again; it runs at the worker's next poll"
 MSG_EMPTY = "no jobs"
 MSG_NO_STORE = "no job store at {path}; is TECHLEAD_DATA_DIR the one techlead serve uses?"
+MSG_MIGRATED = (
+    "moved {count} jobs ({states}) to {target}; start techlead with TECHLEAD_QUEUE_URL set to it"
+)
+MSG_NOT_REDIS = "--to must be a redis://, rediss:// or unix:// URL"
 ERROR_WIDTH = 60
+# Unfinished jobs: a running one moves pending (stop serve and its workers first).
+MIGRATED_STATES = (JobState.PENDING, JobState.RUNNING, JobState.DEAD)
+MIGRATE_LIMIT = 10_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,24 +56,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     retry = actions.add_parser("retry", help="re-drive a dead job (attempts start over)")
     retry.add_argument("id", type=int)
+    migrate = actions.add_parser(
+        "migrate", help="move unfinished jobs from the SQLite queue to Redis (stop serve first)"
+    )
+    migrate.add_argument("--to", required=True, metavar="URL", help="redis://host:port/db")
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings = Settings.from_env(env)
+    if settings.queue_url is not None and args.action != "migrate":
+        redis_queue = RedisJobQueue.from_url(settings.queue_url, SystemClock())
+        try:
+            return act(args, redis_queue)
+        finally:
+            redis_queue.close()
     if not (settings.data_dir / DB_NAME).exists():
         raise QueueError(MSG_NO_STORE.format(path=settings.data_dir / DB_NAME))
     store = Store.open(settings.data_dir)
     try:
-        queue = SqliteJobQueue(store, SystemClock())
-        if args.action == "retry":
-            job = queue.retry(args.id)
-            print(MSG_RETRIED.format(id=job.id, kind=job.kind))
-            return 0
-        states = [JobState.DEAD] if args.dead else [JobState(value) for value in args.state]
-        print_jobs(queue.list(states, args.limit), as_json=args.json)
-        return 0
+        if args.action == "migrate":
+            return migrate(store, args.to)
+        return act(args, SqliteJobQueue(store, SystemClock()))
     finally:
         store.close()
+
+
+def act(args: argparse.Namespace, queue: JobQueue) -> int:
+    """``list`` or ``retry`` on either queue."""
+    if args.action == "retry":
+        job = queue.retry(args.id)
+        print(MSG_RETRIED.format(id=job.id, kind=job.kind))
+        return 0
+    states = [JobState.DEAD] if args.dead else [JobState(value) for value in args.state]
+    print_jobs(queue.list(states, args.limit), as_json=args.json)
+    return 0
+
+
+def migrate(store: Store, url: str) -> int:
+    """Move pending, running and dead jobs (with their deliveries) to Redis, then drop them.
+
+    Idempotent: a job already moved keeps its first copy (its dedupe key), so a
+    migration interrupted half-way is finished by running it again.
+    """
+    if not url.startswith(QUEUE_URL_SCHEMES):
+        raise QueueError(MSG_NOT_REDIS)
+    target = RedisJobQueue.from_url(url, SystemClock())
+    try:
+        jobs = SqliteJobQueue(store, SystemClock()).list(MIGRATED_STATES, MIGRATE_LIMIT)
+        delivered = {job.delivery_id for job in jobs if job.delivery_id}
+        deliveries = [store.get_delivery(delivery_id) for delivery_id in sorted(delivered)]
+        RedisDeliveries(target.client).put_many([one for one in deliveries if one is not None])
+        target.adopt_many(jobs)
+        store.drop_jobs([job.id for job in jobs])
+    finally:
+        target.close()
+    states = Counter(job.state.value for job in jobs)
+    shown = ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "none"
+    print(MSG_MIGRATED.format(count=len(jobs), states=shown, target=url.split("@")[-1]))
+    return 0
 
 
 def print_jobs(jobs: list[Job], *, as_json: bool) -> None:
