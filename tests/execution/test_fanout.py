@@ -67,6 +67,8 @@ def test_six_tasks_run_wave_by_wave_into_one_integration_pull_request(project: P
     assert "TechLead-Task: T4" in message
     assert f"TechLead-Plan: {project.name}#{issue} v1" in message
     assert re.search(r"TechLead-Trace: \w+", message)
+    assert re.search(r"TechLead-Agent: [a-z-]+", message)
+    assert re.search(r"TechLead-Delivery: \S+", message), "it traces back to its delivery"
 
     # Task branches are deleted once merged; the integration branch stays for review.
     assert [b for b in project.branches() if b.startswith("techlead/")] == [run.integration_branch]

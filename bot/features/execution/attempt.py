@@ -170,7 +170,10 @@ def _commit(
         ("TechLead-Task", task.id),
         ("TechLead-Plan", f"{ex.repo}#{ex.issue} v{claimed.plan.version}"),
         ("TechLead-Trace", ex.ctx.trace_id),
+        ("TechLead-Agent", task.agent),
     ]
+    if ex.ctx.delivery_id:  # the webhook delivery the work traces back to
+        trailers.append(("TechLead-Delivery", ex.ctx.delivery_id))
     if result.outcome is Outcome.FAILED:
         return AttemptOutcome(Phase.FAILED, result.summary, result.summary, result.log)
     if result.outcome is Outcome.HANDOFF:
