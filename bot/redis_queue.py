@@ -121,7 +121,7 @@ return id
 """
 )
 
-# ARGV: prefix, now, owner, lease expiry. Returns the claimed id or false.
+# ARGV: prefix, now, owner, lease expiry. Returns the claimed job's hash (flat) or false.
 _CLAIM = (
     _LIB
     + """
@@ -172,7 +172,7 @@ redis.call('HSET', jkey(id), 'lease_owner', owner, 'lease_expires', expires, 'up
 redis.call('ZADD', p .. 'leases', expires, id)
 redis.call('SADD', p .. 'owner:' .. owner, id)
 redis.call('SADD', p .. 'owners', owner)
-return id
+return redis.call('HGETALL', jkey(id))
 """.replace("EXPIRE_BATCH", str(EXPIRE_BATCH)).replace("PROMOTE_BATCH", str(PROMOTE_BATCH))
 )
 
@@ -351,7 +351,9 @@ class RedisJobQueue:
     def claim(self, owner: str, lease_seconds: float) -> Job | None:
         now = self._clock.now()
         claimed = self._call("claim", repr(now), owner, repr(now + lease_seconds))
-        return None if not claimed else self.get(int(claimed))
+        return (
+            job_from_hash(dict(zip(claimed[::2], claimed[1::2], strict=True))) if claimed else None
+        )
 
     def extend(self, owner: str, lease_seconds: float) -> int:
         now = self._clock.now()
