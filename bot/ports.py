@@ -337,3 +337,7 @@ class ReviewPort(GitHubPort, Protocol):
     def reply_review_comment(
         self, repo: str, number: int, comment_id: int, body: str
     ) -> ReviewCommentInfo: ...
+
+    def commit_statuses(self, repo: str, ref: str) -> dict[str, str]:
+        """The newest state of each status context on ``ref`` (token mode's gates)."""
+        ...

@@ -99,6 +99,8 @@ def test_a_vulnerable_pull_request_gets_one_review_per_stream_on_the_right_lines
     assert "AKIAIOSFODNN7EXAMPLE" not in bodies, "a credential is never quoted back"
     (summary,) = summaries(pw, number)
     assert "| Security |" in summary["body"]
+    # Gates finishing after the review bring the summary's gate line up to date.
+    assert "TechLead L5 · Security: failure" in summary["body"], summary["body"]
 
     # An unrelated push: nothing new is posted, the summary is edited in place.
     before = len(review_comments(pw, number))
@@ -243,3 +245,16 @@ def test_explain_and_ignore_in_a_thread(
     assert any(r.startswith("Recorded as reviewed") for r in replies_to(pw, number, thread))
     fixed = [r for r in replies_to(pw, number, thread) if r.startswith("Fixed in")]
     assert fixed == [], "an ignored finding is not raised again, nor reported fixed"
+
+
+def test_in_token_mode_the_summary_shows_the_gates_statuses(
+    pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
+) -> None:
+    pw = pull_world_for(BASE, app=False)
+    techlead = techlead_for(pw.world)
+    pw.push("token", {"src/app/tool.py": UNUSED, "tests/test_tool.py": "def test():\n    pass\n"})
+    number = pw.open_pull("token")
+    techlead.settle()
+
+    (summary,) = summaries(pw, number)
+    assert "**Gates:** TechLead L1 · Lint: " in summary["body"], summary["body"]

@@ -40,7 +40,7 @@ from typing import Any
 
 from bot.context import JobContext
 from bot.errors import GitHubValidationError, RepoConfigError
-from bot.events import PullRequestEvent
+from bot.events import CheckRunEvent, PullRequestEvent
 from bot.features.reviews import texts
 from bot.features.reviews.refining import REFINE_TRAILER, apply_refinement, workspace_for
 from bot.gate_runs import PULL_ACTIONS, fetch_refs
@@ -62,6 +62,7 @@ router = Router()
 jobs = JobRegistry()
 
 RUN_KIND = "reviews.run"
+SUMMARY_KIND = "reviews.summary"
 RUN_ATTEMPTS = 3
 WORKTREE_LABEL = "reviews"
 FINDING_LEVELS = (GateLevel.L1, GateLevel.L5)
@@ -97,6 +98,17 @@ def on_pull_request(event: Event, ctx: JobContext) -> list[JobSpec]:
     order = ReviewOrder(pull.repo, pull.number, pull.head_sha)
     key = f"{RUN_KIND}:{pull.repo.lower()}#{pull.number}@{pull.head_sha}"
     return [JobSpec(RUN_KIND, order.to_payload(), dedupe_key=key)]
+
+
+# A gate finishing later than the review refreshes the summary's gate line (App mode:
+# TechLead's own check runs report their completion).
+@router.register("check_run", action="completed", allow_bots=True)
+def on_gate_completed(event: Event, ctx: JobContext) -> list[JobSpec]:
+    run = CheckRunEvent.from_event(event)
+    if run.tagged is None:
+        return []  # another App's run
+    order = ReviewOrder(run.repo, run.tagged.number, run.head_sha)
+    return [JobSpec(SUMMARY_KIND, order.to_payload())]
 
 
 def admitted(pull: PullInfo, config: ReviewsConfig, bot_login: str | None) -> bool:
@@ -166,6 +178,42 @@ class Found:
 
     def all(self) -> list[Comment]:
         return [comment for comments in self.comments.values() for comment in comments]
+
+
+@jobs.register(SUMMARY_KIND, max_attempts=3)
+def refresh_summary(job: Job, ctx: JobContext) -> None:
+    """Bring the summary's gate line up to date on the head it describes."""
+    order = ReviewOrder.from_payload(job.payload)
+    github: ReviewPort = ctx.github
+    existing = github.find_comment(order.repo, order.number, texts.SUMMARY_MARKER)
+    if existing is None or f"review of {order.head_sha[:7]}" not in existing.body:
+        return  # no summary yet (the review job writes it), or one about another head
+    gates = gate_outcomes(github, order.repo, order.head_sha)
+    body = with_gates(existing.body, gates)
+    if body != existing.body:
+        github.edit_comment(order.repo, existing.id, body)
+
+
+def gate_outcomes(github: ReviewPort, repo: str, sha: str) -> list[tuple[str, str]]:
+    """The gates' outcomes on a head: check runs (App mode), else commit statuses (token
+    mode reports gates as statuses)."""
+    runs = github.list_check_runs(repo, sha)
+    if runs:
+        return sorted((run.name, run.conclusion or run.status) for run in runs)
+    return sorted(github.commit_statuses(repo, sha).items())
+
+
+def with_gates(body: str, gates: list[tuple[str, str]]) -> str:
+    """The summary ``body`` with its gate line rewritten for ``gates``."""
+    line = texts.GATES_LINE.format(gates=_gates_text(gates))
+    return "\n".join(
+        line if row.startswith(texts.GATES_PREFIX) else row for row in body.split("\n")
+    )
+
+
+def _gates_text(gates: list[tuple[str, str]]) -> str:
+    shown = ", ".join(texts.GATE_ITEM.format(name=n, conclusion=c) for n, c in gates)
+    return shown or texts.GATES_NONE
 
 
 def review_pull(
@@ -315,8 +363,7 @@ class Publication:
             self.github.edit_comment(self.repo, existing.id, body)
 
     def _gates(self) -> list[tuple[str, str]]:
-        runs = self.github.list_check_runs(self.repo, self.sha)
-        return sorted((run.name, run.conclusion or run.status) for run in runs)
+        return gate_outcomes(self.github, self.repo, self.sha)
 
 
 def _with_refused(review: Review, refused: list[Inline], marker: str) -> str:
@@ -334,7 +381,6 @@ def summary_body(sha: str, tallies: dict[Stream, Tally], gates: list[tuple[str, 
         texts.SUMMARY_ROW.format(stream=s.heading, total=t.total, new=t.new, fixed=t.fixed)
         for s, t in tallies.items()
     )
-    shown = ", ".join(texts.GATE_ITEM.format(name=n, conclusion=c) for n, c in gates)
     blocking = sum(t.blocking for t in tallies.values())
     if blocking:
         advice = texts.NEXT_BLOCKING.format(count=blocking)
@@ -346,6 +392,6 @@ def summary_body(sha: str, tallies: dict[Stream, Tally], gates: list[tuple[str, 
         marker=texts.SUMMARY_MARKER,
         sha=sha[:7],
         rows=rows,
-        gates=shown or texts.GATES_NONE,
+        gates=_gates_text(gates),
         next=advice,
     )

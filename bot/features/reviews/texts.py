@@ -12,6 +12,8 @@ SUMMARY: Final = (
     "{rows}\n\n**Gates:** {gates}\n\n**Next:** {next}"
 )
 SUMMARY_ROW: Final = "| {stream} | {total} | {new} | {fixed} |"
+GATES_PREFIX: Final = "**Gates:** "
+GATES_LINE: Final = GATES_PREFIX + "{gates}"
 GATES_NONE: Final = "none reported yet on this head"
 GATE_ITEM: Final = "{name}: {conclusion}"
 NEXT_CLEAN: Final = "nothing to do from the reviewers; merge when the gates and people agree."
