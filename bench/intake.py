@@ -19,7 +19,7 @@ Two measurements, each printed with its target and PASS/FAIL:
 
 This file is also what the servers load: the TechLead plugin (TECHLEAD_PLUGINS=intake;
 every event schedules one ``bench.work`` job, which spins the CPU when the delivery
-id starts with "spin") and the reference app (``intake:reference_app``).
+id starts with "spin") and the reference app (``bench.intake:reference_app``).
 
     .venv/bin/python bench/intake.py [--seconds 5] [--rounds 4] [--connections 32]
 """
@@ -122,10 +122,12 @@ def free_port() -> int:
 def server_env(data_dir: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
+        # The repository root only: bench/ on the path would let bench/queue.py stand in
+        # for the standard library's queue module.
+        "PYTHONPATH": str(ROOT),
         "TECHLEAD_DATA_DIR": str(data_dir),
         "TECHLEAD_WEBHOOK_SECRET": SECRET,
-        "TECHLEAD_PLUGINS": "intake",
+        "TECHLEAD_PLUGINS": "bench.intake",
     }
 
 
@@ -177,7 +179,7 @@ def start_techlead(data_dir: Path, spin_seconds: float) -> Server:
 
 
 def start_reference(data_dir: Path) -> Server:
-    command = [sys.executable, "-m", "uvicorn", "intake:reference_app", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "uvicorn", "bench.intake:reference_app", "--host", "127.0.0.1"]
     command += ["--no-access-log", "--log-level", "warning"]
     return start("reference", command, data_dir, server_env(data_dir))
 
