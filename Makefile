@@ -39,7 +39,7 @@ bench: install
 	$(BIN)/python bench/plan_core.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/gates.py
-	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/job_queue.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

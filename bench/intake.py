@@ -122,8 +122,7 @@ def free_port() -> int:
 def server_env(data_dir: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
-        # The repository root only: bench/ on the path would let bench/queue.py stand in
-        # for the standard library's queue module.
+        # The repository root only: the plugin and the reference app load as bench.intake.
         "PYTHONPATH": str(ROOT),
         "TECHLEAD_DATA_DIR": str(data_dir),
         "TECHLEAD_WEBHOOK_SECRET": SECRET,

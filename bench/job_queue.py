@@ -13,7 +13,7 @@ printed with its target and PASS/FAIL:
    how long it waited between being queued and starting. Target: p99 of those waits
    under 2 x one job's duration (a job slot: its installation takes the next turn).
 
-    .venv/bin/python bench/queue.py [--jobs 400] [--job-ms 20] [--flood 10000]
+    .venv/bin/python bench/job_queue.py [--jobs 400] [--job-ms 20] [--flood 10000]
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's directory leads sys.path, and this file's name would hide
-# the standard library's queue module (redis-py imports it).
+# Run as a script, this file's directory leads sys.path; the repository root must too.
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:] = [str(ROOT)] + [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
