@@ -105,9 +105,8 @@ REFINE_DONE: Final = "Applied {count} suggested fix(es) in {sha}:\n\n{items}"
 REFINE_ITEM: Final = "- `{path}:{line}` {title}"
 REFINE_NOTHING: Final = "Nothing to apply: no open review comment on this head has a suggested fix."
 REFINE_NOT_OURS: Final = (
-    "I only push to TechLead's own pull requests and to ones whose author asks, never to "
-    'a fork\'s branch. Apply the suggestions with "Commit suggestion" on each comment '
-    "instead."
+    "This pull request comes from a fork, and TechLead pushes only to this repository's "
+    'branches. Apply the suggestions with "Commit suggestion" on each comment instead.'
 )
 REFINE_MOVED: Final = "The branch moved while I worked ({sha}); ask again on the new head."
 NOT_ALLOWED: Final = "@{login} `/techlead {command}` needs {required} access to this repository."

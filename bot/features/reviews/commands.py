@@ -15,7 +15,8 @@ Every command is checked against the repository's ``permissions`` (``refine`` an
 * ``refine`` applies the reviewers' suggested fixes (ruff's safe fixes, docstring stubs)
   as one new commit on the pull request's branch: all of them from a pull request
   comment, the thread's own from a review thread. TechLead pushes only to its own pull
-  requests and to ones whose author asks, never to a fork's branch; the
+  requests and to other branches of the repository (the command needs write access),
+  never to a fork's branch; the
   push is leased on the head it reviewed, so it never overwrites a newer push. The push
   runs the gates and reviewers again.
 * ``explain`` answers in the thread with the rule's rationale and reference.
@@ -210,15 +211,16 @@ def _thread_root(github: ReviewPort, request: CommandRequest) -> Posted | None:
 # ---------------------------------------------------------------------------------- refine
 
 
-def may_push(pull: PullInfo, request: CommandRequest, bot_login: str | None) -> bool:
-    """TechLead's own pull requests and ones whose author asks; never a fork's branch
-    (its commits live in another repository, which TechLead does not push to)."""
-    return not pull.is_fork and pull.author_login in (bot_login, request.login)
+def may_push(pull: PullInfo) -> bool:
+    """Branches of this repository only: the requester was already checked for write
+    access, which lets them (and TechLead on their word) push there. A fork's branch
+    lives in another repository, which TechLead does not push to."""
+    return not pull.is_fork
 
 
 def refine(run: Run) -> None:
     ctx, github, config, request, pull, answer = run
-    if not may_push(pull, request, ctx.settings.bot_login):
+    if not may_push(pull):
         answer.say(texts.REFINE_NOT_OURS)
         return
     only: str | None = None
