@@ -14,11 +14,10 @@ Every command is checked against the repository's ``permissions`` (``refine`` an
 
 * ``refine`` applies the reviewers' suggested fixes (ruff's safe fixes, docstring stubs)
   as one new commit on the pull request's branch: all of them from a pull request
-  comment, the thread's own from a review thread. TechLead pushes only to its own pull
-  requests and to other branches of the repository (the command needs write access),
-  never to a fork's branch; the
-  push is leased on the head it reviewed, so it never overwrites a newer push. The push
-  runs the gates and reviewers again.
+  comment, the thread's own from a review thread. TechLead pushes to branches of the
+  repository (the command needs write access), never to a fork's branch; the push is
+  leased on the head it reviewed, so it never overwrites a newer push. The push runs
+  the gates and reviewers again.
 * ``explain`` answers in the thread with the rule's rationale and reference.
 * ``ignore <reason>`` records the finding as reviewed in the baseline file on the pull
   request's branch (with the reason and who said so); the reviewers leave it out from
