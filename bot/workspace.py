@@ -405,10 +405,20 @@ class Workspace:
         return result
 
     def _remote_git(
-        self, repo: str, command: Sequence[str], refspecs: Sequence[str], *, git_dir: Path
+        self,
+        repo: str,
+        command: Sequence[str],
+        refspecs: Sequence[str],
+        *,
+        git_dir: Path,
+        remote: str | None = None,
     ) -> _Result:
-        """Run ``git <command> <url> <refspecs>`` against the remote with fresh credentials."""
-        url = self._remote_url(repo)
+        """Run ``git <command> <url> <refspecs>`` against the remote with fresh credentials.
+
+        ``remote`` names another repository to talk to with ``repo``'s credentials (a
+        fork's branch that allows edits by the maintainers of ``repo``).
+        """
+        url = self._remote_url(remote or repo)
         parsed = urlparse(url)
         if parsed.username or parsed.password:
             raise WorkspaceError(f"{repo}: the remote URL must not carry credentials")
@@ -591,12 +601,22 @@ class Workspace:
                 return sha
         return None
 
-    def push_branch(self, repo: str, branch: str, sha: str, *, expected: str | None) -> PushOutcome:
+    def push_branch(
+        self,
+        repo: str,
+        branch: str,
+        sha: str,
+        *,
+        expected: str | None,
+        remote: str | None = None,
+    ) -> PushOutcome:
         """Point remote ``branch`` at ``sha`` if it is still at ``expected`` (None: absent).
 
         Idempotent: when the branch already points at ``sha`` nothing happens and
         ``UNCHANGED`` is returned, whatever ``expected`` says. Otherwise a branch that is
-        not where ``expected`` says raises :class:`LeaseMismatch`.
+        not where ``expected`` says raises :class:`LeaseMismatch`. ``remote`` pushes to
+        another repository (a fork) with ``repo``'s credentials; the mirror's own
+        branches are left alone then.
         """
         ref = full_ref(branch)
         if not is_sha(sha) or (expected is not None and not is_sha(expected)):
@@ -604,8 +624,11 @@ class Workspace:
         path = self.ensure_mirror(repo)
         command = ["push", "--porcelain", f"--force-with-lease={ref}:{expected or ''}"]
         with self._lock(repo, exclusive=False):  # keeps eviction away while objects upload
-            result = self._remote_git(repo, command, [f"{sha}:{ref}"], git_dir=path)
-        outcome = self._push_outcome(repo, branch, expected, result)
+            result = self._remote_git(repo, command, [f"{sha}:{ref}"], git_dir=path, remote=remote)
+        outcome = self._push_outcome(remote or repo, branch, expected, result)
+        if remote is not None:
+            log.info("pushed %s to %s:%s (%s)", sha[:12], remote, branch, outcome.value)
+            return outcome
         with self._lock(repo, exclusive=True):
             self._git(["update-ref", ref, sha], git_dir=path)
         log.info("pushed %s to %s:%s (%s)", sha[:12], repo, branch, outcome.value)
@@ -621,7 +644,11 @@ class Workspace:
         if outcome is not None and result.status == 0:
             return outcome
         if flag == "!" and any(reason in summary for reason in _LEASE_REASONS):
-            raise LeaseMismatch(repo, branch, expected, self.remote_sha(repo, branch))
+            try:
+                actual = self.remote_sha(repo, branch)
+            except WorkspaceError:
+                actual = None  # a fork this installation cannot read directly
+            raise LeaseMismatch(repo, branch, expected, actual)
         detail = summary.strip("[] ") if flag == "!" else describe_failure(result.err)
         raise WorkspaceError(f"{repo}: push to {branch!r} refused: {detail}")
 
@@ -863,9 +890,11 @@ class Worktree:
                 )
         return [(path, status, *lines.get(path, (0, 0))) for path, status in statuses.items()]
 
-    def push(self, branch: str, *, expected: str | None) -> PushOutcome:
+    def push(self, branch: str, *, expected: str | None, remote: str | None = None) -> PushOutcome:
         """Push this worktree's HEAD to ``branch`` with a lease (see ``push_branch``)."""
-        return self._ws.push_branch(self.repo, branch, self.head(), expected=expected)
+        return self._ws.push_branch(
+            self.repo, branch, self.head(), expected=expected, remote=remote
+        )
 
 
 def parse_batch(out: bytes) -> dict[str, bytes]:

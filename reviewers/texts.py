@@ -105,8 +105,9 @@ REFINE_DONE: Final = "Applied {count} suggested fix(es) in {sha}:\n\n{items}"
 REFINE_ITEM: Final = "- `{path}:{line}` {title}"
 REFINE_NOTHING: Final = "Nothing to apply: no open review comment on this head has a suggested fix."
 REFINE_NOT_OURS: Final = (
-    "This pull request comes from a fork, and TechLead pushes only to this repository's "
-    'branches. Apply the suggestions with "Commit suggestion" on each comment instead.'
+    "This pull request comes from a fork whose author does not allow edits by "
+    'maintainers, so TechLead cannot push there. Tick "Allow edits by maintainers" '
+    'and ask again, or apply the suggestions with "Commit suggestion" on each comment.'
 )
 REFINE_MOVED: Final = "The branch moved while I worked ({sha}); ask again on the new head."
 NOT_ALLOWED: Final = "@{login} `/techlead {command}` needs {required} access to this repository."

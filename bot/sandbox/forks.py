@@ -16,6 +16,7 @@ repository); deleting that branch closes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox import builders, pulls
@@ -168,6 +169,23 @@ def fork_head(state: State, base: Repo, owner: str, branch: str) -> tuple[Repo, 
         return None
     copy_commits(base, fork, branch)
     return fork, sha
+
+
+def maintainers_may_edit(state: State, fork: Repo, may_write: Callable[[Repo], bool]) -> bool:
+    """GitHub's "Allow edits by maintainers": whoever may push to the parent may push to
+    a fork that heads one of its open pull requests with ``maintainer_can_modify``.
+
+    (GitHub allows only that pull request's head branch; the sandbox allows the fork.)
+    """
+    parent = parent_of(state, fork)
+    if parent is None or not may_write(parent):
+        return False
+    return any(
+        pr.head_repo_id == fork.id
+        and pr.maintainer_can_modify
+        and parent.issues[pr.number].state == "open"
+        for pr in pulls.pulls_of(parent).values()
+    )
 
 
 def copy_commits(base: Repo, fork: Repo, branch: str) -> None:

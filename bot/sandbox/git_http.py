@@ -243,12 +243,32 @@ def authorize(state: State, principal: Principal | None, repo: Repo, service: Se
     else:
         assert principal.user is not None
         role = state.role_of(repo, principal.user.id)
-        if role is Role.NONE:
+        if role is Role.NONE and not (
+            level is Level.WRITE and _maintainer_edit(state, principal, repo)
+        ):
             raise Denied(404, Text.NOT_FOUND)
         allowed = role.at_least(Role.WRITE if level is Level.WRITE else Role.READ)
+    if not allowed and level is Level.WRITE:
+        allowed = _maintainer_edit(state, principal, repo)
     if not allowed:
         login = principal.user.login if principal.user else "anonymous"
         raise Denied(403, Text.DENIED.format(repo=state.full_name(repo), login=login))
+
+
+def _maintainer_edit(state: State, principal: Principal, repo: Repo) -> bool:
+    """A push to a fork by someone who may push to its parent ("Allow edits by maintainers")."""
+    from bot.sandbox.forks import maintainers_may_edit  # forks needs the pull requests module
+
+    def may_write(parent: Repo) -> bool:
+        if principal.kind is Kind.INSTALLATION:
+            try:
+                return _installation_may(principal, parent, Level.WRITE)
+            except Denied:
+                return False
+        assert principal.user is not None
+        return state.role_of(parent, principal.user.id).at_least(Role.WRITE)
+
+    return maintainers_may_edit(state, repo, may_write)
 
 
 def _installation_may(principal: Principal, repo: Repo, level: Level) -> bool:

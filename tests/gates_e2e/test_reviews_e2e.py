@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 
 from bot.features.reviews import texts
+from bot.sandbox import Sandbox
 from reviewers.model import Stream
 from tests.gates_e2e.conftest import PullWorld, PullWorldFactory, TechLeadFactory
+from tests.gates_e2e.test_integration_e2e import comment as post_comment
+from tests.gates_e2e.test_integration_e2e import fork_world
 
 pytestmark = pytest.mark.sandbox
 
@@ -258,3 +261,47 @@ def test_in_token_mode_the_summary_shows_the_gates_statuses(
 
     (summary,) = summaries(pw, number)
     assert "**Gates:** TechLead L1 · Lint: " in summary["body"], summary["body"]
+
+
+@pytest.mark.parametrize(
+    "allowed", [True, False], ids=["maintainers-may-edit", "edits-not-allowed"]
+)
+def test_refine_on_a_fork_needs_edits_by_maintainers(
+    sandbox: Sandbox,
+    pull_world_for: PullWorldFactory,
+    techlead_for: TechLeadFactory,
+    tmp_path: Path,
+    allowed: bool,
+) -> None:
+    pw = pull_world_for(BASE)
+    techlead = techlead_for(pw.world)
+    fork = fork_world(sandbox, pw, tmp_path)
+    try:
+        head = fork.push(
+            {"src/app/tool.py": UNUSED, "tests/test_tool.py": "def test():\n    pass\n"}
+        )
+        upstream = fork.client.get_repo(pw.repo)
+        pull = upstream.create_pull(
+            base="main",
+            head=f"{fork.login}:patch-1",
+            title="From a fork",
+            body="",
+            maintainer_can_modify=allowed,
+        )
+        techlead.settle()
+
+        post_comment(pw, pull.number, "/techlead refine", pw.world.user.token)
+        techlead.settle()
+
+        tip = pw.api("GET", f"/repos/{fork.login}/{pw.repo.split('/')[1]}/branches/patch-1")
+        answers = [
+            c["body"] for c in pw.api("GET", f"/repos/{pw.repo}/issues/{pull.number}/comments")
+        ]
+        if allowed:
+            assert tip["commit"]["sha"] != head, "the fix landed on the fork's branch"
+            assert any("Applied 1 suggested fix(es) in" in a for a in answers), answers
+        else:
+            assert tip["commit"]["sha"] == head
+            assert any("does not allow edits by maintainers" in a for a in answers), answers
+    finally:
+        fork.client.close()

@@ -15,9 +15,9 @@ Every command is checked against the repository's ``permissions`` (``refine`` an
 * ``refine`` applies the reviewers' suggested fixes (ruff's safe fixes, docstring stubs)
   as one new commit on the pull request's branch: all of them from a pull request
   comment, the thread's own from a review thread. TechLead pushes to branches of the
-  repository (the command needs write access), never to a fork's branch; the push is
-  leased on the head it reviewed, so it never overwrites a newer push. The push runs
-  the gates and reviewers again.
+  repository (the command needs write access), and to a fork's branch only when its
+  author allows edits by maintainers; the push is leased on the head it reviewed, so it
+  never overwrites a newer push. The push runs the gates and reviewers again.
 * ``explain`` answers in the thread with the rule's rationale and reference.
 * ``ignore <reason>`` records the finding as reviewed in the baseline file on the pull
   request's branch (with the reason and who said so); the reviewers leave it out from
@@ -41,7 +41,7 @@ from bot.errors import LeaseMismatch, RepoConfigError
 from bot.events import IssueCommentEvent, ReviewCommentEvent
 from bot.executor import Executor
 from bot.features.reviews.flow import review_pull
-from bot.features.reviews.refining import COMMITTER, apply_refinement, workspace_for
+from bot.features.reviews.refining import COMMITTER, apply_refinement, head_remote, workspace_for
 from bot.jobs import Job, JobRegistry, JobSpec
 from bot.permissions import check_sender
 from bot.ports import PullInfo, ReviewPort
@@ -211,10 +211,9 @@ def _thread_root(github: ReviewPort, request: CommandRequest) -> Posted | None:
 
 
 def may_push(pull: PullInfo) -> bool:
-    """Branches of this repository only: the requester was already checked for write
-    access, which lets them (and TechLead on their word) push there. A fork's branch
-    lives in another repository, which TechLead does not push to."""
-    return not pull.is_fork
+    """Branches of this repository (the requester was checked for write access), and a
+    fork's branch only when its author allows edits by maintainers."""
+    return not pull.is_fork or pull.maintainer_can_modify
 
 
 def refine(run: Run) -> None:
@@ -290,7 +289,7 @@ def ignore(run: Run) -> None:
     if root is None or root.marker is None:
         answer.say(texts.NOT_OUR_THREAD.format(command=request.command))
         return
-    if pull.is_fork:  # its branch lives in another repository
+    if not may_push(pull):
         answer.say(texts.REFINE_NOT_OURS)
         return
     stream, fingerprint = root.marker
@@ -314,7 +313,7 @@ def ignore(run: Run) -> None:
         )
         if sha is not None:
             try:
-                tree.push(pull.head_ref, expected=pull.head_sha)
+                tree.push(pull.head_ref, expected=pull.head_sha, remote=head_remote(pull))
             except LeaseMismatch:
                 answer.say(texts.REFINE_MOVED.format(sha=pull.head_sha[:7]))
                 return

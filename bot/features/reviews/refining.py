@@ -15,6 +15,12 @@ COMMITTER = Identity("TechLead", "techlead@users.noreply.github.com")
 REFINE_TRAILER = "TechLead-Refine"
 
 
+def head_remote(pull: PullInfo) -> str | None:
+    """Where the head branch lives: a fork (pushed to with this repository's credentials,
+    as its author allows edits by maintainers), else None for this repository."""
+    return pull.head_repo if pull.is_fork else None
+
+
 def workspace_for(ctx: JobContext, github: ReviewPort) -> Workspace:
     return Workspace(ctx.settings, committer=COMMITTER, credentials=github.git_credentials)
 
@@ -43,7 +49,7 @@ def apply_refinement(
         if sha is None:
             return texts.REFINE_NOTHING
         try:
-            tree.push(pull.head_ref, expected=pull.head_sha)
+            tree.push(pull.head_ref, expected=pull.head_sha, remote=head_remote(pull))
         except LeaseMismatch:
             return texts.REFINE_MOVED.format(sha=pull.head_sha[:7])
     items = "\n".join(
