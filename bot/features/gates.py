@@ -68,6 +68,7 @@ from typing import Any, Protocol
 from bot.context import JobContext
 from bot.errors import GitHubNotFound, RepoConfigError
 from bot.events import CheckRunEvent, CheckSuiteEvent, PullRequestEvent
+from bot.features.reviews.flow import after_gates, finding_gates
 from bot.fork_trust import held_levels, held_result
 from bot.gate_runs import (
     PULL_ACTIONS,
@@ -598,7 +599,8 @@ def run_head(job: Job, ctx: JobContext) -> None:
     try:
         publisher.start(order)
         results = gate_pull(ctx, github, pull, order, config, token)
-        publish(github, publisher, order, config, results, token)
+        if publish(github, publisher, order, config, results, token):
+            _hand_to_reviewers(ctx, order, config, results)
     finally:
         HEADS.finish(order.repo, order.number, order.head_sha, token)
 
@@ -610,15 +612,30 @@ def publish(
     config: GatesConfig,
     results: Sequence[GateResult],
     token: CancelToken,
-) -> None:
-    """Complete the runs, unless a newer push came meanwhile: then they are cancelled."""
+) -> bool:
+    """Complete the runs, unless a newer push came meanwhile: then they are cancelled.
+
+    True when the results were published for the pull request's current head.
+    """
     head = github.get_pull(order.repo, order.number).head_sha
     if token.cancelled or head != order.head_sha:
         reason = superseded_reason(head) if head != order.head_sha else token.reason
         results = stopped(order, config, Conclusion.CANCELLED, reason)
         publisher.finish(order, results, current=False)
-        return
+        return False
     publisher.finish(order, results, current=True)
+    return True
+
+
+def _hand_to_reviewers(
+    ctx: JobContext, order: RunOrder, config: GatesConfig, results: Sequence[GateResult]
+) -> None:
+    """The reviewers explain L1/L5's findings; hand them over instead of running the
+    tools twice. Only a run that covered every enabled finding gate can: a re-run of one
+    gate would make the other's findings look fixed."""
+    wanted = finding_gates(config)
+    if wanted and set(wanted) <= set(order.levels):
+        ctx.enqueue(after_gates(order.repo, order.number, order.head_sha, results))
 
 
 def stopped(

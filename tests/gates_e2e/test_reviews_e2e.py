@@ -305,3 +305,26 @@ def test_refine_on_a_fork_needs_edits_by_maintainers(
             assert any("does not allow edits by maintainers" in a for a in answers), answers
     finally:
         fork.client.close()
+
+
+def test_a_task_pull_request_is_refined_once_per_push(
+    pull_world_for: PullWorldFactory, techlead_for: TechLeadFactory
+) -> None:
+    pw = pull_world_for(BASE)
+    techlead = techlead_for(pw.world)
+    source = "def total(items):\n    return sum(items)\n"
+    branch = "techlead/9/T1-totals"
+    pw.push(
+        branch, {"src/app/totals.py": source, "tests/test_totals.py": "def test():\n    pass\n"}
+    )
+    opened = pw.as_app(
+        "POST", f"/repos/{pw.repo}/pulls", json={"title": "T1", "head": branch, "base": "main"}
+    )
+    techlead.settle()
+
+    commits = pw.api("GET", f"/repos/{pw.repo}/pulls/{opened['number']}/commits")
+    messages = [c["commit"]["message"] for c in commits]
+    assert len(messages) == 2, "one refine commit, and the refined head is not refined again"
+    assert "TechLead-Refine: auto" in messages[-1]
+    head = commits[-1]["sha"]
+    assert '"""Describe what total does."""' in file_at(pw, head, "src/app/totals.py")

@@ -9,9 +9,10 @@ ready_for_review                                   ``reviews`` config
                                                    request
 =================================================  ====================  ==============
 
-``reviews.run`` does one head: it fetches base and head into the workspace, runs the L1
-and L5 gates for their new findings (tools only: the gates feature posts the check
-runs), hands the diff, both revisions and the findings to the pure streams
+``reviews.run`` does one head. When the L1/L5 gates are enabled it runs once their job
+has finished, with the new findings that job hands over (:func:`after_gates`: the tools
+run once per head); otherwise it runs those tools itself. It diffs base and head in the
+workspace, hands the diff, both revisions and the findings to the pure streams
 (:mod:`reviewers`) and publishes, per stream, what is new:
 
 * **one review per stream and head commit**: the review's body carries a hidden run
@@ -34,9 +35,12 @@ request's). Configuration comes from the default branch only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from bot.context import JobContext
 from bot.errors import GitHubValidationError, RepoConfigError
@@ -50,6 +54,7 @@ from bot.repo_config import ReviewsConfig, ReviewScope, fetch_repo_config
 from bot.router import Event, Router
 from gates.config import GateLevel, GatesConfig
 from gates.fingerprint import load_baseline
+from gates.model import Finding, GateResult
 from gates.revision import checkout_input
 from gates.runner import run_gates
 from reviewers.anchor import Diff, Placement
@@ -72,18 +77,42 @@ AUTO_REFINE = "auto"
 
 @dataclass(frozen=True)
 class ReviewOrder:
-    """One pull request head to review."""
+    """One pull request head to review; ``findings`` are the L1/L5 gates' new findings
+    when the gates job hands them over (None: the review runs those tools itself)."""
 
     repo: str
     number: int
     head_sha: str
+    findings: tuple[Finding, ...] | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {"repo": self.repo, "number": self.number, "head_sha": self.head_sha}
+        data: dict[str, Any] = {"repo": self.repo, "number": self.number, "head_sha": self.head_sha}
+        if self.findings is not None:
+            data["findings"] = _FINDINGS.dump_python(list(self.findings), mode="json")
+        return data
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> ReviewOrder:
-        return cls(str(data["repo"]), int(data["number"]), str(data["head_sha"]))
+        found = data.get("findings")
+        findings = tuple(_FINDINGS.validate_python(found)) if found is not None else None
+        return cls(str(data["repo"]), int(data["number"]), str(data["head_sha"]), findings)
+
+
+_FINDINGS: TypeAdapter[list[Finding]] = TypeAdapter(list[Finding])
+
+
+def after_gates(repo: str, number: int, head_sha: str, results: Sequence[GateResult]) -> JobSpec:
+    """The review of a head whose gates just finished, with the L1/L5 findings they found:
+    the reviewers explain those rather than running the same tools again."""
+    findings = tuple(f for r in results if r.level in FINDING_LEVELS for f in r.new)
+    order = ReviewOrder(repo, number, head_sha, findings)
+    key = f"{RUN_KIND}:{repo.lower()}#{number}@{head_sha}:gates"
+    return JobSpec(RUN_KIND, order.to_payload(), dedupe_key=key)
+
+
+def finding_gates(gates: GatesConfig) -> tuple[GateLevel, ...]:
+    """The enabled gates whose findings the reviewers explain."""
+    return tuple(level for level in FINDING_LEVELS if gates.for_level(level) is not None)
 
 
 # ---------------------------------------------------------------------------- routing
@@ -147,20 +176,33 @@ def review_head(job: Job, ctx: JobContext) -> None:
         return  # the gates' check runs already say what is wrong with the file
     if not admitted(pull, config.reviews, ctx.settings.bot_login):
         return
+    if order.findings is None and finding_gates(config.gates):
+        return  # the gates job reviews this head once its tools ran (after_gates)
     streams = [Stream(name) for name in config.reviews.streams]
-    found = review_pull(ctx, github, order.repo, pull, config.gates, config.reviews, streams)
+    found = review_pull(
+        ctx, github, order.repo, pull, config.gates, config.reviews, streams, order.findings
+    )
     if github.get_pull(order.repo, order.number).head_sha != order.head_sha:
         return  # a newer push came while the tools ran: its own job reviews it
     Publication(github, order.repo, pull, config.reviews, found.diff).publish(found)
-    if auto_refines(pull, ctx.settings.bot_login, head_message(ctx, github, order.repo, pull)):
+    if is_task_pull(pull, ctx.settings.bot_login) and auto_refines(ctx, github, order.repo, pull):
         fixes = fixable(unsuppressed(found.all(), found.accepted))
         apply_refinement(ctx, github, order.repo, pull, fixes, AUTO_REFINE)
 
 
-def auto_refines(pull: PullInfo, bot_login: str | None, message: str) -> bool:
-    """Task pull requests of a running plan are refined once per push: not a refine's own."""
+def is_task_pull(pull: PullInfo, bot_login: str | None) -> bool:
+    """One of TechLead's own task (or integration) pull requests."""
     own = pull.author_login == bot_login and pull.head_ref.startswith(TECHLEAD_BRANCH)
-    return own and not pull.is_fork and f"{REFINE_TRAILER}:" not in message
+    return own and not pull.is_fork
+
+
+def auto_refines(ctx: JobContext, github: ReviewPort, repo: str, pull: PullInfo) -> bool:
+    """A task pull request is refined once per push: not a refine's own push, and not
+    while a gate failed (the execution retries the task with the findings then, and a
+    refine pushed meanwhile would race that retry for the branch)."""
+    if any(c == "failure" for _, c in gate_outcomes(github, repo, pull.head_sha)):
+        return False
+    return f"{REFINE_TRAILER}:" not in head_message(ctx, github, repo, pull)
 
 
 def head_message(ctx: JobContext, github: ReviewPort, repo: str, pull: PullInfo) -> str:
@@ -224,6 +266,7 @@ def review_pull(
     gates: GatesConfig,
     reviews: ReviewsConfig,
     streams: list[Stream],
+    findings: Sequence[Finding] | None = None,
 ) -> Found:
     """Fetch, check the head out, run the finding gates, run the streams.
 
@@ -236,10 +279,10 @@ def review_pull(
     with workspace.worktree(repo, pull.head_sha, label=WORKTREE_LABEL) as tree:
         text = workspace.diff(repo, pull.base_sha, pull.head_sha, merge_base=True)
         paths = frozenset(entry.path for entry in workspace.list_files(repo, pull.head_sha))
-        levels = [level for level in FINDING_LEVELS if gates.for_level(level) is not None]
         with checkout_input(tree.path, pull.base_sha, text, baseline=gates.baseline, env={}) as inp:
-            results = run_gates(inp, gates, levels=levels)
-            findings = [finding for result in results for finding in result.new]
+            if findings is None:  # no gates job handed its findings over: run the tools
+                results = run_gates(inp, gates, levels=list(finding_gates(gates)))
+                findings = [finding for result in results for finding in result.new]
             review = from_gate_input(inp, findings, settings_of(reviews), head_paths=paths)
             accepted = _accepted(tree.path / gates.baseline)
             if inp.base is not None:
