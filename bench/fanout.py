@@ -25,13 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.demo import LocalBot, Person, sandbox_modules, wait_idle  # noqa: E402
+from bot.demo import LocalBot, Person, app_settings, sandbox_modules, wait_idle  # noqa: E402
 from bot.features.execution.schedule import metrics  # noqa: E402
 from bot.features.execution.store import RunStore  # noqa: E402
 from bot.github import GitHubClient  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.sandbox.server import ServerThread  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from bot.worker import WorkerConfig  # noqa: E402
 
 SECRET = "bench-fanout-secret"
@@ -100,15 +99,7 @@ def run(root: Path, tasks: int, seconds: float, parallel: int, gates: bool) -> i
     repo = sandbox.create_repo(owner.login, "fanout", files=files)
     app = sandbox.create_app(owner.login, "techlead-fanout")
     sandbox.install_app(app.id, owner.login, repositories=[repo.name])
-    settings = Settings(
-        webhook_secrets=(SECRET,),
-        app_id=app.id,
-        private_key=app.private_key_pem,
-        api_url=sandbox.api_url,
-        data_dir=root / "techlead",
-        write_interval=0.0,
-        bot_login=app.bot_login,
-    )
+    settings = app_settings(sandbox, app, root / "techlead", SECRET)
     github = GitHubClient(settings)
     threads = parallel * 2 + 2
     bot = LocalBot(settings, github, worker=WorkerConfig(threads=threads, poll_seconds=0.02))

@@ -39,7 +39,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.repo_gen import generate
-from bot.demo import LocalBot, Person, sandbox_modules, wait_for, wait_idle
+from bot.demo import LocalBot, Person, app_settings, sandbox_modules, wait_for, wait_idle
 from bot.github import GitHubClient
 from bot.log import configure_logging
 from bot.plan.checklist import PLAN_MARKER
@@ -99,15 +99,7 @@ def build(root: Path, files: int) -> tuple[Rig, Callable[[], None]]:
     repo = sandbox.create_repo(owner.login, "big-shop", source=source)
     app = sandbox.create_app(owner.login, "techlead-bench")
     sandbox.install_app(app.id, owner.login, repositories=[repo.name])
-    settings = Settings(
-        webhook_secrets=(SECRET,),
-        app_id=app.id,
-        private_key=app.private_key_pem,
-        api_url=sandbox.api_url,
-        data_dir=root / "techlead",
-        write_interval=0.0,
-        bot_login=app.bot_login,
-    )
+    settings = app_settings(sandbox, app, root / "techlead", SECRET)
     github = GitHubClient(settings)
     bot = LocalBot(settings, github, worker=WorkerConfig(poll_seconds=0.05))
     bot.start()

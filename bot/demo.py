@@ -40,6 +40,7 @@ from bot.plan.waves import plan_waves
 from bot.plans import PlanRecord, PlanStore
 from bot.sandbox import Sandbox, git_http
 from bot.sandbox.app import RESOURCE_MODULES
+from bot.sandbox.sandbox import SandboxApp
 from bot.sandbox.server import ServerThread
 from bot.settings import Settings
 from bot.worker import WorkerConfig
@@ -152,6 +153,19 @@ class LocalBot:
     def plan(self, repo: str, issue: int) -> PlanRecord:
         with PlanStore.open(self.settings.data_dir) as store:
             return store.load(repo, issue)
+
+
+def app_settings(sandbox: Sandbox, app: SandboxApp, data_dir: Path, secret: str) -> Settings:
+    """TechLead's settings as the sandbox ``app``, without write pacing (a local run)."""
+    return Settings(
+        webhook_secrets=(secret,),
+        app_id=app.id,
+        private_key=app.private_key_pem,
+        api_url=sandbox.api_url,
+        data_dir=data_dir,
+        write_interval=0.0,
+        bot_login=app.bot_login,
+    )
 
 
 def wait_idle(sandbox: Sandbox, bot: LocalBot, timeout: float = IDLE_TIMEOUT) -> bool:
@@ -335,15 +349,7 @@ def start_techlead(run: DemoRun) -> None:
     sandbox = run.sandbox
     assert sandbox is not None and run.app is not None
     run.heading("Starting TechLead (webhook server and job worker)")
-    settings = Settings(
-        webhook_secrets=(WEBHOOK_SECRET,),
-        app_id=run.app.id,
-        private_key=run.app.private_key_pem,
-        api_url=sandbox.api_url,
-        data_dir=run.data_dir / "techlead",
-        write_interval=0.0,
-        bot_login=run.app.bot_login,
-    )
+    settings = app_settings(sandbox, run.app, run.data_dir / "techlead", WEBHOOK_SECRET)
     run.github = GitHubClient(settings)
     run.bot = LocalBot(settings, run.github)
     run.bot.start()

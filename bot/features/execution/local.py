@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from bot.demo import LocalBot, Person, sandbox_modules, wait_idle
+from bot.demo import LocalBot, Person, app_settings, sandbox_modules, wait_idle
 from bot.errors import RepoConfigError, WorkspaceError
 from bot.features.execution import render, templates
 from bot.features.execution.model import Run
@@ -28,7 +28,6 @@ from bot.plans import PlanRecord
 from bot.repo_config import RepoConfig, fetch_repo_config, load_defaults
 from bot.sandbox import Sandbox
 from bot.sandbox.server import ServerThread
-from bot.settings import Settings
 from bot.worker import WorkerConfig
 from bot.workspace import exchange, git_remote_url
 
@@ -84,15 +83,7 @@ def forge(repo_path: Path, data_dir: Path) -> Iterator[Forge]:
         app = sandbox.create_app(owner.login, "techlead-local")
         installation = sandbox.install_app(app.id, owner.login, repositories=[repo.name])
         secret = secrets.token_hex(16)
-        settings = Settings(
-            webhook_secrets=(secret,),
-            app_id=app.id,
-            private_key=app.private_key_pem,
-            api_url=sandbox.api_url,
-            data_dir=data_dir / "techlead",
-            write_interval=0.0,
-            bot_login=app.bot_login,
-        )
+        settings = app_settings(sandbox, app, data_dir / "techlead", secret)
         client = GitHubClient(settings)
         try:
             config = fetch_repo_config(client.port(installation.id), repo.full_name)
