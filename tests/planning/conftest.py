@@ -23,15 +23,14 @@ from typing import Any
 import pytest
 
 from bot.demo import Person
-from bot.github import GitHubClient
 from bot.jobs import Job
 from bot.plan.checklist import PLAN_MARKER, parse_state
 from bot.plan.model import Plan
 from bot.plans import PlanRecord
 from bot.sandbox import Sandbox
-from bot.sandbox.sandbox import SandboxApp, SandboxRepo
+from bot.sandbox.sandbox import SandboxRepo
 from bot.worker import WorkerConfig
-from tests.support.techlead import LocalTechLead, served_sandbox, start_techlead, techlead_settings
+from tests.support.techlead import AppTechLead, app_techlead, served_sandbox
 
 SECRET = "planning-webhook-secret"
 SETTLE_TIMEOUT = 30.0
@@ -59,49 +58,23 @@ Checkout needs coupons.
 """
 
 
-def no_wait(seconds: float) -> None:
-    """Injected instead of time.sleep: the port's backoffs pass at once in tests."""
-
-
 @pytest.fixture(scope="session")
 def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     with served_sandbox(tmp_path_factory.mktemp("planning-sandbox")) as sandbox:
         yield sandbox
 
 
-@dataclass
-class TechLead(LocalTechLead):
-    """The TechLead App on the sandbox and the TechLead server answering its webhooks."""
-
-    app: SandboxApp
-
-    @property
-    def github(self) -> GitHubClient:
-        return self.client
+TechLead = AppTechLead
 
 
 @pytest.fixture(scope="session")
 def techlead(
-    sandbox_session: Sandbox,
-    app_key: tuple[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
+    sandbox_session: Sandbox, app_key: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TechLead]:
-    private_key, public_key = app_key
-    sandbox = sandbox_session
-    owner = sandbox.create_user(f"techlead-owner-{next(_names)}")
-    app = sandbox.create_app(owner.login, f"techlead-e2e-{next(_names)}", public_key_pem=public_key)
-    settings = techlead_settings(
-        sandbox.api_url,
-        tmp_path_factory.mktemp("techlead-data"),
-        SECRET,
-        app_id=app.id,
-        private_key=private_key,
-        bot_login=app.bot_login,
-    )
-    client = GitHubClient(settings, sleep=no_wait)
-    started = start_techlead(sandbox, client, SECRET, worker=WORKER, app_id=app.id)
-    yield TechLead(started.bot, started.client, started.sandbox, app)
-    started.bot.stop()
+    data_dir = tmp_path_factory.mktemp("techlead-data")
+    name = f"techlead-e2e-{next(_names)}"
+    with app_techlead(sandbox_session, app_key, data_dir, SECRET, name=name, worker=WORKER) as app:
+        yield app
 
 
 @dataclass

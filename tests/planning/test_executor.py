@@ -19,7 +19,7 @@ from bot.ports import GitHubPort
 from bot.repo_config import load_defaults
 from bot.settings import Settings
 from tests.conftest import World
-from tests.planning.conftest import no_wait
+from tests.support.techlead import no_wait
 
 pytestmark = pytest.mark.sandbox
 

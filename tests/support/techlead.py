@@ -21,6 +21,7 @@ from bot.demo import LocalBot, sandbox_modules, wait_idle
 from bot.github import GitHubClient
 from bot.jobs import Job, JobState
 from bot.sandbox import ManualClock, Sandbox
+from bot.sandbox.sandbox import SandboxApp
 from bot.sandbox.server import ServerThread
 from bot.settings import Settings
 from bot.worker import WorkerConfig
@@ -96,3 +97,48 @@ def start_techlead(
     else:
         sandbox.set_app_webhook(app_id, bot.webhook_url, secret)
     return LocalTechLead(bot, client, sandbox)
+
+
+def no_wait(seconds: float) -> None:
+    """The port's retry pause in tests: the sandbox answers at once."""
+
+
+@dataclass
+class AppTechLead(LocalTechLead):
+    """TechLead serving as a sandbox App (the App, its key, its webhook pointed at it)."""
+
+    app: SandboxApp
+
+    @property
+    def github(self) -> GitHubClient:
+        return self.client
+
+
+@contextmanager
+def app_techlead(
+    sandbox: Sandbox,
+    app_key: tuple[str, str],
+    data_dir: Path,
+    secret: str,
+    *,
+    name: str,
+    worker: WorkerConfig,
+) -> Iterator[AppTechLead]:
+    """A new App on the sandbox, installed nowhere yet, and TechLead running as it."""
+    private_key, public_key = app_key
+    owner = sandbox.create_user(f"{name}-owner")
+    app = sandbox.create_app(owner.login, name, public_key_pem=public_key)
+    settings = techlead_settings(
+        sandbox.api_url,
+        data_dir,
+        secret,
+        app_id=app.id,
+        private_key=private_key,
+        bot_login=app.bot_login,
+    )
+    client = GitHubClient(settings, sleep=no_wait)
+    started = start_techlead(sandbox, client, secret, worker=worker, app_id=app.id)
+    try:
+        yield AppTechLead(started.bot, started.client, started.sandbox, app)
+    finally:
+        started.bot.stop()
