@@ -15,9 +15,15 @@ from bot.github import GitHubClient
 from bot.plan.checklist import PLAN_MARKER, parse_state
 from bot.plan.model import Plan
 from tests.llm.conftest import API_KEY
-from tests.planning.conftest import ISSUE_BODY, PROJECT_FILES, SECRET, WORKER, no_wait
+from tests.planning.conftest import ISSUE_BODY, PROJECT_FILES, SECRET, WORKER
 from tests.support.openai_stub import OpenAIStub, json_reply, reply
-from tests.support.techlead import LocalTechLead, served_sandbox, start_techlead, techlead_settings
+from tests.support.techlead import (
+    LocalTechLead,
+    no_wait,
+    served_sandbox,
+    start_techlead,
+    techlead_settings,
+)
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
