@@ -102,8 +102,14 @@ class _Frozen(BaseModel):
 class TriggerConfig(_Frozen):
     """How people start TechLead: an issue label and a comment command prefix."""
 
-    label: str = Field(min_length=1, max_length=50)
-    command: str
+    label: str = Field(
+        min_length=1,
+        max_length=50,
+        description="Adding this label to an issue asks TechLead to research and plan it.",
+    )
+    command: str = Field(
+        description="Comments starting with this word are commands, like '/techlead plan'."
+    )
 
     @field_validator("command")
     @classmethod
@@ -120,10 +126,16 @@ class PermissionsConfig(_Frozen):
     compare case-insensitively, as GitHub logins do. Bots are never allowed.
     """
 
-    default: PermissionLevel
-    commands: Mapping[str, PermissionLevel]
-    allow_users: tuple[str, ...]
-    deny_users: tuple[str, ...]
+    default: PermissionLevel = Field(
+        description="Minimum permission for any command not listed in `commands`."
+    )
+    commands: Mapping[str, PermissionLevel] = Field(
+        description="Minimum permission per command (help, status, plan, approve, run, ...)."
+    )
+    allow_users: tuple[str, ...] = Field(
+        description="Logins always allowed, whatever their permission (never a bot)."
+    )
+    deny_users: tuple[str, ...] = Field(description="Logins never allowed; deny wins over allow.")
 
     def required(self, command: str) -> PermissionLevel:
         return self.commands.get(command.lower(), self.default)
@@ -136,11 +148,22 @@ class AgentSpec(_Frozen):
     ``executor`` is ``builtin``, ``llm``, ``handoff`` or ``command:<program and args>``.
     """
 
-    name: str = Field(min_length=1, max_length=60)
-    description: str = Field(min_length=1)
-    keywords: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-    executor: str = "builtin"
+    name: str = Field(
+        min_length=1,
+        max_length=60,
+        description="Kebab-case name; an entry naming a default agent changes only its given keys.",
+    )
+    description: str = Field(
+        min_length=1, description="What the agent does; a new agent needs one."
+    )
+    keywords: tuple[str, ...] = Field(
+        (), description="Words in a task's text that match the task to this agent."
+    )
+    paths: tuple[str, ...] = Field((), description="Globs of the files this agent owns.")
+    executor: str = Field(
+        "builtin",
+        description="Who carries out its tasks: builtin, llm, handoff or command:<program>.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -164,31 +187,82 @@ class PlanningConfig(_Frozen):
     planner (``deterministic``, or ``llm``: the model TECHLEAD_LLM_* configures, held to
     the deterministic planner's guards and falling back to it)."""
 
-    require_approval: bool
-    max_tasks: int = Field(ge=1, le=200)
-    research_budget_seconds: float = Field(gt=0, le=600)
-    blocked_paths: tuple[str, ...]
-    planner: Literal["deterministic", "llm"] = "deterministic"
+    require_approval: bool = Field(
+        description="Wait for '/techlead approve' before executing a plan."
+    )
+    max_tasks: int = Field(ge=1, le=200, description="Plans with more tasks are split or refused.")
+    research_budget_seconds: float = Field(
+        gt=0,
+        le=600,
+        description="Wall-clock budget for researching the repository before planning.",
+    )
+    blocked_paths: tuple[str, ...] = Field(
+        description="Globs no agent may change, whatever an issue asks (checked on every diff)."
+    )
+    planner: Literal["deterministic", "llm"] = Field(
+        "deterministic",
+        description="Who splits issues into tasks: deterministic or llm (a TECHLEAD_LLM_* model).",
+    )
 
 
 class ExecutionConfig(_Frozen):
     """How an approved plan is carried out: parallelism, merging, policy, branch names."""
 
-    max_parallel: int = Field(ge=1, le=32)
-    auto_approve: bool
-    require_review: int = Field(ge=0, le=10)
-    dry_run: bool
-    keep_branches: bool
-    allow_workflow_edits: bool
-    add_only: bool
-    max_changed_files: int = Field(ge=1, le=10_000)
-    max_changed_lines: int = Field(ge=1, le=1_000_000)
-    task_seconds: float = Field(gt=0, le=86_400)
-    max_attempts: int = Field(ge=1, le=10)
-    integration_branch: str = Field(min_length=1, max_length=200)
-    task_branch: str = Field(min_length=1, max_length=200)
-    maintainers: tuple[str, ...]
-    handoff_assignees: tuple[str, ...]
+    max_parallel: int = Field(
+        ge=1,
+        le=32,
+        description="Tasks of one plan running at once (executing or waiting for their gates).",
+    )
+    auto_approve: bool = Field(
+        description="Start executing as soon as a plan is made, without waiting for approval."
+    )
+    require_review: int = Field(
+        ge=0,
+        le=10,
+        description="Approving reviews a task pull request needs to be merged (0: gates only).",
+    )
+    dry_run: bool = Field(
+        description="Show on the checklist what would be created, and create nothing."
+    )
+    keep_branches: bool = Field(
+        description="Keep task branches after their pull requests are merged or closed."
+    )
+    allow_workflow_edits: bool = Field(
+        description="Let agents change .github/workflows/** (refused otherwise)."
+    )
+    add_only: bool = Field(
+        description="Agents may only add files, never modify or delete existing ones."
+    )
+    max_changed_files: int = Field(
+        ge=1, le=10_000, description="Files one task's change may touch."
+    )
+    max_changed_lines: int = Field(
+        ge=1, le=1_000_000, description="Changed lines one task's change may have."
+    )
+    task_seconds: float = Field(
+        gt=0,
+        le=86_400,
+        description="Wall-clock limit of one executor run; its process group is killed after it.",
+    )
+    max_attempts: int = Field(
+        ge=1,
+        le=10,
+        description="Failed attempts of a task before TechLead stops and mentions the maintainers.",
+    )
+    integration_branch: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Integration branch name; fields: {issue}, {slug} (the issue title).",
+    )
+    task_branch: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Task branch name; fields: {issue}, {slug}, {task} (T3), {task_slug}.",
+    )
+    maintainers: tuple[str, ...] = Field(description="Logins mentioned when a task fails for good.")
+    handoff_assignees: tuple[str, ...] = Field(
+        description="Logins assigned to hand-off pull requests (tasks no executor can do)."
+    )
 
 
 class ReviewScope(enum.StrEnum):
@@ -202,15 +276,33 @@ class ReviewScope(enum.StrEnum):
 class ReviewsConfig(_Frozen):
     """The code-review, security and docs reviewers: which run, where, how strictly."""
 
-    enabled: bool
-    streams: tuple[Literal["code-review", "security", "docs"], ...]
-    pull_requests: ReviewScope
-    label: str = Field(min_length=1, max_length=50)
-    drafts: bool
-    request_changes: bool
-    docs_required: bool
-    complexity_threshold: int = Field(ge=1, le=1000)
-    max_function_lines: int = Field(ge=1, le=100_000)
+    enabled: bool = Field(description="Run the reviewers at all.")
+    streams: tuple[Literal["code-review", "security", "docs"], ...] = Field(
+        description="Which reviewers comment: code-review, security, docs."
+    )
+    pull_requests: ReviewScope = Field(
+        description="Which pull requests: all, techlead (its own) or labelled (carrying `label`)."
+    )
+    label: str = Field(
+        min_length=1,
+        max_length=50,
+        description="The label that selects a pull request when `pull_requests` is labelled.",
+    )
+    drafts: bool = Field(description="Review draft pull requests too.")
+    request_changes: bool = Field(
+        description="Request changes, not just comment, when a blocking security finding is new."
+    )
+    docs_required: bool = Field(
+        description="Ask for README/CHANGELOG/docs changes when public functions or classes change."
+    )
+    complexity_threshold: int = Field(
+        ge=1,
+        le=1000,
+        description="Flag a changed function whose cyclomatic complexity grows past this.",
+    )
+    max_function_lines: int = Field(
+        ge=1, le=100_000, description="Flag a changed function longer than this many lines."
+    )
 
 
 class RepoConfig(_Frozen):
@@ -221,15 +313,24 @@ class RepoConfig(_Frozen):
     section (:class:`gates.config.GatesConfig`).
     """
 
-    version: Literal[1]
-    trigger: TriggerConfig
-    permissions: PermissionsConfig
-    agents_replace: bool
-    agents: tuple[AgentSpec, ...] = Field(min_length=1)
-    planning: PlanningConfig
-    gates: GatesConfig
-    execution: ExecutionConfig
-    reviews: ReviewsConfig
+    version: Literal[1] = Field(description="The file format's version; always 1.")
+    trigger: TriggerConfig = Field(
+        description="How people start TechLead: an issue label and a comment command prefix."
+    )
+    permissions: PermissionsConfig = Field(
+        description="Minimum collaborator permission per command, and allow/deny lists."
+    )
+    agents_replace: bool = Field(
+        description="Use only the repository's agents instead of merging them into the defaults."
+    )
+    agents: tuple[AgentSpec, ...] = Field(
+        min_length=1,
+        description="The specialist roster; entries are merged into the default roster by name.",
+    )
+    planning: PlanningConfig = Field(description="How plans are made.")
+    gates: GatesConfig = Field(description="The quality gates run on pull requests (L1 to L5).")
+    execution: ExecutionConfig = Field(description="How an approved plan is carried out.")
+    reviews: ReviewsConfig = Field(description="The code-review, security and docs reviewers.")
 
     @_model_validator(mode="after")
     def _unique_agent_names(self) -> RepoConfig:

@@ -100,34 +100,52 @@ class GateConfig(_Frozen):
     ``required: false`` makes the gate advisory: it completes neutral instead of failing.
     """
 
-    enabled: bool
-    required: bool
-    fail_on: Severity
-    timeout_seconds: float = Field(gt=0, le=3600)
-    filter_mode: FilterMode
+    enabled: bool = Field(description="Run this gate at all.")
+    required: bool = Field(
+        description="false: advisory; findings complete the check neutral, never failing."
+    )
+    fail_on: Severity = Field(description="Fail when a new finding is at or above this severity.")
+    timeout_seconds: float = Field(
+        gt=0,
+        le=3600,
+        description="The gate is stopped, and fails saying so, after this many seconds.",
+    )
+    filter_mode: FilterMode = Field(
+        description="Which findings count: added, diff_context, file or nofilter (as reviewdog)."
+    )
 
 
 class LintConfig(GateConfig):
     """L1 lint: ruff check, and ruff format when ``format`` is on."""
 
-    format: bool
+    format: bool = Field(description="Also report code that 'ruff format' would change.")
 
 
 class SecurityConfig(GateConfig):
     """L5 security: bandit, secret detection, workflow audit, dependency audit."""
 
-    bandit: bool
+    bandit: bool = Field(description="Run bandit on changed Python files.")
     # bandit test ids never reported (e.g. B101 assert, B404 "import subprocess").
-    bandit_skips: tuple[str, ...]
+    bandit_skips: tuple[str, ...] = Field(
+        description="bandit test ids never reported (e.g. B101 assert)."
+    )
     # Findings a tool is less sure about than this are dropped (bandit and zizmor).
-    min_confidence: Confidence
-    secrets: bool
+    min_confidence: Confidence = Field(
+        description="Drop bandit and zizmor findings the tool is less sure about than this."
+    )
+    secrets: bool = Field(description="Look for leaked secrets on added lines (detect-secrets).")
     # detect-secrets' high-entropy string plugins: more leaks caught, more noise.
-    secrets_entropy: bool
-    workflows: bool
-    dependencies: bool
+    secrets_entropy: bool = Field(
+        description="Also use detect-secrets' high-entropy plugins: more leaks caught, more noise."
+    )
+    workflows: bool = Field(description="Audit GitHub Actions workflows (zizmor, offline).")
+    dependencies: bool = Field(description="Look for known-vulnerable dependencies (pip-audit).")
     # The vulnerability database is a network service: give up quickly without it.
-    audit_timeout_seconds: float = Field(gt=0, le=600)
+    audit_timeout_seconds: float = Field(
+        gt=0,
+        le=600,
+        description="Seconds to wait for the online vulnerability database before skipping.",
+    )
 
 
 class ContractsConfig(GateConfig):
@@ -137,11 +155,15 @@ class ContractsConfig(GateConfig):
     content (an ``openapi:``/``swagger:`` key, a JSON Schema ``$schema``).
     """
 
-    openapi: tuple[str, ...]
-    json_schema: tuple[str, ...]
-    graphql: tuple[str, ...]
-    protobuf: tuple[str, ...]
-    sniff: bool
+    openapi: tuple[str, ...] = Field(description="Globs of OpenAPI (2.0 to 3.1) documents.")
+    json_schema: tuple[str, ...] = Field(description="Globs of JSON Schema documents.")
+    graphql: tuple[str, ...] = Field(description="Globs of GraphQL schemas.")
+    protobuf: tuple[str, ...] = Field(
+        description="Globs of protobuf files (compared with buf when it is on PATH)."
+    )
+    sniff: bool = Field(
+        description="Also find contracts by content: an openapi:/swagger: key, a $schema."
+    )
 
 
 class BenchmarkStatistic(enum.StrEnum):
@@ -161,16 +183,29 @@ class PerformanceConfig(GateConfig):
     Mann-Whitney p < ``alpha`` and a bootstrap interval past the threshold, twice.
     """
 
-    command: str
-    repeats: int = Field(ge=3, le=200)
-    warmup: int = Field(ge=0, le=20)
-    threshold: float = Field(gt=0, le=10)
-    alpha: float = Field(gt=0, lt=0.5)
-    confidence: float = Field(gt=0.5, lt=1)
-    resamples: int = Field(ge=100, le=100_000)
-    confirm: bool
-    statistic: BenchmarkStatistic
-    seed: int | None = None
+    command: str = Field(
+        description="Benchmark command writing JSON to {output}; empty: not configured."
+    )
+    repeats: int = Field(ge=3, le=200, description="Runs per side, each a fresh process.")
+    warmup: int = Field(ge=0, le=20, description="Discarded warm-up runs per side.")
+    threshold: float = Field(
+        gt=0, le=10, description="Fail only past this slowdown (0.1 = 10% slower)."
+    )
+    alpha: float = Field(gt=0, lt=0.5, description="Mann-Whitney U significance level.")
+    confidence: float = Field(
+        gt=0.5, lt=1, description="Confidence level of the bootstrap interval."
+    )
+    resamples: int = Field(ge=100, le=100_000, description="Bootstrap resamples.")
+    confirm: bool = Field(
+        description="Measure a significant slowdown again before failing the check."
+    )
+    statistic: BenchmarkStatistic = Field(
+        description="What stands for one run of a benchmark: median, min or mean."
+    )
+    seed: int | None = Field(
+        None,
+        description="Seed of the run order and the bootstrap; unset: derived from the head commit.",
+    )
 
 
 class IntegrationConfig(GateConfig):
@@ -184,15 +219,31 @@ class IntegrationConfig(GateConfig):
     interpreter of a fresh virtualenv for the tree; the tests then run with it.
     """
 
-    command: str
-    junit_xml: str
-    install: str
-    python: str
-    compare_base: bool
-    require_sandbox: bool
-    cpu_seconds: int = Field(ge=1, le=86_400)
-    memory_mb: int = Field(ge=64, le=1_048_576)
-    file_size_mb: int = Field(ge=1, le=1_048_576)
+    command: str = Field(
+        description="Test command (no shell); empty: {python} -m pytest when there are tests."
+    )
+    junit_xml: str = Field(
+        description="Where a command that is not pytest writes its JUnit XML report."
+    )
+    install: str = Field(
+        description="Install command, run first in a fresh virtualenv with network; empty: none."
+    )
+    python: str = Field(description="The interpreter the tests run with; empty: TechLead's own.")
+    compare_base: bool = Field(
+        description="Re-run failing tests on the base revision to tell pre-existing failures."
+    )
+    require_sandbox: bool = Field(
+        description="Never run without the bubblewrap jail (the check completes neutral instead)."
+    )
+    cpu_seconds: int = Field(
+        ge=1, le=86_400, description="CPU seconds each process of the run may use."
+    )
+    memory_mb: int = Field(
+        ge=64, le=1_048_576, description="Memory (address space) each process may use, in MiB."
+    )
+    file_size_mb: int = Field(
+        ge=1, le=1_048_576, description="Largest file a process may write, in MiB."
+    )
 
 
 class SelectionConfig(_Frozen):
@@ -203,21 +254,36 @@ class SelectionConfig(_Frozen):
     ``base_branches``: only pull requests into these branches (empty: every branch).
     """
 
-    drafts: bool
-    bots: bool
-    base_branches: tuple[str, ...]
+    drafts: bool = Field(
+        description="Gate draft pull requests too; false: gated once marked ready for review."
+    )
+    bots: bool = Field(description="Gate pull requests opened by bots, TechLead's own included.")
+    base_branches: tuple[str, ...] = Field(
+        description="Only pull requests into these branches; empty: every branch."
+    )
 
 
 class GatesConfig(_Frozen):
     """All quality gates. ``baseline`` is read from the base revision, never the head."""
 
-    baseline: str = Field(min_length=1)
-    pull_requests: SelectionConfig
-    lint: LintConfig
-    contracts: ContractsConfig
-    integration: IntegrationConfig
-    performance: PerformanceConfig
-    security: SecurityConfig
+    baseline: str = Field(
+        min_length=1,
+        description="File of accepted findings' fingerprints, read from the base branch only.",
+    )
+    pull_requests: SelectionConfig = Field(description="Which pull requests get gates.")
+    lint: LintConfig = Field(description="L1 lint: ruff check and ruff format.")
+    contracts: ContractsConfig = Field(
+        description="L2 contracts: API descriptions validated and compared with the base."
+    )
+    integration: IntegrationConfig = Field(
+        description="L3 integration: the repository's tests, run on the head in a jail."
+    )
+    performance: PerformanceConfig = Field(
+        description="L4 performance: a benchmark command compared between base and head."
+    )
+    security: SecurityConfig = Field(
+        description="L5 security: bandit, secrets, workflow and dependency audits."
+    )
 
     def for_level(self, level: GateLevel) -> GateConfig | None:
         """The settings of one level, or None when no gate of that level is configured."""
