@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format typecheck unit bench clean
+.PHONY: install demo test lint format typecheck unit bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: install
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/gates.py
 	$(BIN)/python bench/job_queue.py
+
+# The configuration reference is generated from the config models and bot/settings.py.
+docs: install
+	$(BIN)/techlead config reference > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

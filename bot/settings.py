@@ -47,6 +47,116 @@ class LogFormat(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Variable:
+    """One environment variable TechLead reads, as the configuration reference lists it."""
+
+    name: str
+    default: str
+    meaning: str
+    secret: bool = False
+
+
+# Every variable Settings.from_env reads (a test holds the two together), and the few
+# read elsewhere; docs/configuration.md is generated from this table.
+ENVIRONMENT: tuple[Variable, ...] = (
+    Variable(
+        "TECHLEAD_WEBHOOK_SECRET",
+        "",
+        "Webhook secret; comma-separated to rotate (every one is accepted). Needed by serve.",
+        secret=True,
+    ),
+    Variable("TECHLEAD_APP_ID", "", "GitHub App id: App mode (needs a private key)."),
+    Variable(
+        "TECHLEAD_PRIVATE_KEY",
+        "",
+        "The App's PEM private key (escaped `\\n` newlines are accepted).",
+        secret=True,
+    ),
+    Variable("TECHLEAD_PRIVATE_KEY_PATH", "", "A file holding the App's private key (not both)."),
+    Variable(
+        "TECHLEAD_GITHUB_TOKEN",
+        "",
+        "Token mode (no App): check runs become commit statuses plus one summary comment.",
+        secret=True,
+    ),
+    Variable(
+        "TECHLEAD_GITHUB_API_URL",
+        DEFAULT_API_URL,
+        "GitHub's REST API; GitHub Enterprise Server: `https://HOST/api/v3`.",
+    ),
+    Variable("TECHLEAD_DATA_DIR", DEFAULT_DATA_DIR, "The SQLite store and the git mirror cache."),
+    Variable("TECHLEAD_LOG_FORMAT", LogFormat.JSON.value, "`json` or `console` log lines."),
+    Variable(
+        "TECHLEAD_WRITE_INTERVAL",
+        str(DEFAULT_WRITE_INTERVAL),
+        "Seconds between content-creating GitHub requests per installation.",
+    ),
+    Variable(
+        "TECHLEAD_MAX_PAYLOAD_BYTES",
+        str(DEFAULT_MAX_PAYLOAD_BYTES),
+        "Largest webhook body accepted (GitHub's own cap).",
+    ),
+    Variable(
+        "TECHLEAD_BOT_LOGIN", "", "The bot's own login in token mode, so it never answers itself."
+    ),
+    Variable(
+        "TECHLEAD_GIT_CACHE_MAX_BYTES",
+        str(DEFAULT_GIT_CACHE_MAX_BYTES),
+        "Bound of the git mirror cache (least recently used evicted).",
+    ),
+    Variable(
+        "TECHLEAD_GIT_TIMEOUT",
+        str(DEFAULT_GIT_TIMEOUT),
+        "Seconds one git network command may take.",
+    ),
+    Variable(
+        "TECHLEAD_JOB_CPU_SECONDS",
+        str(DEFAULT_JOB_CPU_SECONDS),
+        "CPU seconds one job may use in a worker process (0: no limit).",
+    ),
+    Variable(
+        "TECHLEAD_LLM_BASE_URL",
+        "",
+        "An OpenAI-compatible endpoint for `planning.planner: llm` and `executor: llm`.",
+    ),
+    Variable("TECHLEAD_LLM_MODEL", "", "The model name sent to that endpoint."),
+    Variable(
+        "TECHLEAD_LLM_API_KEY", "", "The endpoint's key (optional for local servers).", secret=True
+    ),
+    Variable(
+        "TECHLEAD_LLM_TIMEOUT",
+        str(DEFAULT_LLM_TIMEOUT),
+        "Seconds per model call, retries included.",
+    ),
+    Variable(
+        "TECHLEAD_LLM_MAX_RETRIES",
+        str(DEFAULT_LLM_MAX_RETRIES),
+        "Retries of a 429 or 5xx model answer.",
+    ),
+    Variable(
+        "TECHLEAD_QUEUE_URL",
+        "",
+        "`redis://`, `rediss://` or `unix://`: the job queue on Redis; unset: SQLite.",
+        secret=True,
+    ),
+    Variable(
+        "TECHLEAD_DASHBOARD_TOKEN",
+        "",
+        "Lets `/dashboard` answer beyond this machine (a Bearer token or `?token=`).",
+        secret=True,
+    ),
+    Variable(
+        "TECHLEAD_PLUGINS", "", "Extra modules exposing a `router` and/or `jobs`, comma-separated."
+    ),
+    Variable(
+        "TECHLEAD_TOOL_CACHE",
+        "",
+        "Where pinned ruff versions are installed; unset: `$XDG_CACHE_HOME/techlead/tools`.",
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything TechLead reads from the environment. Secrets never appear in ``repr``."""
 
