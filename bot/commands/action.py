@@ -8,6 +8,14 @@ router, job registry and worker the webhook server uses, in token mode, and the
 worker runs until nothing is left to do: gates and reviews on ``pull_request``,
 research and the plan on ``issues.labeled``, commands on ``issue_comment``, and the
 execution steps those start.
+
+Each run starts with an empty store, so before the event is handled the plan and its
+execution record are read back from the hidden blocks of the issue's checklist comment
+(the issue is the event's, or the one a task or integration branch names). How far
+execution goes in one run depends on the token (:class:`Mode`): with ``GITHUB_TOKEN``
+GitHub starts no workflow for TechLead's own writes, so the run carries an approved plan
+on by itself to the integration pull request; with a PAT or App token the run stops
+once only waiting is left, and the workflow runs its writes start carry it on.
 https://docs.github.com/en/actions/reference/workflows-and-actions/variables
 """
 
@@ -15,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import json
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -48,8 +58,45 @@ MSG_DONE = "TechLead: {done} jobs done, {dead} failed, {waiting} unfinished in {
 MSG_DEAD = "  failed: {kind} (job {id}): {error}"
 MSG_TIMEOUT = "TechLead: gave up waiting after {seconds:g} s; unfinished jobs are listed above"
 SUMMARY_TITLE = "### TechLead"
+MSG_MODE = {
+    "self": (
+        "TechLead: GITHUB_TOKEN mode: GitHub starts no workflow for this token's writes, so "
+        "this run carries an approved plan on by itself (task pull requests, gates, merges, "
+        "next waves, the integration pull request) until it finishes, fails or times out"
+    ),
+    "events": (
+        "TechLead: own-token mode ({login}): this token's writes start workflows, so this run "
+        "stops once only waiting is left and the runs of the events it causes carry on"
+    ),
+}
+MSG_RESTORED = (
+    "TechLead: read back the plan of #{issue} (v{version}, {state}){run} from its checklist"
+)
+MSG_RESTORED_RUN = " and its execution record ({tasks} tasks)"
+MSG_NOT_RESTORED = "TechLead: the plan of #{issue} was not read back from its checklist: {problem}"
+MSG_NO_RUN = "TechLead: the execution record of #{issue} was not read back: {problem}"
+MSG_ADVANCE = "TechLead: the event concerns a branch of the plan of #{issue}: its execution goes on"
 # Events that may act on an existing plan: its checklist is read back first.
 PLAN_EVENTS = frozenset({"issues", "issue_comment"})
+# Events about a branch or pull request: one of an execution's moves it on.
+BRANCH_EVENTS = frozenset(
+    {
+        "pull_request",
+        "pull_request_review",
+        "pull_request_review_comment",
+        "check_run",
+        "check_suite",
+        "status",
+    }
+)
+_PR_MARKER = re.compile(r"<!--\s*techlead:(?:task|integration)\s+\S+?#(\d+)\b")
+
+
+class Mode(enum.StrEnum):
+    """How far execution goes in one run, by the token's kind."""
+
+    SELF = "self"  # GITHUB_TOKEN: nothing TechLead writes starts a workflow
+    EVENTS = "events"  # a PAT or App token: its writes start the runs that carry on
 
 
 @dataclass(frozen=True)
@@ -64,6 +111,11 @@ class ActionEvent:
     delivery_id: str
     data_dir: Path
     bot_login: str | None
+    own_token: bool = False
+
+    @property
+    def mode(self) -> Mode:
+        return Mode.EVENTS if self.own_token else Mode.SELF
 
     @property
     def delivery(self) -> Delivery:
@@ -89,6 +141,7 @@ def read_event(env: Mapping[str, str]) -> ActionEvent:
         delivery_id=delivery_id(env),
         data_dir=data_dir(env),
         bot_login=env.get("TECHLEAD_BOT_LOGIN", "").strip() or (None if own_token else ACTIONS_BOT),
+        own_token=bool(own_token),
     )
 
 
@@ -148,12 +201,42 @@ def _required(env: Mapping[str, str], name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Restored:
+    """What was read back from the checklist of the plan an event concerns."""
+
+    issue: int | None = None
+    plan: Any = None  # the bot.plan.model.Plan read back
+    tasks: int | None = None  # tasks in the execution record read back, if one was
+    problem: str = ""
+    run_problem: str = ""
+
+    def lines(self) -> list[str]:
+        if self.issue is None:
+            return []
+        if self.problem:
+            return [MSG_NOT_RESTORED.format(issue=self.issue, problem=self.problem)]
+        lines = []
+        if self.plan is not None:
+            run = MSG_RESTORED_RUN.format(tasks=self.tasks) if self.tasks is not None else ""
+            version, state = self.plan.version, self.plan.state.value
+            lines.append(
+                MSG_RESTORED.format(issue=self.issue, version=version, state=state, run=run)
+            )
+        if self.run_problem:
+            lines.append(MSG_NO_RUN.format(issue=self.issue, problem=self.run_problem))
+        return lines
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What the worker left behind: every job of the run, and whether it settled."""
 
     jobs: tuple[Job, ...]
     settled: bool
     seconds: float
+    mode: Mode = Mode.SELF
+    restored: Restored = Restored()
+    advanced: bool = False
 
     def count(self, state: JobState) -> int:
         return sum(1 for job in self.jobs if job.state is state)
@@ -174,20 +257,72 @@ def issue_number(event: ActionEvent) -> int | None:
     return number if isinstance(number, int) else None
 
 
-def restore_plan(event: ActionEvent, settings: Settings, github: Any) -> bool:
-    """Seed the run's empty store with the issue's plan, read from its checklist comment.
+def event_branches(event: ActionEvent) -> list[str]:
+    """The branches a pull request, review, check or status event is about."""
+    payload = event.payload
+    pull = _dict(payload.get("pull_request"))
+    check_run = _dict(payload.get("check_run"))
+    suite = _dict(payload.get("check_suite")) or _dict(check_run.get("check_suite"))
+    found = [
+        _dict(pull.get("head")).get("ref"),
+        suite.get("head_branch"),
+        check_run.get("head_branch"),
+        *(_dict(item).get("name") for item in _list(payload.get("branches"))),
+        *(
+            _dict(_dict(item).get("head")).get("ref")
+            for item in _list(check_run.get("pull_requests"))
+        ),
+    ]
+    return [name for name in dict.fromkeys(found) if isinstance(name, str) and name]
 
-    Each workflow run starts with an empty data directory; the checklist's hidden state
-    block mirrors the plan, so an approval or a command in a later run finds it. True
-    when a plan was restored.
+
+def branch_issue(template: str, branch: str) -> int | None:
+    """The issue number a branch made from ``template`` carries (``{issue}`` in it)."""
+    pattern = re.escape(template)
+    pattern = pattern.replace(re.escape("{issue}"), "(?P<issue>[0-9]+)", 1)
+    pattern = pattern.replace(re.escape("{issue}"), "[0-9]+")
+    for name in ("task_slug", "slug", "task"):
+        pattern = pattern.replace(re.escape("{" + name + "}"), ".*?")
+    match = re.fullmatch(pattern, branch)
+    return int(match["issue"]) if match and "issue" in match.groupdict() else None
+
+
+def plan_issue(event: ActionEvent, github: Any) -> int | None:
+    """The issue whose plan the event may act on: its own, or the one its branch names."""
+    if event.name in PLAN_EVENTS:
+        return issue_number(event)
+    if event.name not in BRANCH_EVENTS:
+        return None
+    branches = event_branches(event)
+    if branches:
+        from bot.features.planning.flows import load_config
+
+        config = load_config(github, event.repository)[0].execution
+        for branch in branches:
+            for template in (config.task_branch, config.integration_branch):
+                number = branch_issue(template, branch)
+                if number is not None:
+                    return number
+    body = _dict(event.payload.get("pull_request")).get("body")
+    match = _PR_MARKER.search(body) if isinstance(body, str) else None
+    return int(match.group(1)) if match else None
+
+
+def restore_plan(event: ActionEvent, settings: Settings, github: Any) -> Restored:
+    """Seed the run's empty store with the issue's plan and execution record.
+
+    Each workflow run starts with an empty data directory; the checklist's hidden blocks
+    mirror the plan and its execution record, so an approval, a command or an event of a
+    task pull request in a later run finds them. A store that already holds the plan
+    (a kept ``TECHLEAD_DATA_DIR``) is left as it is.
     """
     from bot.errors import ChecklistStateError
+    from bot.features.execution.render import parse_run_state
     from bot.plan.checklist import is_plan_comment, parse_state
-    from bot.plans import PlanRecord, PlanStore
 
-    number = issue_number(event)
-    if event.name not in PLAN_EVENTS or number is None:
-        return False
+    number = plan_issue(event, github)
+    if number is None:
+        return Restored()
     login = (settings.bot_login or "").lower()
     comments = github.list_comments(event.repository, number)
     found = [
@@ -196,28 +331,62 @@ def restore_plan(event: ActionEvent, settings: Settings, github: Any) -> bool:
         if is_plan_comment(c.body) and (not login or c.author_login.lower() == login)
     ]
     if not found:
-        return False
+        return Restored() if event.name in PLAN_EVENTS else Restored(number, problem=MSG_NO_COMMENT)
     try:
         plan = parse_state(found[0].body)
-    except ChecklistStateError:
-        return False  # planning says so when it reads the comment itself
+    except ChecklistStateError as exc:
+        return Restored(number, problem=str(exc))
+    if plan is None:
+        return Restored(number, problem=MSG_NO_STATE)
+    try:
+        run = parse_run_state(found[0].body, event.repository, number)
+    except ChecklistStateError as exc:
+        run, run_problem = None, str(exc)
+    else:
+        run_problem = ""
+    _seed(settings, event.repository, number, plan, run, found[0].id)
+    tasks = len(run.tasks) if run is not None else None
+    return Restored(number, plan, tasks, run_problem=run_problem)
+
+
+MSG_NO_COMMENT = "the issue has no checklist comment by TechLead"
+MSG_NO_STATE = "its checklist comment has no hidden state block"
+
+
+def _seed(settings: Settings, repo: str, issue: int, plan: Any, run: Any, comment_id: int) -> None:
+    from bot.features.execution.store import RunStore
+    from bot.plans import PlanRecord, PlanStore
+
     with PlanStore.open(settings.data_dir) as store:
-        if plan is None or store.load(event.repository, number).plan is not None:
-            return False
-        store.save(PlanRecord(event.repository, number, plan=plan, comment_id=found[0].id))
-    return True
+        if store.load(repo, issue).plan is not None:
+            return
+        store.save(PlanRecord(repo, issue, plan=plan, comment_id=comment_id))
+    if run is None:
+        return
+    with RunStore.open(settings.data_dir) as runs:
+        if runs.load(repo, issue).revision == 0:
+            runs.save(run)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def handle(event: ActionEvent, settings: Settings, timeout: float) -> RunResult:
     """Store the event as a delivery, then run every job it leads to."""
     from bot.app import build_services, route_spec
     from bot.features import github_factory
+    from bot.features.execution.flows import advance_spec
     from bot.metrics import Metrics
     from bot.worker import WorkerConfig
 
     metrics = Metrics()
     factory = github_factory(settings, metrics)
-    restore_plan(event, settings, factory(None))
+    restored = restore_plan(event, settings, factory(None))
     services = build_services(
         settings,
         github_factory=factory,
@@ -226,28 +395,43 @@ def handle(event: ActionEvent, settings: Settings, timeout: float) -> RunResult:
         worker_config=WorkerConfig(threads=2, poll_seconds=POLL_SECONDS),
     )
     started = time.perf_counter()
+    advanced = event.name in BRANCH_EVENTS and restored.plan is not None
     try:
         delivery = event.delivery
         route = route_spec(delivery, services.new_id())
         services.store.accept_delivery(delivery, route, services.clock.now())
+        if advanced and restored.issue is not None:
+            # An App hears check_run.completed on its branches; a workflow's event of a
+            # task or integration pull request (a status, a merge, a review) moves on the
+            # same way: the reconciler reads where the branch stands.
+            spec = advance_spec(event.repository, restored.issue, f"action:{delivery.delivery_id}")
+            lineage = dataclasses.replace(
+                spec, delivery_id=delivery.delivery_id, trace_id=route.trace_id
+            )
+            services.queue.enqueue(lineage)
         services.runner.start()
         try:
-            settled = _wait_idle(services.queue, timeout)
+            settled = _wait_idle(services.queue, timeout, event.mode, services.clock)
         finally:
             services.runner.stop()
         jobs = tuple(services.queue.list(limit=100_000))
     finally:
         services.close()
-    return RunResult(jobs, settled, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return RunResult(jobs, settled, seconds, event.mode, restored, advanced)
 
 
-def _wait_idle(queue: Any, timeout: float) -> bool:
-    """True once no job waits or runs twice in a row (a finishing job may enqueue more)."""
+def _wait_idle(queue: Any, timeout: float, mode: Mode = Mode.SELF, clock: Any = None) -> bool:
+    """True once no job waits or runs twice in a row (a finishing job may enqueue more).
+
+    In :attr:`Mode.EVENTS` a plan's own delayed re-check (``execution.advance`` waiting
+    for gates) does not count: the events of the gates' results start the run that
+    carries on.
+    """
     deadline = time.monotonic() + timeout
     quiet = 0
     while time.monotonic() < deadline:
-        by_state = queue.stats().by_state
-        busy = by_state[JobState.PENDING] + by_state[JobState.RUNNING]
+        busy = _busy(queue, mode, clock.now() if clock is not None else time.time())
         quiet = quiet + 1 if busy == 0 else 0
         if quiet == 2:
             return True
@@ -255,17 +439,39 @@ def _wait_idle(queue: Any, timeout: float) -> bool:
     return False
 
 
-def report(result: RunResult, out: TextIO, timeout: float) -> list[str]:
+def _busy(queue: Any, mode: Mode, now: float) -> int:
+    from bot.features.execution.flows import ADVANCE
+
+    if mode is Mode.SELF:
+        by_state = queue.stats().by_state
+        return int(by_state[JobState.PENDING] + by_state[JobState.RUNNING])
+    waiting = queue.list(states=(JobState.PENDING, JobState.RUNNING), limit=100_000)
+    return sum(
+        1
+        for job in waiting
+        if not (
+            job.state is JobState.PENDING
+            and job.kind == ADVANCE
+            and job.attempts == 0
+            and job.run_at > now
+        )
+    )
+
+
+def report(result: RunResult, out: TextIO, timeout: float, login: str | None = None) -> list[str]:
     """Print what happened; returns the lines (also written to the step summary)."""
     waiting = len(result.jobs) - result.count(JobState.DONE) - result.count(JobState.DEAD)
-    lines = [
+    lines = [MSG_MODE[result.mode.value].format(login=login or "-"), *result.restored.lines()]
+    if result.advanced:
+        lines.append(MSG_ADVANCE.format(issue=result.restored.issue))
+    lines.append(
         MSG_DONE.format(
             done=result.count(JobState.DONE),
             dead=len(result.dead),
             waiting=waiting,
             seconds=result.seconds,
         )
-    ]
+    )
     lines += [
         MSG_DEAD.format(kind=job.kind, id=job.id, error=(job.last_error or "")[:300])
         for job in result.dead
@@ -309,6 +515,6 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configure_logging(settings, stream=sys.stderr)
     print(MSG_STARTED.format(event=event.name, repo=event.repository, delivery=event.delivery_id))
     result = handle(event, settings, args.timeout)
-    lines = report(result, sys.stdout, args.timeout)
+    lines = report(result, sys.stdout, args.timeout, event.bot_login)
     write_summary(env, lines)
     return 0 if result.ok else 1

@@ -174,6 +174,10 @@ class Plan:
     # Lines for the checklist about how the plan was made (the model planner's cost, or
     # why its plan was not used).
     notes: tuple[str, ...] = ()
+    # The delivery and trace of the job that last saved the plan (bot.jobs.Job lineage),
+    # so the checklist's hidden state traces back to what changed it.
+    delivery_id: str = ""
+    trace_id: str = ""
 
     def task(self, task_id: str) -> Task | None:
         return next((task for task in self.tasks if task.id == task_id), None)
@@ -187,6 +191,10 @@ class Plan:
             replace(task, **changes) if task.id == task_id else task for task in self.tasks
         )
         return replace(self, tasks=tasks)
+
+    def traced(self, delivery_id: str | None, trace_id: str) -> Plan:
+        """A copy naming the delivery and trace that changed it."""
+        return replace(self, delivery_id=delivery_id or "", trace_id=trace_id)
 
     def cancel(self, reason: CancelReason, actor: str | None = None) -> Plan:
         """A copy in the cancelled state, saying why (and who, when a person did it)."""

@@ -80,11 +80,24 @@ def _claim(ex: Execution, task_id: str, attempt: int) -> Attempt | None:
         if state.phase is Phase.QUEUED:
             now = ex.now()
             run = run.with_task(
-                task_id, phase=Phase.RUNNING, started_at=state.started_at or now, branch=branch
+                task_id,
+                phase=Phase.RUNNING,
+                started_at=state.started_at or now,
+                branch=branch,
+                **_lineage(ex, task),
             )
             run = ex.runs.save(run)
             record = ex.show(record, plan)
         return Attempt(plan, task, run, record, branch)
+
+
+def _lineage(ex: Execution, task: Task) -> dict[str, str]:
+    """The attempt's trace, agent and delivery: its commit carries them as trailers."""
+    return {
+        "trace_id": ex.ctx.trace_id,
+        "agent": task.agent,
+        "delivery_id": ex.ctx.delivery_id or "",
+    }
 
 
 @dataclass(frozen=True)

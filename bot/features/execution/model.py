@@ -82,6 +82,11 @@ class TaskRun:
     context_chars: int = 0
     after: tuple[str, ...] = ()  # implicit dependencies: overlapping paths in one wave
     mentioned: bool = False
+    # Who worked on the current attempt, and the job lineage it traces back to: the
+    # same values as the TechLead-Trace, -Agent and -Delivery trailers of its commit.
+    trace_id: str = ""
+    agent: str = ""
+    delivery_id: str = ""
 
     @property
     def seconds(self) -> float:
@@ -110,6 +115,9 @@ class Run:
     cleaned_up: bool = False
     dry_run: tuple[str, ...] = ()  # what would be created (``execution.dry_run``)
     kicks: int = 0
+    # The trace and delivery that started the execution.
+    trace_id: str = ""
+    delivery_id: str = ""
 
     def task(self, task_id: str) -> TaskRun:
         return self.tasks.get(task_id, TaskRun())
@@ -124,8 +132,9 @@ class Run:
         tasks[task_id] = replace(self.task(task_id), **changes)
         return replace(self, tasks=tasks)
 
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = _adapter().dump_python(self, mode="json")
+    def to_dict(self, *, compact: bool = False) -> dict[str, Any]:
+        """The record as JSON values; ``compact`` leaves out fields at their defaults."""
+        result: dict[str, Any] = _adapter().dump_python(self, mode="json", exclude_defaults=compact)
         return result
 
     @classmethod

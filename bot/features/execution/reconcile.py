@@ -85,6 +85,8 @@ def _step(ex: Execution, plan: Plan, run: Run) -> tuple[Plan, Run]:
     now = ex.now()
     if run.installation is None and ex.ctx.job.installation_id is not None:
         run = replace(run, installation=ex.ctx.job.installation_id)
+    if not run.trace_id:  # the trace and delivery that started the execution
+        run = replace(run, trace_id=ex.ctx.trace_id, delivery_id=ex.ctx.delivery_id or "")
     run = _ensure_integration(ex, plan, run)
     plan, run = _removed_tasks(ex, plan, run)
     plan, run = _retried_tasks(plan, run)

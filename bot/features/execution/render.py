@@ -1,18 +1,38 @@
 """The execution section of the plan comment and the bodies of task and integration PRs.
 
-Pure: a :class:`~bot.features.execution.model.Run` and the plan in, Markdown out.
+Pure: a :class:`~bot.features.execution.model.Run` and the plan in, Markdown out. The
+section ends with a hidden, versioned run block (``<!-- techlead:run v1 ... -->``,
+zlib-compressed JSON in base64 like the plan's state block) mirroring the execution
+record, so a process that starts with an empty store (a GitHub Actions run) reads the
+record back with :func:`parse_run_state`. Logs are left out of it, and it is trimmed
+further when it would grow past :data:`MAX_RUN_STATE` characters.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
+import zlib
+from dataclasses import replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.errors import ChecklistStateError
 from bot.features.execution import templates
-from bot.features.execution.model import Phase, Run, TaskRun
+from bot.features.execution.model import HandoffRecord, Phase, Run, TaskRun
 from bot.features.execution.schedule import metrics
 from bot.plan.model import Plan, Task
 
 MAX_REASON = 300
 MAX_ORDER = 6000
 MAX_MESSAGES = 10
+RUN_FORMAT = 1
+# The run block's share of the 65,536-character comment (GITHUB-FACTS.md).
+MAX_RUN_STATE = 16_000
+_RUN = re.compile(r"<!--\s*techlead:run\s+v(\d+)(?:\s+([A-Za-z0-9+/=]+))?\s*-->")
 
 
 def duration(seconds: float) -> str:
@@ -59,7 +79,9 @@ def section(plan: Plan, run: Run, max_parallel: int) -> str:
             for m in run.messages[-MAX_MESSAGES:]
         )
         lines += ["", templates.SECTION_MESSAGES.format(items=items)]
-    return templates.SECTION.format(lines="\n".join(lines))
+    shown = templates.SECTION.format(lines="\n".join(lines))
+    state = encode_run_state(run)
+    return f"{shown}\n\n{state}" if state else shown
 
 
 def _row(task_id: str, task: TaskRun) -> str:
@@ -135,3 +157,63 @@ def task_pull_body(
         messages=message_block,
         base=run.integration_branch,
     )
+
+
+# ------------------------------------------------------------------------ run block
+
+
+def _lean_task(task: TaskRun, level: int) -> TaskRun:
+    """What a later process needs of one task: never the log; less at higher levels."""
+    task = replace(task, log="")
+    if level >= 1:
+        task = replace(task, retry_notes=tuple(note[:500] for note in task.retry_notes[-3:]))
+    if level >= 2:
+        handoff = task.handoff
+        if handoff is not None:
+            handoff = HandoffRecord(summary=_flat(handoff.summary, 200), pr_url=handoff.pr_url)
+        task = replace(task, retry_notes=(), handoff=handoff, gates=())
+    return task
+
+
+def _lean(run: Run, level: int) -> Run:
+    tasks = {task_id: _lean_task(task, level) for task_id, task in run.tasks.items()}
+    messages = run.messages if level == 0 else run.messages[-MAX_MESSAGES:] if level == 1 else ()
+    return replace(run, tasks=tasks, messages=messages, revision=0, kicks=0, dry_run=())
+
+
+def encode_run_state(run: Run, limit: int = MAX_RUN_STATE) -> str:
+    """The hidden run block: the record without logs, trimmed until it fits ``limit``;
+    empty when even the leanest form does not fit (a later process then starts afresh)."""
+    for level in range(3):
+        data = json.dumps(
+            _lean(run, level).to_dict(compact=True),
+            separators=(",", ":"),
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        payload = base64.b64encode(zlib.compress(data.encode("utf-8"), 9)).decode("ascii")
+        block = templates.RUN_BLOCK.format(format=RUN_FORMAT, payload=payload)
+        if len(block) <= limit:
+            return block
+    return ""
+
+
+def parse_run_state(body: str, repo: str, issue: int) -> Run | None:
+    """The execution record mirrored in a checklist body; None when it has no run block.
+
+    Raises ChecklistStateError when the block is corrupt or from a newer format.
+    """
+    match = _RUN.search(body)
+    if match is None:
+        return None
+    found = int(match.group(1))
+    if found > RUN_FORMAT:
+        problem = templates.RUN_STATE_VERSION.format(found=found, known=RUN_FORMAT)
+        raise ChecklistStateError(problem)
+    try:
+        payload = base64.b64decode(match.group(2) or "", validate=True)
+        data: Any = json.loads(zlib.decompress(payload))
+        run = Run.from_dict({**data, "repo": repo, "issue": issue})
+    except (binascii.Error, zlib.error, ValueError, TypeError, ValidationError) as exc:
+        raise ChecklistStateError(type(exc).__name__) from exc
+    return replace(run, revision=0)

@@ -108,3 +108,7 @@ PHASE_NAMES = {
     "failed": "failed",
     "cancelled": "cancelled",
 }
+
+# The hidden execution record at the end of the section (bot.features.execution.render).
+RUN_BLOCK = "<!-- techlead:run v{format} {payload} -->"
+RUN_STATE_VERSION = "run state format v{found} is newer than this TechLead understands (v{known})"

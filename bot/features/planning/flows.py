@@ -233,6 +233,8 @@ def publish(
     import bot.features.execution.hooks as hooks
 
     record = replace(record, timings=dict(work.timings))
+    if record.plan is not None:  # the hidden state names the delivery behind the change
+        record = replace(record, plan=record.plan.traced(work.ctx.delivery_id, work.ctx.trace_id))
     saved = work.plans.save(record)
     body = hooks.checklist_with_execution(
         work.ctx, saved, checklist_body(saved, work.words.command), work.config
