@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot.demo import LocalBot, Person, app_settings, sandbox_modules, wait_idle  # noqa: E402
 from bot.features.execution.schedule import metrics  # noqa: E402
-from bot.features.execution.store import RunStore  # noqa: E402
 from bot.github import GitHubClient  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.sandbox.server import ServerThread  # noqa: E402
+from bot.state import open_run_store  # noqa: E402
 from bot.worker import WorkerConfig  # noqa: E402
 
 SECRET = "bench-fanout-secret"
@@ -119,7 +119,7 @@ def run(root: Path, tasks: int, seconds: float, parallel: int, gates: bool) -> i
         routes: dict[str, int] = {}
         for (route, _), count in github.stats.counts().items():
             routes[route] = routes.get(route, 0) + count
-        with RunStore.open(settings.data_dir) as runs:
+        with open_run_store(settings) as runs:
             record = runs.load(repo.full_name, issue)
         kinds: dict[str, int] = {}
         for job in bot.services.queue.list(limit=100_000):

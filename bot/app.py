@@ -110,7 +110,7 @@ def build_services(
     # Imported here: it reads the execution feature's records, which compose() loads.
     from bot.run_metrics import collector_for
 
-    metrics.registry.register(collector_for(store))
+    metrics.registry.register(collector_for(store, settings))
     registry = telemetry.traced(JobRegistry.compose(routing_jobs(router, deliveries), jobs))
     worker = Worker(
         queue,

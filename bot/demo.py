@@ -37,12 +37,13 @@ from bot.github import GitHubClient
 from bot.jobs import JobState
 from bot.plan.checklist import PLAN_MARKER
 from bot.plan.waves import plan_waves
-from bot.plans import PlanRecord, PlanStore
+from bot.plans import PlanRecord
 from bot.sandbox import Sandbox, git_http
 from bot.sandbox.app import RESOURCE_MODULES
 from bot.sandbox.sandbox import SandboxApp
 from bot.sandbox.server import ServerThread
 from bot.settings import Settings
+from bot.state import open_plan_store
 from bot.worker import WorkerConfig
 
 HOST = "127.0.0.1"
@@ -147,11 +148,11 @@ class LocalBot:
         return not waiting and not self.services.worker.busy()
 
     def plans(self) -> list[PlanRecord]:
-        with PlanStore.open(self.settings.data_dir) as store:
+        with open_plan_store(self.settings) as store:
             return store.records()
 
     def plan(self, repo: str, issue: int) -> PlanRecord:
-        with PlanStore.open(self.settings.data_dir) as store:
+        with open_plan_store(self.settings) as store:
             return store.load(repo, issue)
 
 

@@ -16,9 +16,9 @@ from bot import demo
 from bot.demo_agent import roster_config
 from bot.features.execution.model import Phase, Run
 from bot.features.execution.schedule import metrics as run_figures
-from bot.features.execution.store import RunStore
 from bot.plan.model import PlanState
 from bot.run_metrics import most_at_once, span
+from bot.state import open_run_store
 
 CONFIG_PATH = ".github/techlead.yml"
 RUN_TIMEOUT = 50.0
@@ -134,7 +134,7 @@ def keep_running(run: demo.DemoRun) -> None:
 
 def load_run(run: demo.DemoRun) -> Run:
     _, bot, _ = run.require()
-    with RunStore.open(bot.settings.data_dir) as runs:
+    with open_run_store(bot.settings) as runs:
         return runs.load(run.repo, run.issue)
 
 

@@ -20,6 +20,7 @@ other statement, so the store needs no plan-specific code.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -181,7 +182,7 @@ class PlanStore:
 
         Raises :class:`PlanStoreConflict` when another job saved in between.
         """
-        params = {**_columns(record), "now": self._clock.now(), "revision": record.revision}
+        params = {**record_columns(record), "now": self._clock.now(), "revision": record.revision}
         with self._store.transaction() as conn:
             saved = conn.execute(_SAVE, params).rowcount == 1
             if not saved and record.revision == 0:
@@ -208,12 +209,8 @@ class PlanStore:
         leaves it to be taken over at once.
         """
         owner = self._new_owner()
-        started = self._clock.now()
-        while not self._try_acquire(repo, issue, owner, seconds):
-            waited = self._clock.now() - started
-            if waited >= wait:
-                raise PlanBusy(repo, issue, waited)
-            self._sleep(POLL_SECONDS)
+        acquire = functools.partial(self._try_acquire, repo, issue, owner, seconds)
+        wait_for_lease(acquire, self._clock, self._sleep, repo, issue, wait)
         try:
             yield
         finally:
@@ -245,7 +242,20 @@ class PlanStore:
             )
 
 
-def _columns(record: PlanRecord) -> dict[str, Any]:
+def wait_for_lease(
+    acquire: Callable[[], bool], clock: Clock, sleep: Sleep, repo: str, issue: int, wait: float
+) -> None:
+    """Poll ``acquire`` until it takes the lease; :class:`PlanBusy` after ``wait`` seconds."""
+    started = clock.now()
+    while not acquire():
+        waited = clock.now() - started
+        if waited >= wait:
+            raise PlanBusy(repo, issue, waited)
+        sleep(POLL_SECONDS)
+
+
+def record_columns(record: PlanRecord) -> dict[str, Any]:
+    """The stored form of ``record`` (JSON text in the plan, findings and timings)."""
     state = record.state
     return {
         # GitHub repository names compare case-insensitively.
@@ -259,6 +269,12 @@ def _columns(record: PlanRecord) -> dict[str, Any]:
         "comment_id": record.comment_id,
         "timings": _dump(record.timings or None),
     }
+
+
+def record_from_columns(repo: str, revision: int, columns: dict[str, Any]) -> PlanRecord:
+    """The record :func:`record_columns` stored, at ``revision``."""
+    names = ("plan", "findings", "error", "error_body", "comment_id", "timings")
+    return _record(repo, (repo, columns["issue"], revision, *(columns.get(n) for n in names)))
 
 
 def _record(repo: str, row: tuple[Any, ...]) -> PlanRecord:

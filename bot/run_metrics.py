@@ -1,6 +1,7 @@
 """Orchestration series for /metrics, computed from the stored plans and execution runs.
 
-Read at scrape time from the SQLite store that every worker process writes, so the
+Read at scrape time from the SQLite store that every worker process writes (or, with
+``TECHLEAD_QUEUE_URL``, from Redis, which every machine's workers write), so the
 server's /metrics is right whichever process ran the tasks. The figures:
 
 - tasks by status and specialist (the plan's view of each task);
@@ -15,9 +16,8 @@ server's /metrics is right whichever process ran the tasks. The figures:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
@@ -26,9 +26,11 @@ from prometheus_client.registry import Collector
 from bot.errors import QueueError
 from bot.features.execution.model import Phase, Run, TaskRun
 from bot.features.execution.schedule import metrics as run_figures
-from bot.features.execution.store import SCHEMA
+from bot.features.execution.store import RunStore
 from bot.plan.model import Plan, TaskStatus
 from bot.plans import PlanStore
+from bot.settings import Settings
+from bot.state import Plans, Runs, open_plan_store, open_run_store
 from bot.store import Store
 
 
@@ -126,25 +128,24 @@ def _mean(values: Iterable[float]) -> float:
 # ------------------------------------------------------------------------------ reading
 
 
-def read_runs(store: Store) -> list[Run]:
-    """Every execution run in the store (the execution feature's table, read only)."""
-    with store.reading() as conn:
-        rows = conn.execute("SELECT repo, run FROM plan_runs").fetchall()
-    return [replace(Run.from_dict(json.loads(raw)), repo=repo) for repo, raw in rows]
-
-
-def snapshot(plans: PlanStore, store: Store) -> OrchestrationStats:
+def snapshot(plans: Plans, runs: Runs) -> OrchestrationStats:
     records = plans.records()
     found = [(r.repo, r.issue, r.plan) for r in records if r.plan is not None]
-    return summarise(found, read_runs(store))
+    return summarise(found, runs.runs())
 
 
-def collector_for(store: Store) -> OrchestrationCollector:
-    """The collector over ``store``; creates the tables it reads when nothing ran yet."""
-    plans = PlanStore(store)
-    with store.transaction() as conn:
-        conn.execute(SCHEMA)
-    return OrchestrationCollector(lambda: snapshot(plans, store))
+def collector_for(store: Store, settings: Settings | None = None) -> OrchestrationCollector:
+    """The collector over ``store`` (it creates the tables it reads when nothing ran yet),
+    or over Redis when ``settings`` keep the plans there (``TECHLEAD_QUEUE_URL``)."""
+    if settings is not None and settings.queue_url is not None:
+        return OrchestrationCollector(lambda: _shared_snapshot(settings))
+    plans, runs = PlanStore(store), RunStore(store)
+    return OrchestrationCollector(lambda: snapshot(plans, runs))
+
+
+def _shared_snapshot(settings: Settings) -> OrchestrationStats:
+    with open_plan_store(settings) as plans, open_run_store(settings) as runs:
+        return snapshot(plans, runs)
 
 
 # ---------------------------------------------------------------------------- collector

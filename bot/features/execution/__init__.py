@@ -22,9 +22,9 @@ from __future__ import annotations
 from bot.context import JobContext
 from bot.events import CheckRunEvent, PullRequestEvent
 from bot.features.execution import attempt, flows, reconcile
-from bot.features.execution.store import RunStore
 from bot.jobs import Job, JobRegistry, JobSpec, RetryPolicy
 from bot.router import Event, Router
+from bot.state import open_run_store
 
 router = Router()
 jobs = JobRegistry()
@@ -63,7 +63,7 @@ def on_check_completed(event: Event, ctx: JobContext) -> list[JobSpec]:
 def kick(job: Job, ctx: JobContext) -> None:
     """A branch moved on: advance the plan whose execution owns it, if any."""
     repo, branch = str(job.payload["repo"]), str(job.payload["branch"])
-    with RunStore.open(ctx.settings.data_dir, ctx.clock) as runs:
+    with open_run_store(ctx.settings, ctx.clock) as runs:
         issue = runs.find_branch(repo, branch)
     if issue is not None:
         ctx.enqueue(flows.advance_spec(repo, issue, f"kick{job.id}"))

@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.context import JobContext
-from bot.features.execution.store import RunStore
 from bot.features.planning.flows import Work, publish, working
 from bot.jobs import JobSpec
 from bot.plan.model import Plan, PlanState
 from bot.plans import PlanRecord
 from bot.ports import ExecutionPort
+from bot.state import Runs, open_run_store
 from bot.workspace import Identity, Workspace
 
 ADVANCE = "execution.advance"
@@ -49,7 +49,7 @@ class Execution:
     """One execution job's tools: the planning tools plus the run store."""
 
     work: Work
-    runs: RunStore
+    runs: Runs
 
     @property
     def github(self) -> ExecutionPort:
@@ -83,7 +83,7 @@ class Execution:
 
 @contextmanager
 def execution(ctx: JobContext, repo: str, issue: int) -> Iterator[Execution]:
-    with working(ctx, repo, issue) as work, RunStore.open(ctx.settings.data_dir, ctx.clock) as runs:
+    with working(ctx, repo, issue) as work, open_run_store(ctx.settings, ctx.clock) as runs:
         yield Execution(work, runs)
 
 

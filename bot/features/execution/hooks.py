@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bot.context import JobContext
 from bot.features.execution.render import insert_section, section
-from bot.features.execution.store import RunStore
 from bot.jobs import JobSpec
 from bot.plan.model import PlanState, TaskStatus
 from bot.plans import PlanRecord
 from bot.repo_config import RepoConfig
+from bot.state import open_run_store
 
 ADVANCE = "execution.advance"
 _EXECUTING = frozenset({PlanState.APPROVED, PlanState.RUNNING, PlanState.CANCELLED})
@@ -20,7 +20,7 @@ def checklist_with_execution(
     """``body`` with the plan's execution section (nothing before execution started)."""
     if record.plan is None or record.error_body is not None:
         return body
-    with RunStore.open(ctx.settings.data_dir, ctx.clock) as runs:
+    with open_run_store(ctx.settings, ctx.clock) as runs:
         run = runs.load(record.repo, record.issue)
     return insert_section(body, section(record.plan, run, config.execution.max_parallel))
 

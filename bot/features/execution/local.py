@@ -22,12 +22,12 @@ from bot.demo import LocalBot, Person, app_settings, sandbox_modules, wait_idle
 from bot.errors import RepoConfigError, WorkspaceError
 from bot.features.execution import render, templates
 from bot.features.execution.model import Run
-from bot.features.execution.store import RunStore
 from bot.github import GitHubClient
 from bot.plans import PlanRecord
 from bot.repo_config import RepoConfig, fetch_repo_config, load_defaults
 from bot.sandbox import Sandbox
 from bot.sandbox.server import ServerThread
+from bot.state import open_run_store
 from bot.worker import WorkerConfig
 from bot.workspace import exchange, git_remote_url
 
@@ -116,7 +116,7 @@ def run_locally(
             local.person.comment(local.repo, issue, f"{words.command} approve")
             local.settle(timeout)
         record = local.bot.plan(local.repo, issue)
-        with RunStore.open(local.bot.settings.data_dir) as runs:
+        with open_run_store(local.bot.settings) as runs:
             run = runs.load(local.repo, issue)
         branches = _bring_back(repo_path, local, run)
     _report(out, record, run, branches, local.config.execution.max_parallel)

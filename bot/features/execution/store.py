@@ -8,7 +8,7 @@ write that lost a race raise :class:`~bot.errors.PlanStoreConflict` (the job run
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -62,14 +62,13 @@ class RunStore:
             ).fetchone()
         if row is None:
             return Run(repo, issue)
-        return replace(Run.from_dict(json.loads(row[1])), repo=repo, revision=int(row[0]))
+        return load_run(repo, int(row[0]), row[1])
 
     def save(self, run: Run) -> Run:
-        data = json.dumps({**run.to_dict(), "revision": 0}, separators=(",", ":"), sort_keys=True)
         params = {
             "repo": run.repo.lower(),
             "issue": run.issue,
-            "run": data,
+            "run": dump_run(run),
             "now": self._clock.now(),
             "revision": run.revision,
         }
@@ -81,6 +80,12 @@ class RunStore:
             raise PlanStoreConflict(run.repo, run.issue)
         return replace(run, revision=run.revision + 1)
 
+    def runs(self) -> list[Run]:
+        """Every saved run (the metrics read them all)."""
+        with self._store.reading() as conn:
+            rows = conn.execute("SELECT repo, revision, run FROM plan_runs").fetchall()
+        return [load_run(repo, int(revision), raw) for repo, revision, raw in rows]
+
     def find_branch(self, repo: str, branch: str) -> int | None:
         """The issue whose run owns ``branch`` (a task's or the integration branch)."""
         with self._store.reading() as conn:
@@ -88,9 +93,7 @@ class RunStore:
                 "SELECT issue, run FROM plan_runs WHERE repo = ?", (repo.lower(),)
             ).fetchall()
         for issue, raw in rows:
-            run = Run.from_dict(json.loads(raw))
-            branches = {run.integration_branch, *(task.branch for task in run.tasks.values())}
-            if branch in branches:
+            if owns_branch(Run.from_dict(json.loads(raw)), branch):
                 return int(issue)
         return None
 
@@ -100,12 +103,34 @@ class RunStore:
             return 0, 0
         with self._store.reading() as conn:
             rows = conn.execute("SELECT repo, issue, run FROM plan_runs").fetchall()
-        plans = tasks = 0
-        for other_repo, other_issue, raw in rows:
-            if (other_repo, int(other_issue)) == (repo.lower(), issue):
-                continue
-            run = Run.from_dict(json.loads(raw))
-            if run.installation == installation and run.active:
-                plans += 1
-                tasks += sum(1 for task in run.tasks.values() if task.phase.in_flight)
-        return plans, tasks
+        others = (
+            Run.from_dict(json.loads(raw))
+            for other_repo, other_issue, raw in rows
+            if (other_repo, int(other_issue)) != (repo.lower(), issue)
+        )
+        return installation_load(others, installation)
+
+
+def dump_run(run: Run) -> str:
+    """The stored form of ``run`` (its revision lives beside it, not in it)."""
+    return json.dumps({**run.to_dict(), "revision": 0}, separators=(",", ":"), sort_keys=True)
+
+
+def load_run(repo: str, revision: int, raw: str | bytes) -> Run:
+    """The run :func:`dump_run` stored, at ``revision``."""
+    return replace(Run.from_dict(json.loads(raw)), repo=repo, revision=revision)
+
+
+def owns_branch(run: Run, branch: str) -> bool:
+    """Whether ``branch`` is the run's integration branch or one of its tasks' branches."""
+    return branch in {run.integration_branch, *(task.branch for task in run.tasks.values())}
+
+
+def installation_load(others: Iterable[Run], installation: int) -> tuple[int, int]:
+    """(plans with work under way, tasks in flight) among ``others`` of ``installation``."""
+    plans = tasks = 0
+    for run in others:
+        if run.installation == installation and run.active:
+            plans += 1
+            tasks += sum(1 for task in run.tasks.values() if task.phase.in_flight)
+    return plans, tasks

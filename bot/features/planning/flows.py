@@ -45,9 +45,10 @@ from bot.plan.checklist import PLAN_MARKER, render_error
 from bot.plan.commands import Command, CommandKind, help_text, parse_commands
 from bot.plan.llm import planner_for
 from bot.plan.model import IssueInput, PlanState
-from bot.plans import PlanRecord, PlanStore
+from bot.plans import PlanRecord
 from bot.ports import GitHubPort, IssueInfo
 from bot.repo_config import RepoConfig, fetch_repo_config, load_defaults
+from bot.state import Plans, open_plan_store
 
 # A plan job holds the issue's lease through research; leave room beyond the budget.
 LEASE_MARGIN_SECONDS = 120.0
@@ -63,7 +64,7 @@ class Work:
 
     ctx: JobContext
     github: GitHubPort
-    plans: PlanStore
+    plans: Plans
     repo: str
     issue: int
     config: RepoConfig
@@ -111,7 +112,7 @@ def working(ctx: JobContext, repo: str, issue: int) -> Iterator[Work]:
     started = time.perf_counter()
     config, problem = load_config(github, repo)
     config_seconds = round(time.perf_counter() - started, 4)
-    with PlanStore.open(ctx.settings.data_dir, clock=ctx.clock) as plans:
+    with open_plan_store(ctx.settings, clock=ctx.clock) as plans:
         work = Work(ctx, github, plans, repo, issue, config, problem)
         work.timings["config"] = config_seconds
         yield work

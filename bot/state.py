@@ -1,0 +1,121 @@
+"""Where plans, execution runs and gate heads live: SQLite in the data dir, or Redis with the queue.
+
+With ``TECHLEAD_QUEUE_URL=redis://…`` the state that workers on several machines must
+share moves to the same Redis as the job queue (:mod:`bot.redis_state`): the plan rows
+and their per-issue lease, the execution runs, and the newest head of each pull request
+the gates saw. Otherwise it stays in the data dir's SQLite database (:mod:`bot.plans`,
+:mod:`bot.features.execution.store`) and gate heads are known per process only.
+
+Callers depend on the :class:`Plans` and :class:`Runs` protocols, never on a backend.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Protocol
+
+import redis
+
+from bot.context import Clock
+from bot.plans import DEFAULT_LEASE_SECONDS, DEFAULT_WAIT_SECONDS, PlanRecord, PlanStore
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.features.execution.model import Run
+
+# The Redis stores and the run store are imported where they are opened: the execution
+# feature's package imports the planning flows, which import this module.
+
+
+class Plans(Protocol):
+    """The plan rows (optimistic ``revision``) and the per-issue lease; see :mod:`bot.plans`."""
+
+    def load(self, repo: str, issue: int) -> PlanRecord: ...
+
+    def records(self) -> list[PlanRecord]: ...
+
+    def save(self, record: PlanRecord) -> PlanRecord: ...
+
+    def lease(
+        self,
+        repo: str,
+        issue: int,
+        *,
+        seconds: float = DEFAULT_LEASE_SECONDS,
+        wait: float = DEFAULT_WAIT_SECONDS,
+    ) -> AbstractContextManager[None]: ...
+
+
+class Runs(Protocol):
+    """The execution runs (optimistic ``revision``); see :mod:`bot.features.execution.store`."""
+
+    def load(self, repo: str, issue: int) -> Run: ...
+
+    def save(self, run: Run) -> Run: ...
+
+    def runs(self) -> list[Run]: ...
+
+    def find_branch(self, repo: str, branch: str) -> int | None: ...
+
+    def installation_load(
+        self, installation: int | None, repo: str, issue: int
+    ) -> tuple[int, int]: ...
+
+
+class Heads(Protocol):
+    """The newest head of each pull request across machines (:mod:`bot.redis_state`)."""
+
+    def accept(self, repo: str, number: int, head: str) -> str: ...
+
+    def newer(self, repo: str, number: int, head: str) -> str | None: ...
+
+
+_clients_lock = threading.Lock()
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    """One client (a connection pool, safe across threads and forks) per URL and process."""
+    return redis.Redis.from_url(url)
+
+
+def client_for(url: str) -> redis.Redis:
+    with _clients_lock:
+        return _client(url)
+
+
+@contextmanager
+def open_plan_store(settings: Settings, *, clock: Clock | None = None) -> Iterator[Plans]:
+    """The plan store ``settings`` select: Redis beside the queue, else the data dir's SQLite."""
+    if settings.queue_url is not None:
+        from bot.redis_state import RedisPlanStore
+
+        yield RedisPlanStore(client_for(settings.queue_url), clock=clock)
+        return
+    with PlanStore.open(settings.data_dir, clock=clock) as plans:
+        yield plans
+
+
+@contextmanager
+def open_run_store(settings: Settings, clock: Clock | None = None) -> Iterator[Runs]:
+    """The run store ``settings`` select: Redis beside the queue, else the data dir's SQLite."""
+    from bot.features.execution.store import RunStore
+    from bot.redis_state import RedisRunStore
+
+    if settings.queue_url is not None:
+        yield RedisRunStore(client_for(settings.queue_url), clock)
+        return
+    with RunStore.open(settings.data_dir, clock) as runs:
+        yield runs
+
+
+def shared_heads(settings: Settings) -> Heads | None:
+    """Gate heads shared by every machine (Redis), or None: the process's registry is all."""
+    if settings.queue_url is None:
+        return None
+    from bot.redis_state import RedisHeads
+
+    return RedisHeads(client_for(settings.queue_url))
