@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot import app_setup, intake, telemetry
+from bot import app_setup, dashboard, intake, telemetry
 from bot.context import Clock, GitHubFactory, SystemClock, no_github
 from bot.errors import PayloadError, QueueError, WebhookError
 from bot.features import compose
@@ -25,6 +25,7 @@ from bot.jobs import JobRegistry, JobSpec
 from bot.log import get_logger, info_lines
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.queue import SqliteJobQueue
+from bot.rate_limits import RateLimitBook
 from bot.redis_queue import DeliveryRelay, RedisDeliveries, RedisJobQueue
 from bot.router import ROUTE_KIND, DeliveryLog, Router, routing_jobs
 from bot.settings import Settings
@@ -107,6 +108,8 @@ def build_services(
     queue, deliveries, relay = _queue_for(settings, store, clock, new_id)
     metrics = metrics or Metrics()
     metrics.watch_queue(queue.stats)
+    if metrics.budgets is None:  # the GitHub budgets the dashboard shows
+        metrics.budgets = RateLimitBook(store, clock)
     # Imported here: it reads the execution feature's records, which compose() loads.
     from bot.run_metrics import collector_for
 
@@ -196,6 +199,8 @@ def create_app(
         return Response(body, media_type=CONTENT_TYPE)
 
     app_setup.add_routes(app, settings.data_dir, settings.app_id, app_setup.SetupStates())
+    source = dashboard.DashboardSource(shared.store, shared.queue, shared.clock)
+    dashboard.add_routes(app, source, settings)
 
     return app
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "run": "bot.commands.run",
     "action": "bot.commands.action",
     "app": "bot.commands.app",
+    "status": "bot.commands.status",
 }
 
 # One line of help per command, shown without importing every module.
@@ -45,6 +46,7 @@ SUMMARIES: dict[str, str] = {
     "run": "plan an issue file and run the plan locally: branches in the repository, no GitHub",
     "action": "handle the event of a GitHub Actions run (token mode, no webhook server)",
     "app": "print the GitHub App manifest (the permissions and events TechLead uses)",
+    "status": "print the dashboard (plans, queue, success rates, failures, rate limits) as text",
 }
 
 

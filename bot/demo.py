@@ -35,6 +35,7 @@ from bot import features
 from bot.app import Services, build_services, create_app
 from bot.github import GitHubClient
 from bot.jobs import JobState
+from bot.metrics import Metrics
 from bot.plan.checklist import PLAN_MARKER
 from bot.plan.waves import plan_waves
 from bot.plans import PlanRecord
@@ -99,7 +100,12 @@ class LocalBot:
     """The TechLead app (intake, router, worker, planning feature) on a local port."""
 
     def __init__(
-        self, settings: Settings, github: GitHubClient, *, worker: WorkerConfig | None = None
+        self,
+        settings: Settings,
+        github: GitHubClient,
+        *,
+        worker: WorkerConfig | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         composition = features.compose()
         self.settings = settings
@@ -107,6 +113,7 @@ class LocalBot:
         self.services: Services = build_services(
             settings,
             github_factory=github.port,
+            metrics=metrics,
             router=composition.router,
             jobs=composition.jobs,
             worker_config=worker or WorkerConfig(poll_seconds=0.1, grace_seconds=5.0),
@@ -351,8 +358,15 @@ def start_techlead(run: DemoRun) -> None:
     assert sandbox is not None and run.app is not None
     run.heading("Starting TechLead (webhook server and job worker)")
     settings = app_settings(sandbox, run.app, run.data_dir / "techlead", WEBHOOK_SECRET)
-    run.github = GitHubClient(settings)
-    run.bot = LocalBot(settings, run.github)
+    # The client reports to the app's metrics, which keep its rate-limit budget for the
+    # dashboard, as ``techlead serve`` composes them.
+    metrics = Metrics()
+    run.github = GitHubClient(
+        settings,
+        on_request=metrics.record_github_request,
+        on_rate_limit=metrics.set_rate_limit_remaining,
+    )
+    run.bot = LocalBot(settings, run.github, metrics=metrics)
     run.bot.start()
     run.cleanups.append(run.bot.stop)
     sandbox.set_app_webhook(run.app.id, run.bot.webhook_url, WEBHOOK_SECRET)

@@ -13,6 +13,7 @@ import base64
 import time
 
 from bot import demo
+from bot.dashboard import DASHBOARD_PATH
 from bot.demo_agent import roster_config
 from bot.features.execution.model import Phase, Run
 from bot.features.execution.schedule import metrics as run_figures
@@ -124,7 +125,10 @@ def keep_running(run: demo.DemoRun) -> None:
     sandbox, bot, _ = run.require()
     run.heading("Still running (Ctrl-C stops everything)")
     run.say(f"GitHub sandbox API: {sandbox.api_url}/repos/{run.repo}")
-    run.say(f"TechLead metrics:   {bot.webhook_url.removesuffix('/webhook')}/metrics")
+    served = bot.webhook_url.removesuffix("/webhook")
+    run.say(f"TechLead dashboard: {served}{DASHBOARD_PATH}")
+    run.say(f"TechLead metrics:   {served}/metrics")
+    run.say(f"In a terminal:      techlead status --url {served}")
     try:
         while True:
             time.sleep(1.0)

@@ -1,7 +1,8 @@
 """The gates' check-run lifecycle decisions: what a delivery asks, which runs, which heads.
 
 Everything here is pure except :class:`HeadRegistry`, the in-process record of the gate
-runs under way, which cancels the older heads of a pull request when a newer one arrives.
+runs under way, which cancels the older heads of a pull request when a newer one arrives
+(here, or on another machine when the heads are shared through Redis).
 What a dead gate job's runs (or statuses) say is decided here too (:class:`DeadJob`).
 
 Identity of a gate's check run: its name (``TechLead L1 · Lint``) and its
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from bot.errors import QueueError
 from bot.ports import CheckRunInfo, PullInfo
 from gates import templates
 from gates.config import GateLevel, GatesConfig, SelectionConfig
@@ -230,6 +233,18 @@ def fetch_refs(pull: PullInfo) -> list[str]:
 
 # Heads remembered per pull request; older ones without live runs are forgotten.
 MAX_HEADS = 32
+# How often runs under way ask the shared record whether another machine saw a newer head.
+SHARED_POLL_SECONDS = 2.0
+
+
+class SharedHeads(Protocol):
+    """The newest head of each pull request as every machine saw it (Redis, see
+    :mod:`bot.state`): ``accept`` returns the current head, ``newer`` the one that
+    superseded ``head``, if any."""
+
+    def accept(self, repo: str, number: int, head: str) -> str: ...
+
+    def newer(self, repo: str, number: int, head: str) -> str | None: ...
 
 
 @dataclass
@@ -245,29 +260,35 @@ class HeadRegistry:
     A head is current once GitHub said so (the pull request's head SHA when its gates
     were queued); runs of heads first seen before it are cancelled. Ordering by first
     sighting keeps a late report about an older head from cancelling a newer one.
+
+    With ``shared`` heads (workers on several machines), a head accepted on any machine
+    is recorded there too; a run that starts checks it, and while runs are under way a
+    watcher thread asks every ``poll_seconds`` whether another machine accepted a newer
+    head, and cancels them if so. The process's own record stays the fast path.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, poll_seconds: float = SHARED_POLL_SECONDS) -> None:
         self._lock = threading.Lock()
         self._pulls: dict[tuple[str, int], _Pull] = {}
+        self._poll_seconds = poll_seconds
+        self._watched: dict[tuple[str, int], SharedHeads] = {}
+        self._watcher: threading.Thread | None = None
 
-    def supersede(self, repo: str, number: int, head: str) -> int:
-        """``head`` is the pull request's head now; cancel older heads' runs (how many)."""
-        with self._lock:
-            pull = self._pull(repo, number, head)
-            if pull.order.index(head) < pull.order.index(pull.current or head):
-                return 0  # an older head reported late: the newer one stays current
-            pull.current = head
-            older = pull.order[: pull.order.index(head)]
-            tokens = [token for old in older for token in pull.tokens.get(old, [])]
-            _forget_old(pull)
-        reason = superseded_reason(head)
-        for token in tokens:
-            token.cancel(reason)
-        return len(tokens)
+    def supersede(
+        self, repo: str, number: int, head: str, shared: SharedHeads | None = None
+    ) -> int:
+        """``head`` is the pull request's head now; cancel older heads' runs (how many).
 
-    def start(self, repo: str, number: int, head: str) -> CancelToken:
-        """A token for a run on ``head``, already cancelled if a newer head is current."""
+        With ``shared`` heads, a newer head another machine accepted first stays current.
+        """
+        current = shared.accept(repo, number, head) if shared is not None else head
+        return self._supersede(repo, number, current)
+
+    def start(
+        self, repo: str, number: int, head: str, shared: SharedHeads | None = None
+    ) -> CancelToken:
+        """A token for a run on ``head``, already cancelled if a newer head is current
+        (here or, with ``shared`` heads, on any machine)."""
         token = CancelToken()
         with self._lock:
             pull = self._pull(repo, number, head)
@@ -276,6 +297,12 @@ class HeadRegistry:
             stale = bool(current) and pull.order.index(current) > pull.order.index(head)
         if stale:
             token.cancel(superseded_reason(current))
+        elif shared is not None:
+            newer = shared.newer(repo, number, head)
+            if newer is not None:
+                self._superseded_elsewhere(repo, number, head, newer)
+            else:
+                self._watch(repo, number, shared)
         return token
 
     def finish(self, repo: str, number: int, head: str, token: CancelToken) -> None:
@@ -296,11 +323,77 @@ class HeadRegistry:
             pull = self._pulls.get((repo, number), _Pull())
             return {head: len(tokens) for head, tokens in pull.tokens.items() if tokens}
 
+    def _supersede(self, repo: str, number: int, head: str) -> int:
+        with self._lock:
+            pull = self._pull(repo, number, head)
+            if pull.order.index(head) < pull.order.index(pull.current or head):
+                return 0  # an older head reported late: the newer one stays current
+            pull.current = head
+            older = pull.order[: pull.order.index(head)]
+            tokens = [token for old in older for token in pull.tokens.get(old, [])]
+            _forget_old(pull)
+        reason = superseded_reason(head)
+        for token in tokens:
+            token.cancel(reason)
+        return len(tokens)
+
     def _pull(self, repo: str, number: int, head: str) -> _Pull:
         pull = self._pulls.setdefault((repo, number), _Pull())
         if head not in pull.order:
             pull.order.append(head)
         return pull
+
+    # -- the shared record, while runs are under way
+
+    def _watch(self, repo: str, number: int, shared: SharedHeads) -> None:
+        with self._lock:
+            self._watched[(repo, number)] = shared
+            if self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._watch_loop, name="gate-heads", daemon=True
+                )
+                self._watcher.start()
+
+    def _watch_loop(self) -> None:
+        while True:
+            time.sleep(self._poll_seconds)
+            for (repo, number), shared, heads in self._live_watches():
+                self._check_shared(repo, number, shared, heads)
+            with self._lock:
+                if not self._watched:
+                    self._watcher = None
+                    return
+
+    def _live_watches(self) -> list[tuple[tuple[str, int], SharedHeads, list[str]]]:
+        """The watched pulls with runs under way (and their heads); forgets the others."""
+        found = []
+        with self._lock:
+            for key, shared in list(self._watched.items()):
+                pull = self._pulls.get(key, _Pull())
+                heads = [head for head, tokens in pull.tokens.items() if tokens]
+                if heads:
+                    found.append((key, shared, heads))
+                else:
+                    del self._watched[key]
+        return found
+
+    def _check_shared(self, repo: str, number: int, shared: SharedHeads, heads: list[str]) -> None:
+        for head in heads:
+            try:
+                newer = shared.newer(repo, number, head)
+            except QueueError:
+                return  # Redis unreachable: the run's own check of GitHub's head still holds
+            if newer is not None:
+                self._superseded_elsewhere(repo, number, head, newer)
+
+    def _superseded_elsewhere(self, repo: str, number: int, head: str, newer: str) -> None:
+        """Another machine accepted ``newer`` after ``head``: it is current here too, and
+        ``head``'s runs stop even if this process happened to see the two in another order."""
+        self._supersede(repo, number, newer)
+        with self._lock:
+            tokens = list(self._pulls.get((repo, number), _Pull()).tokens.get(head, []))
+        for token in tokens:
+            token.cancel(superseded_reason(newer))
 
 
 def _forget_old(pull: _Pull) -> None:

@@ -70,8 +70,9 @@ from bot.settings import AuthMode, Settings
 log = logging.getLogger(__name__)
 
 OnRequest = Callable[[str, int], None]
-# Called with the identity ("installation:42", "token", "app") and X-RateLimit-Remaining.
-OnRateLimit = Callable[[str, int], None]
+# Called with the identity ("installation:42", "token", "app") and X-RateLimit-Remaining,
+# -Limit and -Reset (None when a header is missing).
+OnRateLimit = Callable[[str, int, int | None, float | None], None]
 Sleep = Callable[[float], None]
 
 DEFAULT_TIMEOUT = 30
@@ -652,11 +653,13 @@ class GitHubClient:
 
     def _note_budget(self, identity: str, headers: Mapping[str, str]) -> None:
         remaining = _number(headers.get("x-ratelimit-remaining"))
+        reset_at = _number(headers.get("x-ratelimit-reset"))
         if remaining is not None and self._on_rate_limit is not None:
-            self._on_rate_limit(identity, int(remaining))
+            limit = _number(headers.get("x-ratelimit-limit"))
+            quota = None if limit is None else int(limit)
+            self._on_rate_limit(identity, int(remaining), quota, reset_at)
         if remaining != 0:
             return
-        reset_at = _number(headers.get("x-ratelimit-reset"))
         if reset_at is not None:
             with self._lock:
                 self._exhausted[identity] = reset_at

@@ -106,6 +106,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.github_token,
         settings.private_key,
         settings.llm_api_key,
+        settings.dashboard_token,
     ]
     return [value for value in values if value]
 

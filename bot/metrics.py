@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 
 from bot.errors import QueueError
 from bot.queue import QueueStats
+from bot.rate_limits import RateLimitBook
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 JOB_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600)
@@ -27,6 +28,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # Where budgets are also kept for the dashboard (set by ``bot.app.build_services``).
+        self.budgets: RateLimitBook | None = None
         self._deliveries = Counter(
             "techlead_deliveries",
             "Webhook deliveries answered, by event, action and outcome.",
@@ -71,8 +74,17 @@ class Metrics:
     def record_github_request(self, route: str, status: int | str) -> None:
         self._github.labels(route, str(status)).inc()
 
-    def set_rate_limit_remaining(self, installation: int | str | None, remaining: int) -> None:
-        self._remaining.labels("" if installation is None else str(installation)).set(remaining)
+    def set_rate_limit_remaining(
+        self,
+        installation: int | str | None,
+        remaining: int,
+        limit: int | None = None,
+        reset_at: float | None = None,
+    ) -> None:
+        identity = "" if installation is None else str(installation)
+        self._remaining.labels(identity).set(remaining)
+        if self.budgets is not None:
+            self.budgets.note(identity, remaining, limit, reset_at)
 
     def watch_queue(self, stats: Callable[[], QueueStats]) -> None:
         """Report queue depth and the oldest due job's age at every scrape."""

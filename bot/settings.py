@@ -180,6 +180,8 @@ class Settings:
     llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES
     # redis://… puts the job queue on Redis (workers on several machines); None: SQLite.
     queue_url: str | None = field(default=None, repr=False)
+    # Lets /dashboard answer beyond this machine (as a Bearer token or ?token=).
+    dashboard_token: str | None = field(default=None, repr=False)
 
     @property
     def auth_mode(self) -> AuthMode:
@@ -228,6 +230,7 @@ class Settings:
                 _parse_float(env, "TECHLEAD_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES)
             ),
             queue_url=_parse_queue_url(env.get("TECHLEAD_QUEUE_URL", "")),
+            dashboard_token=env.get("TECHLEAD_DASHBOARD_TOKEN", "").strip() or None,
         )
 
     @property

@@ -57,7 +57,13 @@ class GitHubObserver(Protocol):
 
     def record_github_request(self, route: str, status: int | str) -> None: ...
 
-    def set_rate_limit_remaining(self, installation: int | str | None, remaining: int) -> None: ...
+    def set_rate_limit_remaining(
+        self,
+        installation: int | str | None,
+        remaining: int,
+        limit: int | None = None,
+        reset_at: float | None = None,
+    ) -> None: ...
 
 
 def github_factory(settings: Settings, observer: GitHubObserver | None = None) -> GitHubFactory:

@@ -97,6 +97,7 @@ from bot.ports import Annotation, CheckOutput, GitHubPort, PullInfo
 from bot.repo_config import fetch_repo_config
 from bot.router import Event, Router
 from bot.settings import AuthMode
+from bot.state import shared_heads
 from bot.workspace import Identity, Workspace
 from gates import templates
 from gates.config import GateLevel, GatesConfig, load_defaults
@@ -533,7 +534,7 @@ def queue_pull(ctx: JobContext, github: GitHubPort, request: GateRequest, pull: 
     chosen = select_gates(ctx, github, request, pull)
     if chosen is None:
         return
-    stopped = HEADS.supersede(repo, pull.number, pull.head_sha)
+    stopped = HEADS.supersede(repo, pull.number, pull.head_sha, shared_heads(ctx.settings))
     if not chosen.levels:
         ctx.log.info("gates_none_enabled", pull=pull.number)
         return
@@ -595,7 +596,7 @@ def run_head(job: Job, ctx: JobContext) -> None:
         reason = superseded_reason(pull.head_sha)
         publisher.finish(order, stopped(order, config, Conclusion.CANCELLED, reason), current=False)
         return
-    token = HEADS.start(order.repo, order.number, order.head_sha)
+    token = HEADS.start(order.repo, order.number, order.head_sha, shared_heads(ctx.settings))
     try:
         publisher.start(order)
         results = gate_pull(ctx, github, pull, order, config, token)
