@@ -1,5 +1,10 @@
 """Job types: what to run (JobSpec), a stored job (Job), retry policy and the handler registry.
 
+Every job has a :class:`Priority`: the queue serves urgent jobs (a person waits for the
+answer) before normal ones, and bulk work last; ``KIND_PRIORITIES`` gives each kind its
+default, a :class:`JobSpec` may say otherwise. :class:`Retention` says how long finished
+jobs (and with them their dedupe keys) are kept.
+
 A kind may register an ``on_dead`` hook: the worker calls it once each time a job of that
 kind is dead-lettered (out of attempts, or abandoned by workers that kept dying), so a
 feature leaves its visible state finished (a check run completed, a comment saying what
@@ -18,6 +23,14 @@ if TYPE_CHECKING:
     from bot.context import JobContext
 
 DEFAULT_MAX_ATTEMPTS = 5
+DAY = 24 * 3600.0
+# GitHub lists an App's deliveries, and lets them be redelivered with the same
+# X-GitHub-Delivery, for 3 days; a dedupe key must outlive that, with a day to spare.
+# https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks
+REDELIVERY_DAYS = 3
+MIN_RETENTION = (REDELIVERY_DAYS + 1) * DAY
+DEFAULT_RETENTION = 7 * DAY
+DEFAULT_DEAD_RETENTION = 30 * DAY
 
 
 class JobState(enum.StrEnum):
@@ -25,6 +38,30 @@ class JobState(enum.StrEnum):
     RUNNING = "running"  # leased by a worker until lease_expires
     DONE = "done"
     DEAD = "dead"  # dead-lettered: out of attempts, or no handler; re-drive with `jobs retry`
+
+
+class Priority(enum.IntEnum):
+    """How soon a job should run; a lower value goes first."""
+
+    URGENT = 0  # a person waits: routing a webhook, answering a command, the plan comment
+    NORMAL = 1  # gates, reviews, execution steps
+    LOW = 2  # bulk: re-plans, backfills, sweeps
+
+
+# The default priority of each kind; a kind not listed is normal.
+KIND_PRIORITIES: Mapping[str, Priority] = {
+    "delivery.route": Priority.URGENT,
+    "plan.run": Priority.URGENT,
+    "plan.command": Priority.URGENT,
+    "plan.ticks": Priority.URGENT,
+    "plan.cancel": Priority.URGENT,
+    "reviews.command": Priority.URGENT,
+    "gates.ok_to_test": Priority.URGENT,
+}
+
+
+def kind_priority(kind: str) -> Priority:
+    return KIND_PRIORITIES.get(kind, Priority.NORMAL)
 
 
 @dataclass(frozen=True)
@@ -43,6 +80,11 @@ class JobSpec:
     delivery_id: str | None = None
     trace_id: str | None = None
     parent_id: int | None = None
+    priority: Priority | None = None  # None: the kind's (``KIND_PRIORITIES``)
+
+    @property
+    def effective_priority(self) -> Priority:
+        return kind_priority(self.kind) if self.priority is None else self.priority
 
 
 @dataclass(frozen=True)
@@ -65,6 +107,28 @@ class Job:
     last_error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    priority: Priority = Priority.NORMAL
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long finished jobs stay listable; their dedupe keys go with them.
+
+    ``done`` can be shortened to no less than :data:`MIN_RETENTION`: a delivery GitHub
+    redelivers must still find its routing job's dedupe key. Dead jobs stay longer
+    (someone has to look at them); re-driving one makes it pending again, out of reach.
+    """
+
+    done: float = DEFAULT_RETENTION
+    dead: float = DEFAULT_DEAD_RETENTION
+
+    def __post_init__(self) -> None:
+        if min(self.done, self.dead) < MIN_RETENTION:
+            raise ValueError(f"retention under {MIN_RETENTION / DAY:g} days")
+
+    def cutoffs(self, now: float) -> tuple[float, float]:
+        """Done jobs finished before the first, dead ones before the second, may go."""
+        return now - self.done, now - self.dead
 
 
 @dataclass(frozen=True)

@@ -3,41 +3,175 @@
 Semantics: at-least-once. A job is claimed under a lease; if its worker dies, the
 lease expires (or is released at the next start) and the job runs again, so handlers
 make their effects idempotent (check before write). Retry *policy* (backoff, how many
-attempts) belongs to the worker; the queue only records state transitions.
+attempts) and retention belong to the worker; the queue only records state transitions
+and deletes what it is told to.
+
+Order of claims (both backends): the most urgent priority class with due work goes
+first, except that every ``NORMAL_EVERY``-th claim tries the normal class first and every
+``LOW_EVERY``-th the low one (:func:`class_order`), so urgent work cannot starve the rest
+and waits behind at most one job. Within a class, installations take turns.
+
+The SQLite queue keeps one turn per installation (``queue_turns``: the claim that served
+it last), shared by the three classes, where Redis keeps one ring per class; an
+installation new to the queue, or quiet for long, is served first in both. SQLite
+rows the intake writes get their kind's priority from a trigger.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.context import Clock
 from bot.errors import QueueError
-from bot.jobs import Job, JobSpec, JobState
+from bot.jobs import KIND_PRIORITIES, Job, JobSpec, JobState, Priority
 from bot.store import JOB_COLUMNS, Store, insert_job, job_from_row
 
 MAX_ERROR_CHARS = 4000
+NORMAL_EVERY = 4  # every 4th claim tries the normal class first
+LOW_EVERY = 16  # every 16th claim tries the low class first
 _REFUND = "attempts = max(attempts - 1, 0), "
+_COLUMNS = f"{JOB_COLUMNS}, priority"
 
 _UNPAUSED = "(p.not_before IS NULL OR p.not_before <= :now)"
 _PAUSES = "LEFT JOIN installation_pauses p ON p.installation_id = coalesce(j.installation_id, 0)"
-# Two index-friendly candidates (the oldest due pending job, the oldest expired lease),
-# then the earlier of the two: a claim never scans finished jobs.
-_NEXT_DUE = (
-    f"SELECT id FROM (SELECT * FROM (SELECT j.id, j.run_at FROM jobs j {_PAUSES} "  # noqa: S608
-    f"WHERE j.state = 'pending' AND j.run_at <= :now AND {_UNPAUSED} "
-    "ORDER BY j.run_at, j.id LIMIT 1) "
-    f"UNION ALL SELECT * FROM (SELECT j.id, j.run_at FROM jobs j {_PAUSES} "
-    f"WHERE j.state = 'running' AND j.lease_expires <= :now AND {_UNPAUSED} "
-    "ORDER BY j.lease_expires LIMIT 1)) ORDER BY run_at, id LIMIT 1"
+EXPIRE_BATCH = 100  # expired leases taken back per claim
+# Jobs whose worker died (their lease expired) are pending again, with their attempts:
+# due since they were claimed, they go first in their installation at its next turn.
+_EXPIRE = (
+    "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_expires = NULL, "  # noqa: S608
+    "updated_at = :now WHERE id IN (SELECT id FROM jobs WHERE state = 'running' "
+    f"AND lease_expires <= :now ORDER BY lease_expires LIMIT {EXPIRE_BATCH})"
+)
+# The installation served longest ago with a due job of one class, and that job: one
+# index probe (jobs_by_turn) per installation with unfinished work.
+_NEXT_TURN = (
+    "SELECT inst, job FROM (SELECT t.installation_id AS inst, t.served AS served, "  # noqa: S608
+    "(SELECT j.id FROM jobs j WHERE coalesce(j.installation_id, 0) = t.installation_id "
+    "AND j.state = 'pending' AND j.priority = :class AND j.run_at <= :now "
+    "ORDER BY j.run_at, j.id LIMIT 1) AS job FROM queue_turns t "
+    "LEFT JOIN installation_pauses p ON p.installation_id = t.installation_id "
+    f"WHERE {_UNPAUSED}) WHERE job IS NOT NULL ORDER BY served, inst LIMIT 1"
 )
 _CLAIM = (
     "UPDATE jobs SET state = 'running', lease_owner = :owner, "  # noqa: S608
     "lease_expires = :expires, attempts = attempts + 1, updated_at = :now "
-    f"WHERE id = ({_NEXT_DUE}) RETURNING {JOB_COLUMNS}"
+    f"WHERE id = :id RETURNING {_COLUMNS}"
 )
+_TAKE_TURN = (
+    "UPDATE queue_turns SET served = (SELECT max(served) FROM queue_turns) + 1 "
+    "WHERE installation_id = ?"
+)
+_TICK = "SELECT coalesce(max(served), 0) + 1 FROM queue_turns"
+# Finished rows older than a cutoff, a bounded batch at a time (jobs_by_finish).
+_PRUNE_JOBS = (
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = ? AND updated_at < ? "
+    "ORDER BY updated_at LIMIT ?)"
+)
+# Deliveries are routed long before their jobs' retention ends; a redelivery of one
+# still listed by GitHub (3 days) finds it, as the retention is at least 4 days.
+_PRUNE_DELIVERIES = (
+    "DELETE FROM deliveries WHERE rowid IN (SELECT rowid FROM deliveries "
+    "WHERE received_at < ? AND routed_at IS NOT NULL ORDER BY received_at LIMIT ?)"
+)
+_PRUNE_TURNS = (
+    "DELETE FROM queue_turns WHERE NOT EXISTS (SELECT 1 FROM jobs j "
+    "WHERE coalesce(j.installation_id, 0) = queue_turns.installation_id "
+    "AND j.state IN ('pending', 'running'))"
+)
+
+
+def class_order(tick: int) -> tuple[Priority, ...]:
+    """The classes a claim tries, in order; ``tick`` counts claims (from 1)."""
+    if tick % LOW_EVERY == 0:
+        return (Priority.LOW, Priority.URGENT, Priority.NORMAL)
+    if tick % NORMAL_EVERY == 0:
+        return (Priority.NORMAL, Priority.URGENT, Priority.LOW)
+    return (Priority.URGENT, Priority.NORMAL, Priority.LOW)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue_turns (
+    installation_id INTEGER PRIMARY KEY,
+    served          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_turn
+    ON jobs (coalesce(installation_id, 0), state, priority, run_at);
+CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs (state, updated_at);
+CREATE INDEX IF NOT EXISTS deliveries_by_arrival ON deliveries (received_at);
+CREATE TRIGGER IF NOT EXISTS jobs_turn_on_insert AFTER INSERT ON jobs BEGIN
+    INSERT OR IGNORE INTO queue_turns VALUES (coalesce(NEW.installation_id, 0), 0);
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_turn_on_pending AFTER UPDATE OF state ON jobs
+WHEN NEW.state = 'pending' BEGIN
+    INSERT OR IGNORE INTO queue_turns VALUES (coalesce(NEW.installation_id, 0), 0);
+END;
+"""
+# Rows stored before the priority column: their kind's priority, and a turn.
+_BACKFILL = """
+UPDATE jobs SET priority = {by_kind} WHERE priority IS NULL;
+INSERT OR IGNORE INTO queue_turns SELECT DISTINCT coalesce(installation_id, 0), 0
+    FROM jobs WHERE state IN ('pending', 'running');
+"""
+
+
+def _by_kind(column: str) -> str:
+    """SQL for the default priority of the kind in ``column`` (``KIND_PRIORITIES``)."""
+    cases = " ".join(
+        f"WHEN '{kind.replace(chr(39), chr(39) * 2)}' THEN {int(priority)}"
+        for kind, priority in sorted(KIND_PRIORITIES.items())
+    )
+    return f"CASE {column} {cases} ELSE {int(Priority.NORMAL)} END"
+
+
+def _priority_trigger() -> str:
+    """Rows inserted without a priority (the intake's) get their kind's."""
+    return (
+        "CREATE TRIGGER jobs_priority AFTER INSERT ON jobs WHEN NEW.priority IS NULL BEGIN "  # noqa: S608
+        f"UPDATE jobs SET priority = {_by_kind('NEW.kind')} WHERE id = NEW.id; END"
+    )
+
+
+def prepare(store: Store) -> None:
+    """Add the queue's column, tables, indexes and triggers to the store (idempotent)."""
+    with store.transaction() as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        added = "priority" not in columns
+        if added:
+            conn.execute("ALTER TABLE jobs ADD COLUMN priority INTEGER")
+        for statement in _statements(_SCHEMA):
+            conn.execute(statement)
+        trigger = _priority_trigger()
+        known = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'jobs_priority'"
+        ).fetchone()
+        if known is None or known[0] != trigger:  # new, or KIND_PRIORITIES changed
+            conn.execute("DROP TRIGGER IF EXISTS jobs_priority")
+            conn.execute(trigger)
+        if added:
+            for statement in _statements(_BACKFILL.format(by_kind=_by_kind("kind"))):
+                conn.execute(statement)
+
+
+def _statements(script: str) -> list[str]:
+    """``script`` split into statements (``executescript`` would commit the transaction)."""
+    statements, current = [], ""
+    for line in script.strip().splitlines():
+        current += line + "\n"
+        if line.rstrip().endswith(";") and sqlite3.complete_statement(current):
+            statements.append(current)
+            current = ""
+    return statements
+
+
+def _job(row: sqlite3.Row | tuple[Any, ...]) -> Job:
+    priority = row[16]
+    return replace(
+        job_from_row(row), priority=Priority.NORMAL if priority is None else Priority(priority)
+    )
 
 
 @dataclass(frozen=True)
@@ -100,6 +234,11 @@ class JobQueue(Protocol):
 
     def stats(self) -> QueueStats: ...
 
+    def prune(self, done_before: float, dead_before: float, limit: int) -> int:
+        """Delete up to ``limit`` done jobs finished before ``done_before`` and dead ones
+        before ``dead_before``, with their dedupe keys; returns how many went."""
+        ...
+
 
 class SqliteJobQueue:
     """:class:`JobQueue` on the SQLite :class:`Store` (the default backend)."""
@@ -110,6 +249,7 @@ class SqliteJobQueue:
         self._store = store
         self._clock = clock
         self._new_id = new_id
+        prepare(store)
 
     def enqueue(self, spec: JobSpec) -> Job:
         trace_id = spec.trace_id or self._new_id()
@@ -117,15 +257,34 @@ class SqliteJobQueue:
             spec, trace_id=trace_id, dedupe_key=spec.dedupe_key or f"{spec.kind}:{trace_id}"
         )
         with self._store.transaction() as conn:
+            before = conn.total_changes
             job_id = insert_job(conn, spec, self._clock.now())
+            if spec.priority is not None and conn.total_changes > before:
+                conn.execute(
+                    "UPDATE jobs SET priority = ? WHERE id = ?", (int(spec.priority), job_id)
+                )
         return self._require(job_id)
 
     def claim(self, owner: str, lease_seconds: float) -> Job | None:
         now = self._clock.now()
         params = {"owner": owner, "expires": now + lease_seconds, "now": now}
         with self._store.transaction() as conn:
-            row = conn.execute(_CLAIM, params).fetchone()
-        return None if row is None else job_from_row(row)
+            conn.execute(_EXPIRE, params)
+            job_id = self._take_turn(conn, now)
+            if job_id is None:
+                return None
+            row = conn.execute(_CLAIM, {**params, "id": job_id}).fetchone()
+        return _job(row)
+
+    def _take_turn(self, conn: sqlite3.Connection, now: float) -> int | None:
+        """The next job by class and turn; its installation goes to the back."""
+        tick = int(conn.execute(_TICK).fetchone()[0])
+        for priority in class_order(tick):
+            found = conn.execute(_NEXT_TURN, {"class": int(priority), "now": now}).fetchone()
+            if found is not None:
+                conn.execute(_TAKE_TURN, (found[0],))
+                return int(found[1])
+        return None
 
     def extend(self, owner: str, lease_seconds: float) -> int:
         now = self._clock.now()
@@ -202,19 +361,19 @@ class SqliteJobQueue:
 
     def get(self, job_id: int) -> Job | None:
         with self._store.reading() as conn:
-            row = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()  # noqa: S608
-        return None if row is None else job_from_row(row)
+            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()  # noqa: S608
+        return None if row is None else _job(row)
 
     def list(self, states: Collection[JobState] = (), limit: int = 100) -> list[Job]:
         wanted = [state.value for state in states] or [state.value for state in JobState]
         marks = ", ".join("?" * len(wanted))
         with self._store.reading() as conn:
             rows = conn.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks}) "  # noqa: S608
+                f"SELECT {_COLUMNS} FROM jobs WHERE state IN ({marks}) "  # noqa: S608
                 "ORDER BY id DESC LIMIT ?",
                 (*wanted, limit),
             ).fetchall()
-        return [job_from_row(row) for row in reversed(rows)]
+        return [_job(row) for row in reversed(rows)]
 
     def retry(self, job_id: int) -> Job:
         job = self.get(job_id)
@@ -242,6 +401,17 @@ class SqliteJobQueue:
             ).fetchone()[0]
         by_state = {state: int(counts.get(state.value, 0)) for state in JobState}
         return QueueStats(by_state, 0.0 if oldest is None else max(now - oldest, 0.0))
+
+    def prune(self, done_before: float, dead_before: float, limit: int) -> int:
+        pruned = 0
+        with self._store.transaction() as conn:
+            for state, before in ((JobState.DONE, done_before), (JobState.DEAD, dead_before)):
+                if pruned < limit:
+                    deleted = conn.execute(_PRUNE_JOBS, (state.value, before, limit - pruned))
+                    pruned += deleted.rowcount
+            conn.execute(_PRUNE_DELIVERIES, (done_before, limit))
+            conn.execute(_PRUNE_TURNS)
+        return pruned
 
     def _transition(
         self, job_id: int, owner: str, assignments: str, params: tuple[object, ...]

@@ -6,17 +6,25 @@ Every state change is one Lua script, so it is atomic against every other worker
   dedupe keys to ids, so a delivery routed twice schedules once.
 - ``{p}state:<state>`` an index per state (scored by id) for ``techlead jobs list``;
   ``{p}runat`` the pending jobs by ``run_at`` (the age of the oldest due job).
-- ``{p}delayed`` pending jobs not yet due, by ``run_at``; ``{p}ready:<installation>`` a
-  FIFO list per installation of due jobs; ``{p}ring`` the installations with due work,
-  and ``{p}fresh`` those whose list was empty until now (served before the ring).
+- ``{p}delayed`` pending jobs not yet due, by ``run_at``; ``{p}ready:<installation>:<c>``
+  a FIFO list of due jobs per installation and priority class ``c`` (0 urgent, 1 normal,
+  2 low); ``{p}ring:<c>`` the installations with due work of class ``c``, and
+  ``{p}fresh:<c>`` those whose list of that class was empty until now.
 - ``{p}leases`` running jobs by lease expiry; ``{p}owner:<owner>`` the jobs each owner holds.
 - ``{p}pauses`` installation -> epoch seconds before which its jobs wait.
+- ``{p}finished:done`` and ``{p}finished:dead``: finished jobs by the time they finished,
+  what :meth:`RedisJobQueue.prune` reads.
 
-Fairness: a claim takes the head of the ring's first installation that is not paused
-and rotates it to the back, so installations take turns one job each. An installation
-that gets due work while it has none is fresh: fresh installations are served first, in
-the order they came, so a quiet installation's first job is the next one claimed,
-however many jobs another installation has queued.
+Fairness, in two levels. Between priority classes: a claim serves the most urgent class
+with due work, except that every fourth claim tries the normal class first and every
+sixteenth the low one, so a stream of urgent jobs slows bulk work but never stops it,
+and an urgent job waits for at most one other job ahead of it. Within a class:
+installations take turns one job each; a claim takes the head of the ring's first
+installation that is not paused and rotates it to the back. An installation that gets
+due work of a class while it has none of it is fresh: fresh installations are served
+first, in the order they came, so a quiet installation's first job is the next one of
+its class claimed, however many jobs another installation has queued. An installation
+flooding low-priority jobs therefore never delays anyone's urgent job, its own included.
 
 Leases: a job whose lease expired (its worker was killed) goes back to the front of its
 installation's list at the next claim, by any worker on any machine; its old owner can
@@ -38,7 +46,7 @@ import redis
 
 from bot.context import Clock
 from bot.errors import QueueError
-from bot.jobs import Job, JobSpec, JobState
+from bot.jobs import Job, JobSpec, JobState, Priority, kind_priority
 from bot.queue import MAX_ERROR_CHARS, QueueStats
 from bot.store import Store, StoredDelivery
 
@@ -47,6 +55,8 @@ NO_INSTALLATION = "0"  # jobs without an installation share one turn, as in the 
 PROMOTE_BATCH = 1000  # delayed jobs made due per claim
 EXPIRE_BATCH = 100  # expired leases taken back per claim
 RELAY_BATCH = 500  # outbox rows moved per round trip
+NORMAL_EVERY = 4  # every 4th claim tries the normal class first (urgent cannot starve it)
+LOW_EVERY = 16  # every 16th claim tries the low class first
 DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # deliveries kept for routing (and its retries)
 
 # Shared Lua helpers: index moves and scheduling a pending job.
@@ -58,26 +68,34 @@ local function inst_of(id)
   if not inst or inst == '' then return '0' end
   return inst
 end
-local function set_state(id, from, to)
+local function class_of(id)
+  local class = redis.call('HGET', jkey(id), 'priority')
+  if not class or class == '' then return '1' end
+  return class
+end
+local function finished(state) return state == 'done' or state == 'dead' end
+local function set_state(id, from, to, now)
   redis.call('ZREM', p .. 'state:' .. from, id)
   redis.call('ZADD', p .. 'state:' .. to, id, id)
   redis.call('HSET', jkey(id), 'state', to)
   if to ~= 'pending' then redis.call('ZREM', p .. 'runat', id) end
+  if finished(from) then redis.call('ZREM', p .. 'finished:' .. from, id) end
+  if finished(to) then redis.call('ZADD', p .. 'finished:' .. to, now, id) end
 end
-local function to_ring(inst, fresh)
-  if redis.call('SADD', p .. 'inring', inst) == 1 then
-    if fresh then redis.call('RPUSH', p .. 'fresh', inst)
-    else redis.call('RPUSH', p .. 'ring', inst) end
+local function to_ring(inst, class, fresh)
+  if redis.call('SADD', p .. 'inring:' .. class, inst) == 1 then
+    if fresh then redis.call('RPUSH', p .. 'fresh:' .. class, inst)
+    else redis.call('RPUSH', p .. 'ring:' .. class, inst) end
   end
 end
 local function make_ready(id, again)
   -- A job taken back from a dead worker goes first in its installation's list, but
   -- the installation waits for its turn: only a newcomer goes to the ring's front.
-  local inst = inst_of(id)
-  local list = p .. 'ready:' .. inst
+  local inst, class = inst_of(id), class_of(id)
+  local list = p .. 'ready:' .. inst .. ':' .. class
   local was_empty = redis.call('LLEN', list) == 0
   if again then redis.call('LPUSH', list, id) else redis.call('RPUSH', list, id) end
-  to_ring(inst, was_empty and not again)
+  to_ring(inst, class, was_empty and not again)
 end
 local function schedule(id, run_at, now)
   redis.call('HSET', jkey(id), 'run_at', run_at)
@@ -116,6 +134,7 @@ end
 redis.call('HSET', jkey(id), 'id', id)
 local state = redis.call('HGET', jkey(id), 'state')
 redis.call('ZADD', p .. 'state:' .. state, id, id)
+if finished(state) then redis.call('ZADD', p .. 'finished:' .. state, now, id) end
 if state == 'pending' then schedule(id, run_at, now) end
 return id
 """
@@ -131,7 +150,7 @@ for _, id in ipairs(expired) do
   local old = redis.call('HGET', jkey(id), 'lease_owner') or ''
   local expiry = redis.call('HGET', jkey(id), 'lease_expires') or now
   drop_lease(id, old)
-  set_state(id, 'running', 'pending')
+  set_state(id, 'running', 'pending', now)
   redis.call('ZADD', p .. 'runat', expiry, id)
   make_ready(id, true)
 end
@@ -140,40 +159,54 @@ for _, id in ipairs(due) do
   redis.call('ZREM', p .. 'delayed', id)
   make_ready(id, false)
 end
-local function take(inst)
+local function take(inst, class)
   -- The head of one installation's list, unless it is paused; it goes to the ring's back.
+  local ring = p .. 'ring:' .. class
   local paused = redis.call('HGET', p .. 'pauses', inst)
   if paused and tonumber(paused) > tonumber(now) then
-    redis.call('RPUSH', p .. 'ring', inst)
+    redis.call('RPUSH', ring, inst)
     return nil
   end
-  local list = p .. 'ready:' .. inst
+  local list = p .. 'ready:' .. inst .. ':' .. class
   local id = redis.call('LPOP', list)
   while id and redis.call('HGET', jkey(id), 'state') ~= 'pending' do
     id = redis.call('LPOP', list)
   end
-  if redis.call('LLEN', list) > 0 then redis.call('RPUSH', p .. 'ring', inst)
-  else redis.call('SREM', p .. 'inring', inst) end
+  if redis.call('LLEN', list) > 0 then redis.call('RPUSH', ring, inst)
+  else redis.call('SREM', p .. 'inring:' .. class, inst) end
   return id
 end
-local id = nil
-for _, queue in ipairs({'fresh', 'ring'}) do
-  local turns = redis.call('LLEN', p .. queue)
-  for _ = 1, turns do
-    id = take(redis.call('LPOP', p .. queue))
-    if id then break end
+local function take_class(class)
+  for _, queue in ipairs({'fresh:', 'ring:'}) do
+    local turns = redis.call('LLEN', p .. queue .. class)
+    for _ = 1, turns do
+      local id = take(redis.call('LPOP', p .. queue .. class), class)
+      if id then return id end
+    end
   end
+  return nil
+end
+local tick = redis.call('INCR', p .. 'tick')
+local order = {'0', '1', '2'}
+if tick % LOW_EVERY == 0 then order = {'2', '0', '1'}
+elseif tick % NORMAL_EVERY == 0 then order = {'1', '0', '2'} end
+local id = nil
+for _, class in ipairs(order) do
+  id = take_class(class)
   if id then break end
 end
 if not id then return false end
-set_state(id, 'pending', 'running')
+set_state(id, 'pending', 'running', now)
 redis.call('HINCRBY', jkey(id), 'attempts', 1)
 redis.call('HSET', jkey(id), 'lease_owner', owner, 'lease_expires', expires, 'updated_at', now)
 redis.call('ZADD', p .. 'leases', expires, id)
 redis.call('SADD', p .. 'owner:' .. owner, id)
 redis.call('SADD', p .. 'owners', owner)
 return redis.call('HGETALL', jkey(id))
-""".replace("EXPIRE_BATCH", str(EXPIRE_BATCH)).replace("PROMOTE_BATCH", str(PROMOTE_BATCH))
+""".replace("EXPIRE_BATCH", str(EXPIRE_BATCH))
+    .replace("PROMOTE_BATCH", str(PROMOTE_BATCH))
+    .replace("LOW_EVERY", str(LOW_EVERY))
+    .replace("NORMAL_EVERY", str(NORMAL_EVERY))
 )
 
 # ARGV: prefix, now, id, owner, target state, run_at ('' = now), refund ('1'/'0'),
@@ -190,7 +223,7 @@ if ARGV[7] == '1' then
 end
 if ARGV[9] == '1' then redis.call('HSET', jkey(id), 'last_error', ARGV[8]) end
 redis.call('HSET', jkey(id), 'updated_at', now)
-set_state(id, 'running', target)
+set_state(id, 'running', target, now)
 if target == 'pending' then
   local run_at = ARGV[6]
   if run_at == '' then run_at = now end
@@ -227,7 +260,7 @@ for _, id in ipairs(redis.call('SMEMBERS', p .. 'owner:' .. owner)) do
   if holds(id, owner) then
     drop_lease(id, owner)
     redis.call('HSET', jkey(id), 'updated_at', now)
-    set_state(id, 'running', 'pending')
+    set_state(id, 'running', 'pending', now)
     schedule(id, now, now)
     count = count + 1
   end
@@ -247,9 +280,70 @@ local state = redis.call('HGET', jkey(id), 'state')
 if not state then return '' end
 if state ~= 'dead' then return state end
 redis.call('HSET', jkey(id), 'attempts', 0, 'updated_at', now)
-set_state(id, 'dead', 'pending')
+set_state(id, 'dead', 'pending', now)
 schedule(id, now, now)
 return state
+"""
+)
+
+# ARGV: prefix, done_before, dead_before, limit. Deletes finished jobs and their dedupe
+# keys (the key may already name a newer job: then it stays). Returns how many went.
+_PRUNE = (
+    _LIB
+    + """
+local limit, count = tonumber(ARGV[4]), 0
+for _, state in ipairs({'done', 'dead'}) do
+  local before = state == 'done' and ARGV[2] or ARGV[3]
+  local index = p .. 'finished:' .. state
+  local ids = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. before, 'LIMIT', 0, limit - count)
+  for _, id in ipairs(ids) do
+    local key = redis.call('HGET', jkey(id), 'dedupe_key')
+    if key and redis.call('HGET', p .. 'dedupe', key) == id then
+      redis.call('HDEL', p .. 'dedupe', key)
+    end
+    redis.call('DEL', jkey(id))
+    redis.call('ZREM', p .. 'state:' .. state, id)
+    redis.call('ZREM', index, id)
+    count = count + 1
+  end
+  if count >= limit then break end
+end
+return count
+"""
+)
+
+# ARGV: prefix, now. Brings data from before priority classes and pruning up to date:
+# the one ring of installations and their lists become the normal class's, and finished
+# jobs enter the index pruning reads (by their last update). Idempotent; cheap once done.
+_UPGRADE = (
+    _LIB
+    + """
+local now, moved = ARGV[2], 0
+for _, queue in ipairs({'fresh', 'ring'}) do
+  local inst = redis.call('LPOP', p .. queue)
+  while inst do
+    local list = p .. 'ready:' .. inst
+    local id = redis.call('LPOP', list)
+    while id do
+      if redis.call('HGET', jkey(id), 'state') == 'pending' then
+        make_ready(id, false)
+        moved = moved + 1
+      end
+      id = redis.call('LPOP', list)
+    end
+    inst = redis.call('LPOP', p .. queue)
+  end
+end
+redis.call('DEL', p .. 'inring')
+for _, state in ipairs({'done', 'dead'}) do
+  local index = p .. 'finished:' .. state
+  if redis.call('EXISTS', index) == 0 then
+    for _, id in ipairs(redis.call('ZRANGE', p .. 'state:' .. state, 0, -1)) do
+      redis.call('ZADD', index, redis.call('HGET', jkey(id), 'updated_at') or now, id)
+    end
+  end
+end
+return moved
 """
 )
 
@@ -292,8 +386,11 @@ class RedisJobQueue:
                 ("release_owner", _RELEASE_OWNER),
                 ("retry", _RETRY),
                 ("pause", _PAUSE),
+                ("prune", _PRUNE),
+                ("upgrade", _UPGRADE),
             )
         }
+        self._upgraded = False
 
     @classmethod
     def from_url(
@@ -308,6 +405,10 @@ class RedisJobQueue:
     @property
     def client(self) -> redis.Redis:
         return self._redis
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
 
     def close(self) -> None:
         self._redis.close()
@@ -349,6 +450,7 @@ class RedisJobQueue:
             return [int(value) for value in pipe.execute()]
 
     def claim(self, owner: str, lease_seconds: float) -> Job | None:
+        self._upgrade()
         now = self._clock.now()
         claimed = self._call("claim", repr(now), owner, repr(now + lease_seconds))
         return (
@@ -417,6 +519,10 @@ class RedisJobQueue:
             raise QueueError(f"job {job_id} is {old}; only dead jobs can be retried")
         return self._require(job_id)
 
+    def prune(self, done_before: float, dead_before: float, limit: int) -> int:
+        self._upgrade()
+        return int(self._call("prune", repr(done_before), repr(dead_before), str(limit)))
+
     def stats(self) -> QueueStats:
         now = self._clock.now()
         with _as_queue_error():
@@ -430,6 +536,12 @@ class RedisJobQueue:
         return QueueStats(by_state, age)
 
     # -- internals ---------------------------------------------------------------
+
+    def _upgrade(self) -> None:
+        """Once per queue object: bring keys written by an older TechLead up to date."""
+        if not self._upgraded:
+            self._call("upgrade", repr(self._clock.now()))
+            self._upgraded = True
 
     def _insert(self, spec: JobSpec, state: JobState, extra: dict[str, str]) -> int:
         now = self._clock.now()
@@ -495,6 +607,7 @@ def _adopted(job: Job) -> tuple[JobState, JobSpec, dict[str, str]]:
         delivery_id=job.delivery_id,
         trace_id=job.trace_id,
         parent_id=job.parent_id,
+        priority=job.priority,
     )
     extra = {
         "attempts": str(job.attempts),
@@ -525,6 +638,7 @@ def _job_fields(spec: JobSpec, state: JobState, now: float) -> dict[str, str]:
         "installation_id": "" if spec.installation_id is None else str(spec.installation_id),
         "created_at": repr(now),
         "updated_at": repr(now),
+        "priority": str(int(spec.effective_priority)),
     }
 
 
@@ -597,7 +711,9 @@ class DeliveryRelay:
         with self._lock:
             while batch := self._store.outbox(RELAY_BATCH):
                 self._deliveries.put_many([one for _, one in batch if one is not None])
-                self._queue.adopt_many([job for job, _ in batch])
+                # The store's rows carry no priority: its outbox holds routing jobs.
+                jobs = [replace(job, priority=kind_priority(job.kind)) for job, _ in batch]
+                self._queue.adopt_many(jobs)
                 self._store.drop_jobs([job.id for job, _ in batch])
                 moved += len(batch)
         return moved
@@ -633,6 +749,7 @@ def job_from_hash(raw: dict[Any, Any]) -> Job:
         trace_id=fields["trace_id"],
         created_at=float(fields["created_at"]),
         updated_at=float(fields["updated_at"]),
+        priority=Priority(int(fields.get("priority") or Priority.NORMAL)),
         **optional,
     )
 

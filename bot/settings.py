@@ -10,6 +10,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 from bot.errors import SettingsError
+from bot.jobs import DAY, DEFAULT_DEAD_RETENTION, DEFAULT_RETENTION, MIN_RETENTION, Retention
 
 E = TypeVar("E", bound=enum.StrEnum)
 
@@ -146,6 +147,16 @@ ENVIRONMENT: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
+        "TECHLEAD_JOB_RETENTION_DAYS",
+        f"{DEFAULT_RETENTION / DAY:g}",
+        "Days finished jobs and their dedupe keys are kept; at least 4 (redeliveries: 3).",
+    ),
+    Variable(
+        "TECHLEAD_DEAD_JOB_RETENTION_DAYS",
+        f"{DEFAULT_DEAD_RETENTION / DAY:g}",
+        "Days dead-lettered jobs are kept for `techlead jobs retry`; at least 4.",
+    ),
+    Variable(
         "TECHLEAD_PLUGINS", "", "Extra modules exposing a `router` and/or `jobs`, comma-separated."
     ),
     Variable(
@@ -180,6 +191,8 @@ class Settings:
     llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES
     # redis://… puts the job queue on Redis (workers on several machines); None: SQLite.
     queue_url: str | None = field(default=None, repr=False)
+    # How long finished jobs are kept; workers prune older ones (``techlead jobs prune``).
+    retention: Retention = field(default_factory=Retention)
     # Lets /dashboard answer beyond this machine (as a Bearer token or ?token=).
     dashboard_token: str | None = field(default=None, repr=False)
 
@@ -230,6 +243,10 @@ class Settings:
                 _parse_float(env, "TECHLEAD_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES)
             ),
             queue_url=_parse_queue_url(env.get("TECHLEAD_QUEUE_URL", "")),
+            retention=Retention(
+                done=_parse_days(env, "TECHLEAD_JOB_RETENTION_DAYS", DEFAULT_RETENTION),
+                dead=_parse_days(env, "TECHLEAD_DEAD_JOB_RETENTION_DAYS", DEFAULT_DEAD_RETENTION),
+            ),
             dashboard_token=env.get("TECHLEAD_DASHBOARD_TOKEN", "").strip() or None,
         )
 
@@ -313,6 +330,16 @@ def _parse_llm_url(raw: str) -> str | None:
     if parsed.username or parsed.password:
         raise SettingsError("TECHLEAD_LLM_BASE_URL", "must not carry credentials (use the key)")
     return url
+
+
+def _parse_days(env: Mapping[str, str], name: str, default: float) -> float:
+    """A retention in days, as seconds; shorter than the redelivery window is refused."""
+    seconds = _parse_float(env, name, default / DAY) * DAY
+    if seconds < MIN_RETENTION:
+        raise SettingsError(
+            name, f"must be at least {MIN_RETENTION / DAY:g} days: GitHub redelivers for 3 days"
+        )
+    return seconds
 
 
 def _parse_queue_url(raw: str) -> str | None:

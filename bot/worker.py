@@ -34,6 +34,7 @@ from bot.settings import Settings
 # https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 TOKEN_MODE_INSTALLATION = 0  # pauses in token mode apply to jobs without an installation
+PRUNE_BATCH = 500  # finished jobs deleted per heartbeat, at most (a few milliseconds)
 
 MSG_NO_HANDLER = "no handler for job kind {kind!r} (is its feature or plugin loaded?)"
 MSG_ABANDONED = "abandoned after {attempts} attempts: its worker died or its lease expired"
@@ -369,6 +370,18 @@ class Worker:
                 self.queue.extend(self.owner, self.config.lease_seconds)
             except QueueError:
                 self._log.exception("heartbeat_failed")
+            try:
+                self.prune()
+            except QueueError:
+                self._log.exception("prune_failed")
+
+    def prune(self) -> int:
+        """Delete one bounded batch of jobs finished longer ago than the retention."""
+        done_before, dead_before = self.settings.retention.cutoffs(self.clock.now())
+        pruned = self.queue.prune(done_before, dead_before, PRUNE_BATCH)
+        if pruned:
+            self._log.info("jobs_pruned", count=pruned)
+        return pruned
 
     def _release_running(self) -> list[Job]:
         with self._lock:

@@ -1,7 +1,9 @@
 """``techlead jobs``: list queued and dead-lettered jobs, re-drive dead ones, move them to Redis.
 
-``list`` and ``retry`` read whichever queue ``TECHLEAD_QUEUE_URL`` selects (SQLite when it
-is unset); ``migrate --to redis://…`` moves the SQLite queue's unfinished jobs to Redis.
+``list``, ``retry`` and ``prune`` act on whichever queue ``TECHLEAD_QUEUE_URL`` selects
+(SQLite when it is unset); ``migrate --to redis://…`` moves the SQLite queue's unfinished
+jobs to Redis. Workers prune on their own, a batch per heartbeat; ``prune`` finishes the
+job at once (after lowering the retention, say).
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from datetime import UTC, datetime
 
 from bot.context import SystemClock
 from bot.errors import QueueError
-from bot.jobs import Job, JobState
+from bot.jobs import Job, JobState, Retention
 from bot.queue import JobQueue, SqliteJobQueue
 from bot.redis_queue import RedisDeliveries, RedisJobQueue
 from bot.settings import QUEUE_URL_SCHEMES, Settings
 from bot.store import DB_NAME, Store
 
-HELP = "list, inspect and re-drive queued and dead-lettered jobs"
+HELP = "list, inspect, re-drive and prune queued and dead-lettered jobs"
 ROW = "{id:>6}  {state:<8} {attempts:>3}  {kind:<24} {run_at:<20} {delivery:<36} {error}"
 HEADER = ROW.format(
     id="ID",
@@ -39,6 +41,11 @@ MSG_MIGRATED = (
     "moved {count} jobs ({states}) to {target}; start techlead with TECHLEAD_QUEUE_URL set to it"
 )
 MSG_NOT_REDIS = "--to must be a redis://, rediss:// or unix:// URL"
+MSG_PRUNED = (
+    "pruned {count} finished jobs (done before {done}, dead before {dead} UTC) "
+    "and their dedupe keys"
+)
+PRUNE_BATCH = 1000
 ERROR_WIDTH = 60
 # Unfinished jobs: a running one moves pending (stop serve and its workers first).
 MIGRATED_STATES = (JobState.PENDING, JobState.RUNNING, JobState.DEAD)
@@ -56,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     retry = actions.add_parser("retry", help="re-drive a dead job (attempts start over)")
     retry.add_argument("id", type=int)
+    actions.add_parser(
+        "prune",
+        help="delete jobs finished longer ago than the retention "
+        "(TECHLEAD_JOB_RETENTION_DAYS, TECHLEAD_DEAD_JOB_RETENTION_DAYS)",
+    )
     migrate = actions.add_parser(
         "migrate", help="move unfinished jobs from the SQLite queue to Redis (stop serve first)"
     )
@@ -67,7 +79,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if settings.queue_url is not None and args.action != "migrate":
         redis_queue = RedisJobQueue.from_url(settings.queue_url, SystemClock())
         try:
-            return act(args, redis_queue)
+            return act(args, redis_queue, settings)
         finally:
             redis_queue.close()
     if not (settings.data_dir / DB_NAME).exists():
@@ -76,19 +88,31 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         if args.action == "migrate":
             return migrate(store, args.to)
-        return act(args, SqliteJobQueue(store, SystemClock()))
+        return act(args, SqliteJobQueue(store, SystemClock()), settings)
     finally:
         store.close()
 
 
-def act(args: argparse.Namespace, queue: JobQueue) -> int:
-    """``list`` or ``retry`` on either queue."""
+def act(args: argparse.Namespace, queue: JobQueue, settings: Settings) -> int:
+    """``list``, ``retry`` or ``prune`` on either queue."""
+    if args.action == "prune":
+        return prune(queue, settings.retention, SystemClock().now())
     if args.action == "retry":
         job = queue.retry(args.id)
         print(MSG_RETRIED.format(id=job.id, kind=job.kind))
         return 0
     states = [JobState.DEAD] if args.dead else [JobState(value) for value in args.state]
     print_jobs(queue.list(states, args.limit), as_json=args.json)
+    return 0
+
+
+def prune(queue: JobQueue, retention: Retention, now: float) -> int:
+    """Delete every job finished before the retention's cutoffs, a batch at a time."""
+    done_before, dead_before = retention.cutoffs(now)
+    count = 0
+    while pruned := queue.prune(done_before, dead_before, PRUNE_BATCH):
+        count += pruned
+    print(MSG_PRUNED.format(count=count, done=_when(done_before), dead=_when(dead_before)))
     return 0
 
 

@@ -10,7 +10,7 @@ import redis
 from bot.cli import main
 from bot.context import SystemClock
 from bot.intake import Delivery, envelope
-from bot.jobs import JobSpec, JobState
+from bot.jobs import JobSpec, JobState, Priority
 from bot.queue import SqliteJobQueue
 from bot.redis_queue import RedisDeliveries, RedisJobQueue
 from bot.store import Store
@@ -42,8 +42,8 @@ def _fill(data_dir: Path) -> dict[str, int]:
     store.accept_delivery(delivery, route, 0.0)
     ids = {name: queue.enqueue(JobSpec(name, installation_id=7)).id for name in ("run", "die")}
     ids["done"] = queue.enqueue(JobSpec("done")).id
-    for _ in range(4):
-        job = queue.claim("old-worker", 60)
+    claimed = [queue.claim("old-worker", 60) for _ in range(4)]
+    for job in claimed:
         assert job is not None
         if job.kind == "die":
             queue.fail(job.id, "old-worker", "boom", None)
@@ -73,6 +73,10 @@ def test_migrate_moves_unfinished_jobs_and_their_deliveries(
         "die": JobState.DEAD,
     }
     assert (moved["die"].last_error, moved["run"].attempts) == ("boom", 1)
+    assert (moved["delivery.route"].priority, moved["run"].priority) == (
+        Priority.URGENT,
+        Priority.NORMAL,
+    )
     delivery = RedisDeliveries(queue.client).get_delivery("d-1")
     assert delivery is not None and delivery.event == "issues"
     queue.close()

@@ -1,4 +1,4 @@
-"""The Redis queue's turns: installations take turns, a newcomer's first job goes next."""
+"""The Redis queue beyond the contract: lease take-backs, batches, adoption, older data."""
 
 from __future__ import annotations
 
@@ -11,36 +11,22 @@ from tests.intake.conftest import T0, FakeClock
 LEASE = 30.0
 
 
-def _claim_installations(queue: RedisJobQueue, count: int) -> list[int | None]:
-    claimed = [queue.claim("w1", LEASE) for _ in range(count)]
-    return [job.installation_id for job in claimed if job is not None]
-
-
-def test_a_flooding_installation_does_not_delay_another_ones_first_job(
-    redis_queue: RedisJobQueue,
+def test_a_queue_written_before_priority_classes_is_served(
+    redis_queue: RedisJobQueue, clock: FakeClock
 ) -> None:
-    redis_queue.enqueue_many([JobSpec("flood", installation_id=1) for _ in range(2000)])
-    assert _claim_installations(redis_queue, 3) == [1, 1, 1]
-    quiet = redis_queue.enqueue(JobSpec("quiet", installation_id=2))
-    first = redis_queue.claim("w1", LEASE)
-    assert first is not None and first.id == quiet.id
-
-
-@pytest.mark.parametrize(
-    ("queued", "order"),
-    [
-        ({1: 3, 2: 3, 3: 3}, [1, 2, 3, 1, 2, 3, 1, 2, 3]),
-        ({1: 4, 2: 1}, [1, 2, 1, 1, 1]),
-        ({None: 2, 5: 2}, [None, 5, None, 5]),
-    ],
-    ids=["three-even", "one-short", "no-installation-shares-a-turn"],
-)
-def test_installations_take_turns_one_job_each(
-    redis_queue: RedisJobQueue, queued: dict[int | None, int], order: list[int | None]
-) -> None:
-    for installation, count in queued.items():
-        redis_queue.enqueue_many([JobSpec("a", installation_id=installation)] * count)
-    assert _claim_installations(redis_queue, len(order) + 1) == order
+    """The one ring and per-installation lists of older versions join the normal class."""
+    client, prefix = redis_queue.client, redis_queue.prefix
+    ids = [redis_queue.enqueue(JobSpec("a", installation_id=4)).id for _ in range(2)]
+    for job_id in ids:  # as an older version stored them: no class, one ring
+        client.hdel(f"{prefix}job:{job_id}", "priority")
+    client.delete(f"{prefix}ready:4:1", f"{prefix}fresh:1", f"{prefix}inring:1")
+    client.rpush(f"{prefix}ready:4", *ids)
+    client.rpush(f"{prefix}ring", "4")
+    client.sadd(f"{prefix}inring", "4")
+    upgraded = RedisJobQueue(client, clock, prefix=prefix)
+    claimed = [upgraded.claim("w1", LEASE) for _ in range(3)]
+    assert [job.id if job else None for job in claimed] == [*ids, None]
+    assert client.exists(f"{prefix}ring", f"{prefix}ready:4", f"{prefix}inring") == 0
 
 
 def test_a_job_of_a_killed_worker_goes_first_in_its_installation(
