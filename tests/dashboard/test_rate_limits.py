@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from bot import features
 from bot.app import build_services
+from bot.ports import GitHubPort
 from bot.rate_limits import Budget, read_budgets, worth_writing
 from bot.sandbox import Sandbox
 from tests.conftest import World
@@ -45,7 +47,8 @@ def test_the_port_as_serve_composes_it_records_the_budget_for_the_dashboard(
     settings = replace(settings_for(world), data_dir=tmp_path)  # type: ignore[operator]
     services = build_services(settings, checkpoints=False)
     try:
-        port = features.github_factory(settings, services.metrics)(world.installation.id)
+        factory = features.github_factory(settings, services.metrics)
+        port = cast(GitHubPort, factory(world.installation.id))
         sandbox.set_rate_limit(
             f"installation:{world.installation.id}", 5000, remaining=4321, reset_in=3600
         )
