@@ -11,7 +11,6 @@ Callers depend on the :class:`Plans` and :class:`Runs` protocols, never on a bac
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -74,17 +73,24 @@ class Heads(Protocol):
 
 
 _clients_lock = threading.Lock()
-
-
-@functools.cache
-def _client(url: str) -> redis.Redis:
-    """One client (a connection pool, safe across threads and forks) per URL and process."""
-    return redis.Redis.from_url(url)
+_clients: dict[str, redis.Redis] = {}
 
 
 def client_for(url: str) -> redis.Redis:
+    """One client (a connection pool, safe across threads and forks) per URL and process."""
     with _clients_lock:
-        return _client(url)
+        if url not in _clients:
+            _clients[url] = redis.Redis.from_url(url)
+        return _clients[url]
+
+
+def close_clients() -> None:
+    """Close the process's state clients (their connections); the next use opens anew."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()
 
 
 @contextmanager
