@@ -199,7 +199,7 @@ def create_app(
         return Response(body, media_type=CONTENT_TYPE)
 
     app_setup.add_routes(app, settings.data_dir, settings.app_id, app_setup.SetupStates())
-    source = dashboard.DashboardSource(shared.store, shared.queue, shared.clock)
+    source = dashboard.DashboardSource(shared.store, shared.queue, shared.clock, settings)
     dashboard.add_routes(app, source, settings)
 
     return app

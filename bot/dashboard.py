@@ -16,10 +16,9 @@ import functools
 import hmac
 import html
 import ipaddress
-import json
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,15 +29,14 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.context import Clock
 from bot.features.execution.model import Phase, Run, TaskRun
-from bot.features.execution.store import SCHEMA as RUNS_SCHEMA
 from bot.jobs import JobState
 from bot.log import Redactor, secrets_of
 from bot.plan.model import Plan, PlanState, Task, TaskStatus
-from bot.plans import PlanStore
 from bot.queue import JobQueue, QueueStats, SqliteJobQueue
 from bot.rate_limits import Budget, read_budgets
 from bot.run_metrics import span
 from bot.settings import Settings
+from bot.state import plans_beside, runs_beside
 from bot.store import Store
 
 HOUR = 3600.0
@@ -760,13 +758,15 @@ _FINISHED_JOBS = (
 class DashboardSource:
     """Reads a :class:`Snapshot`: plans, runs and budgets from the store, jobs from the queue."""
 
-    def __init__(self, store: Store, queue: JobQueue, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, queue: JobQueue, clock: Clock, settings: Settings | None = None
+    ) -> None:
         self._store = store
         self._queue = queue
         self._clock = clock
-        self._plans = PlanStore(store)
-        with store.transaction() as conn:
-            conn.execute(RUNS_SCHEMA)
+        # Plans and runs live in Redis with the queue when TECHLEAD_QUEUE_URL is set.
+        self._plans = plans_beside(store, settings)
+        self._runs = runs_beside(store, settings)
 
     def snapshot(self) -> Snapshot:
         now = self._clock.now()
@@ -782,9 +782,7 @@ class DashboardSource:
 
     def runs(self) -> list[Run]:
         """Every execution run (the execution feature's table, read only)."""
-        with self._store.reading() as conn:
-            rows = conn.execute("SELECT repo, run FROM plan_runs").fetchall()
-        return [replace(Run.from_dict(json.loads(raw)), repo=repo) for repo, raw in rows]
+        return self._runs.runs()
 
     def finished_jobs(self, since: float) -> list[FinishedJob]:
         """Jobs done or dead since ``since``, newest first (from the store when it holds them)."""

@@ -26,11 +26,9 @@ from prometheus_client.registry import Collector
 from bot.errors import QueueError
 from bot.features.execution.model import Phase, Run, TaskRun
 from bot.features.execution.schedule import metrics as run_figures
-from bot.features.execution.store import RunStore
 from bot.plan.model import Plan, TaskStatus
-from bot.plans import PlanStore
 from bot.settings import Settings
-from bot.state import Plans, Runs, open_plan_store, open_run_store
+from bot.state import Plans, Runs, plans_beside, runs_beside
 from bot.store import Store
 
 
@@ -137,15 +135,8 @@ def snapshot(plans: Plans, runs: Runs) -> OrchestrationStats:
 def collector_for(store: Store, settings: Settings | None = None) -> OrchestrationCollector:
     """The collector over ``store`` (it creates the tables it reads when nothing ran yet),
     or over Redis when ``settings`` keep the plans there (``TECHLEAD_QUEUE_URL``)."""
-    if settings is not None and settings.queue_url is not None:
-        return OrchestrationCollector(lambda: _shared_snapshot(settings))
-    plans, runs = PlanStore(store), RunStore(store)
+    plans, runs = plans_beside(store, settings), runs_beside(store, settings)
     return OrchestrationCollector(lambda: snapshot(plans, runs))
-
-
-def _shared_snapshot(settings: Settings) -> OrchestrationStats:
-    with open_plan_store(settings) as plans, open_run_store(settings) as runs:
-        return snapshot(plans, runs)
 
 
 # ---------------------------------------------------------------------------- collector

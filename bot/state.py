@@ -21,6 +21,7 @@ import redis
 from bot.context import Clock
 from bot.plans import DEFAULT_LEASE_SECONDS, DEFAULT_WAIT_SECONDS, PlanRecord, PlanStore
 from bot.settings import Settings
+from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.features.execution.model import Run
@@ -116,6 +117,26 @@ def open_run_store(settings: Settings, clock: Clock | None = None) -> Iterator[R
         return
     with RunStore.open(settings.data_dir, clock) as runs:
         yield runs
+
+
+def plans_beside(store: Store, settings: Settings | None = None) -> Plans:
+    """The plan store on an open SQLite ``store``, or on Redis when ``settings`` say so
+    (readers that hold the store for long: /metrics, the dashboard)."""
+    if settings is not None and settings.queue_url is not None:
+        from bot.redis_state import RedisPlanStore
+
+        return RedisPlanStore(client_for(settings.queue_url))
+    return PlanStore(store)
+
+
+def runs_beside(store: Store, settings: Settings | None = None) -> Runs:
+    """The run store on an open SQLite ``store`` (its table created), or on Redis."""
+    from bot.features.execution.store import RunStore
+    from bot.redis_state import RedisRunStore
+
+    if settings is not None and settings.queue_url is not None:
+        return RedisRunStore(client_for(settings.queue_url))
+    return RunStore(store)
 
 
 def shared_heads(settings: Settings) -> Heads | None:

@@ -89,7 +89,7 @@ def local_view(settings: Settings, data_dir: Path) -> DashboardView:
     if settings.queue_url is not None:
         queue = RedisJobQueue.from_url(settings.queue_url, clock)
     try:
-        snapshot = DashboardSource(store, queue, clock).snapshot()
+        snapshot = DashboardSource(store, queue, clock, settings).snapshot()
     finally:
         if isinstance(queue, RedisJobQueue):
             queue.close()
