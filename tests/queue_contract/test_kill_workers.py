@@ -42,11 +42,11 @@ def wait_until(done: object, deadline: float) -> None:
         time.sleep(0.05)
 
 
-def leased_by(client: redis.Redis, pid: int) -> list[int]:
+def leased_by(client: redis.Redis, pid: int, prefix: str = PREFIX) -> list[int]:
     """The jobs a worker process holds a lease on (its owner id is ``host:pid:token``)."""
-    owners = [owner.decode() for owner in client.smembers(PREFIX + "owners")]
+    owners = [owner.decode() for owner in client.smembers(prefix + "owners")]
     mine = [owner for owner in owners if owner.split(":")[1] == str(pid)]
-    return [int(job_id) for owner in mine for job_id in client.smembers(PREFIX + "owner:" + owner)]
+    return [int(job_id) for owner in mine for job_id in client.smembers(prefix + "owner:" + owner)]
 
 
 @pytest.mark.slow
