@@ -44,6 +44,7 @@ DAY = 86400.0
 REFRESH_SECONDS = 5
 MAX_PLANS = 10
 MAX_FAILURES = 10
+MAX_STAGES = 8
 MAX_REASON_CHARS = 200
 MIN_BAR_PERCENT = 0.8
 TEXT_BAR_WIDTH = 32
@@ -354,7 +355,7 @@ def stage_times(runs: Iterable[Run], jobs: Iterable[FinishedJob]) -> tuple[Stage
         if job.state is JobState.DONE:
             samples.setdefault(f"job: {job.kind}", []).append(max(job.finished_at - job.due_at, 0))
     found = [StageTime(name, len(v), *_median_p90(v)) for name, v in samples.items()]
-    return tuple(sorted(found, key=lambda stage: (-stage.p90, stage.name)))
+    return tuple(sorted(found, key=lambda stage: (-stage.p90, stage.name))[:MAX_STAGES])
 
 
 def _median_p90(values: list[float]) -> tuple[float, float]:
@@ -442,7 +443,21 @@ def span_text(row: TaskRow) -> str:
 def queue_text(view: DashboardView) -> str:
     counts = ", ".join(f"{count} {state}" for state, count in view.queue.items())
     oldest = duration(view.oldest_ready)
-    return f"{view.depth} waiting or running ({counts}); oldest due job waited {oldest}"
+    return f"{view.depth} waiting or running, the oldest due for {oldest} (jobs: {counts})"
+
+
+def least_headroom_text(rooms: Sequence[Headroom]) -> str:
+    """The identity closest to running out (by share left, else by count)."""
+    if not rooms:
+        return "no GitHub response seen yet"
+    room = min(rooms, key=lambda r: (_share_left(r), r.remaining))
+    return f"{room.identity or 'unknown'}: {headroom_text(room)}"
+
+
+def _share_left(room: Headroom) -> float:
+    if room.limit:
+        return room.remaining / room.limit
+    return 0.0 if room.remaining == 0 else 1.0
 
 
 def rate_text(rate: Rate) -> str:
@@ -484,16 +499,13 @@ PAGE = """<!DOCTYPE html>
 <dt>Queue depth</dt><dd id="queue">{queue}</dd>
 {rates}
 <dt>Slowest stage</dt><dd id="slowest">{slowest}</dd>
+<dt>Least GitHub headroom</dt><dd id="least-headroom">{least}</dd>
 </dl>
 </section>
 <section id="plans">
 <h2>Plans</h2>
 {legend}
 {plans}
-</section>
-<section id="stages">
-<h2>Stage times</h2>
-{stages}
 </section>
 <section id="failures">
 <h2>Recent failures</h2>
@@ -502,6 +514,10 @@ PAGE = """<!DOCTYPE html>
 <section id="rate-limits">
 <h2>GitHub rate-limit headroom</h2>
 {headroom}
+</section>
+<section id="stages">
+<h2>Stage times</h2>
+{stages}
 </section>
 </body>
 </html>
@@ -528,7 +544,8 @@ PLAN_BLOCK = """<article class="plan" id="plan-{anchor}">
 <h3>{repo}#{issue} · {title}</h3>
 <p class="muted">{state} · {done}/{total} tasks done · {seconds}</p>
 <table>
-<thead><tr><th>Task</th><th>Title</th><th>Specialist</th><th>Status</th><th>Timeline</th><th>When</th></tr></thead>
+<thead><tr><th>Task</th><th>Title</th><th>Specialist</th><th>Status</th>
+<th>Timeline (0 → {seconds})</th><th>When</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -590,6 +607,7 @@ def render_html(view: DashboardView) -> str:
         queue=_e(queue_text(view)),
         rates=rates,
         slowest=_e(stage_text(view.slowest)),
+        least=_e(least_headroom_text(view.headroom)),
         legend=legend,
         plans="\n".join(_plan_html(line) for line in view.timelines) or NO_PLANS,
         stages=_stages_html(view.stages),
@@ -694,6 +712,7 @@ def render_text(view: DashboardView) -> str:
         f"Queue depth:   {queue_text(view)}",
         *(f"Success rate:  {rate.window}: {rate_text(rate)}" for rate in view.rates),
         f"Slowest stage: {stage_text(view.slowest)}",
+        f"Least GitHub headroom: {least_headroom_text(view.headroom)}",
         "",
         "Plans",
         *(_plan_lines(view.timelines) if view.timelines else [NO_PLANS_TEXT]),

@@ -86,7 +86,8 @@ def test_status_prints_the_dashboard_from_the_data_dir(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert out.startswith("TechLead status · ")
-    assert "Queue depth:   0 waiting or running (0 pending, 0 running, 1 done, 1 dead)" in out
+    assert "Queue depth:   0 waiting or running, the oldest due for 0.0 s (jobs: 0 pending, " in out
+    assert "1 done, 1 dead)" in out
     assert "Success rate:  last hour: 50.0% (1 done, 1 dead)" in out
     assert f"{REPO}#7 Coupons at checkout · done · 2/2 tasks done · 55 s" in out
     assert "T1 merged    [" in out and "· coder · Define the coupon schema (#2)" in out

@@ -329,7 +329,8 @@ def test_rate_limit_headroom_per_identity() -> None:
         view
     )
     assert view.depth == 4
-    assert "4 waiting or running (3 pending, 1 running); oldest due job waited 12 s" in text
+    assert "4 waiting or running, the oldest due for 12 s (jobs: 3 pending, 1 running)" in text
+    assert "Least GitHub headroom: token: 0/? left" in text
 
 
 def test_the_json_view_reads_back_as_the_same_view() -> None:
