@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import fakeredis
 import pytest
 import redis
 
+from bot.context import SystemClock
 from bot.features.execution.store import RunStore
 from bot.owners import lease_owner_id
 from bot.plans import PlanStore
@@ -42,12 +44,16 @@ class Backend:
 
     name: str
     clock: Clock
-    open_plans: Callable[[Callable[[], str]], Plans]
+    open_plans: Callable[[Callable[[], str], Clock | SystemClock], Plans]
     open_runs: Callable[[], Runs]
     heads: Callable[[], RedisHeads] | None = None
 
     def plans(self, new_owner: Callable[[], str] = lease_owner_id) -> Plans:
-        return self.open_plans(new_owner)
+        return self.open_plans(new_owner, self.clock)
+
+    def plans_in_real_time(self) -> Plans:
+        """A store on the system clock, whose lease waits really sleep (threads)."""
+        return self.open_plans(lease_owner_id, SystemClock())
 
     def runs(self) -> Runs:
         return self.open_runs()
@@ -73,8 +79,8 @@ def _sqlite(tmp_path: Path, clock: Clock, opened: list[Store]) -> Backend:
         opened.append(store)
         return store
 
-    def plans(new_owner: Callable[[], str]) -> Plans:
-        return PlanStore(connection(), clock=clock, sleep=clock.sleep, new_owner=new_owner)
+    def plans(new_owner: Callable[[], str], at: Clock | SystemClock) -> Plans:
+        return PlanStore(connection(), clock=at, sleep=_sleep(at), new_owner=new_owner)
 
     return Backend("sqlite", clock, plans, lambda: RunStore(connection(), clock))
 
@@ -82,9 +88,9 @@ def _sqlite(tmp_path: Path, clock: Clock, opened: list[Store]) -> Backend:
 def _redis(name: str, client: redis.Redis, clock: Clock) -> Backend:
     prefix = "{s" + uuid.uuid4().hex[:12] + "}:"
 
-    def plans(new_owner: Callable[[], str]) -> Plans:
+    def plans(new_owner: Callable[[], str], at: Clock | SystemClock) -> Plans:
         return RedisPlanStore(
-            client, clock=clock, sleep=clock.sleep, new_owner=new_owner, prefix=prefix
+            client, clock=at, sleep=_sleep(at), new_owner=new_owner, prefix=prefix
         )
 
     return Backend(
@@ -94,6 +100,10 @@ def _redis(name: str, client: redis.Redis, clock: Clock) -> Backend:
         lambda: RedisRunStore(client, clock, prefix),
         lambda: RedisHeads(client, prefix),
     )
+
+
+def _sleep(clock: Clock | SystemClock) -> Callable[[float], None]:
+    return clock.sleep if isinstance(clock, Clock) else time.sleep
 
 
 def _client(request: pytest.FixtureRequest) -> redis.Redis:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 
 import pytest
@@ -150,6 +151,27 @@ def test_a_release_by_an_owner_that_lost_the_lease_does_nothing(backend: Backend
         slow.__exit__(None, None, None)  # it finishes late and releases: not its lease now
         with pytest.raises(PlanBusy), backend.plans().lease(REPO, 7, seconds=60, wait=0):
             pass
+
+
+def test_concurrent_jobs_under_the_lease_lose_no_update(backend: Backend) -> None:
+    """Threads on their own connections each add one mark under the lease; none is lost."""
+    rounds, threads = 8, 3
+    backend.plans().save(PlanRecord(REPO, 7).with_plan(a_plan()))
+
+    def work() -> None:
+        mine = backend.plans_in_real_time()
+        for _ in range(rounds):
+            with mine.lease(REPO, 7, seconds=30, wait=30):
+                record = mine.load(REPO, 7)
+                count = record.timings.get("n", 0.0) + 1
+                mine.save(replace(record, timings={"n": count}))
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert backend.plans().load(REPO, 7).timings == {"n": rounds * threads}
 
 
 # ------------------------------------------------------------------------------ runs
