@@ -1,4 +1,5 @@
 # make demo: set everything up and run the bot end to end on the embedded defaults.
+# make demo --keep (or KEEP=1): then leave it running and print the dashboard's URL.
 # make test: set everything up and run lint, types and the whole test suite.
 PYTHON ?= python3
 VENV   := .venv
@@ -15,8 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# make takes --keep for its own --keep-going (-k), which shows in MAKEFLAGS' first word.
+KEEP_DEMO = $(or $(KEEP),$(findstring k,$(firstword -$(MAKEFLAGS))))
+
 demo: install
-	$(BIN)/techlead demo
+	$(BIN)/techlead demo$(if $(KEEP_DEMO), --keep)
 
 test: install lint typecheck unit
 
