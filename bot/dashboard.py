@@ -259,13 +259,15 @@ def timelines(
     plans: Iterable[tuple[str, int, Plan]], runs: Mapping[tuple[str, int], Run], now: float
 ) -> tuple[Timeline, ...]:
     """Plans under way first, then those finished within a day, most recent first."""
-    shown = []
+    shown: list[tuple[bool, float, Timeline]] = []
     for repo, issue, plan in plans:
         run = runs.get((repo.lower(), issue))
         if shown_plan(plan, run, now):
-            shown.append(timeline(repo, issue, plan, run, now))
-    shown.sort(key=lambda line: (not line.active, -line.seconds))
-    return tuple(shown[:MAX_PLANS])
+            line = timeline(repo, issue, plan, run, now)
+            ended = now if run is None or run.finished_at is None else run.finished_at
+            shown.append((not line.active, -ended, line))
+    shown.sort(key=lambda item: item[:2])
+    return tuple(line for _, _, line in shown[:MAX_PLANS])
 
 
 def shown_plan(plan: Plan, run: Run | None, now: float) -> bool:

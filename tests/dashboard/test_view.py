@@ -216,6 +216,19 @@ def test_a_task_in_flight_runs_to_now() -> None:
     assert "20 s → now" in render_text(view_of((REPO, 7, plan(task("T1"))), runs=(run,)))
 
 
+def test_plans_under_way_come_first_then_the_most_recently_finished() -> None:
+    def finished(issue: int, ago: float, took: float) -> Run:
+        return Run(REPO, issue, started_at=NOW - ago - took, finished_at=NOW - ago)
+
+    plans = [(REPO, n, plan(task("T1"), state=PlanState.DONE)) for n in (1, 2, 3)]
+    plans.append((REPO, 4, plan(task("T1"), state=PlanState.RUNNING)))
+    runs = (finished(1, 3 * HOUR, 60), finished(2, HOUR, 10), finished(3, 2 * HOUR, 600))
+
+    view = view_of(*plans, runs=(*runs, Run(REPO, 4, started_at=NOW - 5)))
+
+    assert [line.issue for line in view.timelines] == [4, 2, 3, 1]
+
+
 @pytest.mark.parametrize(
     ("state", "finished_ago", "shown"),
     [
