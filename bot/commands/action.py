@@ -130,6 +130,7 @@ def read_event(env: Mapping[str, str]) -> ActionEvent:
     payload = read_payload(Path(_required(env, "GITHUB_EVENT_PATH")), repository)
     own_token = env.get("TECHLEAD_GITHUB_TOKEN", "").strip()
     token = own_token or env.get("GITHUB_TOKEN", "").strip()
+    login = env.get("TECHLEAD_BOT_LOGIN", "").strip()
     if not token:
         raise SettingsError("GITHUB_TOKEN", MSG_NO_TOKEN)
     return ActionEvent(
@@ -140,8 +141,10 @@ def read_event(env: Mapping[str, str]) -> ActionEvent:
         repository=repository,
         delivery_id=delivery_id(env),
         data_dir=data_dir(env),
-        bot_login=env.get("TECHLEAD_BOT_LOGIN", "").strip() or (None if own_token else ACTIONS_BOT),
-        own_token=bool(own_token),
+        bot_login=login or (None if own_token else ACTIONS_BOT),
+        # The workflow's own token always writes as github-actions[bot]: another login
+        # (the action's bot-login input) means a PAT or App token was passed.
+        own_token=bool(own_token) or (bool(login) and login.lower() != ACTIONS_BOT),
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.action import ACTIONS_BOT, read_event
+from bot.commands.action import ACTIONS_BOT, Mode, read_event
 from bot.errors import SettingsError
 
 
@@ -57,20 +57,35 @@ def test_defaults_of_a_workflow_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("extra", "login"),
+    ("extra", "login", "mode"),
     [
-        ({"TECHLEAD_GITHUB_TOKEN": "ghp_personal"}, None),
-        ({"TECHLEAD_GITHUB_TOKEN": "ghp_personal", "TECHLEAD_BOT_LOGIN": "shop-bot"}, "shop-bot"),
-        ({"TECHLEAD_BOT_LOGIN": "shop-bot"}, "shop-bot"),
+        ({}, ACTIONS_BOT, Mode.SELF),
+        ({"TECHLEAD_GITHUB_TOKEN": "ghp_personal"}, None, Mode.EVENTS),
+        (
+            {"TECHLEAD_GITHUB_TOKEN": "ghp_personal", "TECHLEAD_BOT_LOGIN": "shop-bot"},
+            "shop-bot",
+            Mode.EVENTS,
+        ),
+        ({"TECHLEAD_BOT_LOGIN": "shop-bot"}, "shop-bot", Mode.EVENTS),
+        ({"TECHLEAD_BOT_LOGIN": "github-actions[bot]"}, ACTIONS_BOT, Mode.SELF),
     ],
-    ids=["pat-without-login", "pat-with-login", "login-override"],
+    ids=[
+        "workflow-token",
+        "pat-without-login",
+        "pat-with-login",
+        "token-input-with-login",
+        "workflow-login",
+    ],
 )
 def test_an_own_token_replaces_the_workflow_token(
-    tmp_path: Path, extra: dict[str, str], login: str | None
+    tmp_path: Path, extra: dict[str, str], login: str | None, mode: Mode
 ) -> None:
+    """The action passes its github-token input as GITHUB_TOKEN: a bot-login other than
+    the workflow token's own says it is a PAT or App token, whose writes start workflows."""
     event = read_event(base_env(tmp_path) | extra)
     assert event.token == extra.get("TECHLEAD_GITHUB_TOKEN", "ghs_workflowtoken")
     assert event.bot_login == login
+    assert event.mode is mode
 
 
 def test_the_command_exits_2_naming_the_variable(tmp_path: Path) -> None:

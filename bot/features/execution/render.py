@@ -24,6 +24,7 @@ from bot.errors import ChecklistStateError
 from bot.features.execution import templates
 from bot.features.execution.model import HandoffRecord, Phase, Run, TaskRun
 from bot.features.execution.schedule import metrics
+from bot.plan.checklist import MAX_COMMENT_CHARS
 from bot.plan.model import Plan, Task
 
 MAX_REASON = 300
@@ -101,10 +102,26 @@ def _row(task_id: str, task: TaskRun) -> str:
     )
 
 
-def insert_section(body: str, extra: str) -> str:
-    """``body`` (the plan checklist) with ``extra`` placed before its hidden state block."""
+def insert_section(body: str, extra: str, limit: int = MAX_COMMENT_CHARS) -> str:
+    """``body`` (the plan checklist) with ``extra`` placed before its hidden state block.
+
+    When both would pass GitHub's comment limit, the section's visible lines give way
+    to a note, then the run block too (a later process then starts the record afresh).
+    """
     if not extra:
         return body
+    placed = _place(body, extra)
+    if len(placed) <= limit:
+        return placed
+    block = _RUN.search(extra)
+    if block is not None:
+        placed = _place(body, f"{templates.SECTION_TRIMMED}\n\n{block.group(0)}")
+        if len(placed) <= limit:
+            return placed
+    return _place(body, templates.SECTION_TRIMMED)
+
+
+def _place(body: str, extra: str) -> str:
     marker = "<!-- techlead:state"
     at = body.rfind(marker)
     if at < 0:

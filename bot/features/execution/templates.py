@@ -96,6 +96,10 @@ SECTION_METRICS = (
     "wall {wall} · executors {executor}"
 )
 SECTION_MESSAGES = "Messages: {items}"
+SECTION_TRIMMED = (
+    "### Execution\n\nThe execution details are left out here: with them this comment would "
+    "pass GitHub's 65,536-character limit."
+)
 SECTION_DRY_RUN = "**Dry run** (`execution.dry_run`): nothing was created. TechLead would create:"
 PHASE_NAMES = {
     "waiting": "waiting",
