@@ -28,9 +28,10 @@ from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from bot.context import Clock
+from bot.errors import QueueError
 from bot.features.execution.model import Phase, Run, TaskRun
 from bot.jobs import JobState
-from bot.log import Redactor, secrets_of
+from bot.log import Redactor, get_logger, secrets_of
 from bot.plan.model import Plan, PlanState, Task, TaskStatus
 from bot.queue import JobQueue, QueueStats, SqliteJobQueue
 from bot.rate_limits import Budget, read_budgets
@@ -889,14 +890,22 @@ def add_routes(app: FastAPI, source: DashboardSource, settings: Settings) -> Non
         query = request.query_params.get("token")
         return access(peer, request.headers, query, settings.dashboard_token) is not Access.REFUSED
 
-    def view() -> DashboardView:
-        return dashboard_view(source.snapshot(), redact)
+    def view() -> DashboardView | str:
+        """The view, or why the store (or Redis) could not be read."""
+        try:
+            return dashboard_view(source.snapshot(), redact)
+        except QueueError as exc:
+            get_logger().warning("dashboard_unavailable", error=str(exc))
+            return redact(str(exc))
 
     @app.get(DASHBOARD_PATH, include_in_schema=False)
     async def dashboard_page(request: Request) -> Response:
         if not allowed(request):
             return PlainTextResponse(MSG_REFUSED, status_code=403)
         shown = await run_in_threadpool(view)
+        if isinstance(shown, str):
+            page = UNAVAILABLE_PAGE.format(refresh=REFRESH_SECONDS, reason=_e(shown))
+            return HTMLResponse(page, status_code=503, headers=NO_STORE)
         return HTMLResponse(render_html(shown), headers=NO_STORE)
 
     @app.get(JSON_PATH, include_in_schema=False)
@@ -904,7 +913,22 @@ def add_routes(app: FastAPI, source: DashboardSource, settings: Settings) -> Non
         if not allowed(request):
             return JSONResponse({"error": "forbidden", "message": MSG_REFUSED.strip()}, 403)
         shown = await run_in_threadpool(view)
+        if isinstance(shown, str):
+            return JSONResponse({"error": "unavailable", "message": shown}, 503, NO_STORE)
         return JSONResponse(shown.to_dict(), headers=NO_STORE)
 
 
 NO_STORE = {"cache-control": "no-store"}
+UNAVAILABLE_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="{refresh}">
+<title>TechLead dashboard</title>
+</head>
+<body>
+<h1>TechLead dashboard</h1>
+<p>The dashboard could not read TechLead's state: {reason}. It tries again every {refresh} s.</p>
+</body>
+</html>
+"""

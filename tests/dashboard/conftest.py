@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from bot.app import build_services, create_app
+from bot.app import Services, build_services, create_app
 from bot.demo import free_port
 from bot.settings import Settings
 from tests.execution.conftest import project, sandbox_session, techlead
@@ -26,9 +26,11 @@ START_TIMEOUT = 10.0
 
 
 @contextmanager
-def serving(settings: Settings, host: str = "127.0.0.1") -> Iterator[str]:
+def serving(
+    settings: Settings, host: str = "127.0.0.1", services: Services | None = None
+) -> Iterator[str]:
     """The app on ``host`` (its job runner idle); yields its base URL."""
-    services = build_services(settings, checkpoints=False)
+    services = services or build_services(settings, checkpoints=False)
     port = free_port(host)
     config = uvicorn.Config(
         create_app(settings, services, start_worker=False),

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app import build_services
 from bot.dashboard import MSG_REFUSED, Access, access
 from bot.log import secrets_of
 from bot.settings import Settings
@@ -133,3 +134,19 @@ def test_over_http_from_another_address_only_the_token_opens_it(tmp_path: Path) 
     assert wrong.status_code == 403
     assert bearer.status_code == 200 and "queue" in bearer.json()
     assert query.status_code == 200 and "<h1>TechLead dashboard</h1>" in query.text
+
+
+def test_when_the_store_cannot_be_read_the_page_says_so_and_keeps_refreshing(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    services = build_services(settings, checkpoints=False)
+    with serving(settings, services=services) as url:
+        services.store.close()
+        page = httpx.get(f"{url}/dashboard", timeout=10)
+        data = httpx.get(f"{url}/dashboard.json", timeout=10)
+
+    assert page.status_code == 503
+    assert "could not read TechLead's state: store failed" in page.text
+    assert '<meta http-equiv="refresh" content="5">' in page.text
+    assert data.status_code == 503 and data.json()["error"] == "unavailable"
