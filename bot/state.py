@@ -25,6 +25,7 @@ from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.features.execution.model import Run
+    from bot.gate_runs import SharedHeads
 
 # The Redis stores and the run store are imported where they are opened: the execution
 # feature's package imports the planning flows, which import this module.
@@ -63,14 +64,6 @@ class Runs(Protocol):
     def installation_load(
         self, installation: int | None, repo: str, issue: int
     ) -> tuple[int, int]: ...
-
-
-class Heads(Protocol):
-    """The newest head of each pull request across machines (:mod:`bot.redis_state`)."""
-
-    def accept(self, repo: str, number: int, head: str) -> str: ...
-
-    def newer(self, repo: str, number: int, head: str) -> str | None: ...
 
 
 _clients_lock = threading.Lock()
@@ -139,7 +132,7 @@ def runs_beside(store: Store, settings: Settings | None = None) -> Runs:
     return RunStore(store)
 
 
-def shared_heads(settings: Settings) -> Heads | None:
+def shared_heads(settings: Settings) -> SharedHeads | None:
     """Gate heads shared by every machine (Redis), or None: the process's registry is all."""
     if settings.queue_url is None:
         return None
