@@ -23,6 +23,8 @@ from bot.settings import Settings
 from bot.store import Store
 from tests.dashboard.conftest import serving
 
+pytestmark = pytest.mark.slow  # each case starts techlead in a subprocess
+
 REPO = "octo/shop"
 TOKEN = "ghs_" + "b" * 36
 
