@@ -20,14 +20,15 @@ from bot import app_setup, dashboard, intake, telemetry
 from bot.context import Clock, GitHubFactory, SystemClock, no_github
 from bot.errors import PayloadError, QueueError, WebhookError
 from bot.features import compose
-from bot.intake import MSG_NOT_STORABLE, Delivery
-from bot.jobs import JobRegistry, JobSpec
+from bot.intake import MSG_NOT_STORABLE, Checked, Delivery
+from bot.intake_writer import Tally, WriterProcess, route_spec
+from bot.jobs import JobRegistry
 from bot.log import get_logger, info_lines
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.queue import SqliteJobQueue
 from bot.rate_limits import RateLimitBook
 from bot.redis_queue import DeliveryRelay, RedisDeliveries, RedisJobQueue
-from bot.router import ROUTE_KIND, DeliveryLog, Router, routing_jobs
+from bot.router import DeliveryLog, Router, routing_jobs
 from bot.settings import Settings
 from bot.store import Accepted, DeliveryWriter, Durability, NotStorable, Store
 from bot.worker import Runner, Worker, WorkerConfig
@@ -52,6 +53,8 @@ class Services:
     writer: DeliveryWriter
     # What runs the jobs: ``worker`` on threads of this process, or worker processes.
     runner: Runner
+    # ``serve`` parses and stores deliveries in a child process instead of ``writer``.
+    writer_process: WriterProcess | None = None
 
     def delivery_stored(self, stored: list[tuple[Delivery, Accepted]]) -> None:
         """After each group commit, on the writer thread: wake the runner, count, log.
@@ -73,8 +76,25 @@ class Services:
             lines.append(("delivery_" + outcome, fields))
         info_lines(lines)
 
+    def process_stored(self, tallies: list[Tally], any_new: bool) -> None:
+        """After each group commit of the writer process: wake the runner, count.
+
+        The writer process logs the deliveries it stored; this runs on the event loop
+        before their answers, so a 202 is always counted.
+        """
+        if any_new:
+            self.runner.wake()
+        for event, action, outcome in tallies:
+            self.metrics.record_delivery(event, action, outcome)
+
+    def use_writer_process(self, env: Mapping[str, str]) -> None:
+        """Store deliveries in a child process (started with the app's lifespan)."""
+        self.writer_process = WriterProcess(env, on_stored=self.process_stored)
+
     def close(self) -> None:
         """Flush pending deliveries and close the store (after the worker stopped)."""
+        if self.writer_process is not None:
+            self.writer_process.close()
         self.writer.close()
         self.store.close()
         if isinstance(self.queue, RedisJobQueue):
@@ -175,11 +195,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if shared.writer_process is not None:
+            await shared.writer_process.start()
         if start_worker:
             await run_in_threadpool(shared.runner.start)
         yield
         if start_worker:
             await run_in_threadpool(shared.runner.stop)
+        if shared.writer_process is not None:
+            await shared.writer_process.stop()
 
     app = TechLeadApp(title="TechLead", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = shared
@@ -226,6 +250,7 @@ class WebhookEndpoint:
 
 
 Answer = tuple[int, dict[str, str]]
+Acknowledged = Checked | Delivery
 
 
 async def answer(services: Services, headers: Mapping[str, str], receive: Receive) -> Answer | None:
@@ -237,25 +262,30 @@ async def answer(services: Services, headers: Mapping[str, str], receive: Receiv
         body = await read_body(receive, settings.max_payload_bytes)
         if body is None:
             return None
-        delivery = intake.verify(
+        # ASGI servers name headers in lower case.
+        checked = intake.check(
             headers, body, settings.webhook_secrets, max_bytes=settings.max_payload_bytes
         )
-    except WebhookError as exc:
-        return reject(exc, services)
-    route = route_spec(delivery, services.new_id())
-    # The store keeps the raw body; the parsed payload, dropped before the wait for
-    # the commit, dies young instead of filling the collector's older generations.
-    delivery = Delivery(delivery.delivery_id, delivery.event, delivery.body, {}, delivery.envelope)
-    try:
-        accepted = await services.writer.accept(delivery, route, services.clock.now())
+        accepted = await store_delivery(services, checked)
     except NotStorable as exc:
-        get_logger(delivery_id=delivery.delivery_id).warning("delivery_not_storable")
+        get_logger(delivery_id=checked.delivery_id).warning("delivery_not_storable")
         return reject(PayloadError(MSG_NOT_STORABLE.format(reason=exc)), services)
     except QueueError:
-        get_logger(delivery_id=delivery.delivery_id).exception("delivery_not_stored")
+        get_logger(delivery_id=checked.delivery_id).exception("delivery_not_stored")
         return 503, {"error": STORE_FAILED, "message": MSG_STORE_FAILED}
+    except WebhookError as exc:
+        return reject(exc, services)
     services.metrics.observe_answer(time.perf_counter() - started)
-    return acknowledge(delivery, accepted)
+    return acknowledge(checked, accepted)
+
+
+async def store_delivery(services: Services, checked: Checked) -> Accepted:
+    """Parse and store in the writer process, or parse here and store on the writer thread."""
+    if services.writer_process is not None:
+        return await services.writer_process.accept(checked, services.clock.now())
+    delivery = intake.parse_for_storage(checked)
+    route = route_spec(delivery, services.new_id())
+    return await services.writer.accept(delivery, route, services.clock.now())
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
@@ -286,19 +316,7 @@ async def send_json(send: Send, status: int, body: Mapping[str, str]) -> None:
 _ANSWER_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def route_spec(delivery: Delivery, trace_id: str) -> JobSpec:
-    """The job that routes a delivery; its dedupe key makes storing it idempotent."""
-    return JobSpec(
-        kind=ROUTE_KIND,
-        payload={"delivery_id": delivery.delivery_id},
-        dedupe_key=f"{ROUTE_KIND}:{delivery.delivery_id}",
-        installation_id=delivery.envelope.installation_id,
-        delivery_id=delivery.delivery_id,
-        trace_id=trace_id,
-    )
-
-
-def acknowledge(delivery: Delivery, accepted: Accepted) -> Answer:
+def acknowledge(delivery: Acknowledged, accepted: Accepted) -> Answer:
     body = {
         "delivery_id": delivery.delivery_id,
         "trace_id": accepted.trace_id,
@@ -320,12 +338,18 @@ def health(services: Services) -> Response:
     checks = {
         "store": _store_state(services.store),
         **_queue_state(services.queue),
-        "intake_writer": "ok" if services.writer.alive() else "not running",
+        "intake_writer": "ok" if _writer_alive(services) else "not running",
         "worker": _worker_state(services.runner),
     }
     healthy = all(state == "ok" for state in checks.values())
     body = {"status": "ok" if healthy else "failing", "checks": checks}
     return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _writer_alive(services: Services) -> bool:
+    if services.writer_process is not None:
+        return services.writer_process.alive()
+    return services.writer.alive()
 
 
 def _store_state(store: Store) -> str:

@@ -37,6 +37,11 @@ from bot.jobs import Job, JobSpec, JobState
 DB_NAME = "techlead.db"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
+# A new database's page size. A delivery's body (10 kB or so) fits one 16 kB page
+# instead of overflowing into four 4 kB pages, each a frame (two writes) in the WAL at
+# every commit; queue transitions write a few pages each either way. An existing
+# database keeps the size it was created with. https://www.sqlite.org/pragma.html#pragma_page_size
+PAGE_SIZE = 16_384
 CHECKPOINT_SECONDS = 1.0
 CHECKPOINT_JOIN_SECONDS = 5.0
 MAX_BATCH = 256
@@ -411,38 +416,8 @@ class DeliveryWriter:
         _settle(batch, outcomes)
 
     def _commit(self, batch: list[_Pending]) -> list[Outcome]:
-        """Commit a batch; a row the store cannot take fails alone."""
-        try:
-            results = self._store.accept_deliveries(
-                [(item.delivery, item.route) for item in batch], batch[-1].now
-            )
-        except QueueError as exc:
-            return [exc] * len(batch)
-        except Exception:
-            # A row the store cannot take (a value SQLite cannot bind, text it cannot
-            # encode): the transaction rolled back; one by one, only that row fails.
-            return self._relayed([self._commit_alone(item) for item in batch])
-        return self._relayed(list(results))
-
-    def _relayed(self, outcomes: list[Outcome]) -> list[Outcome]:
-        """Acknowledge only what the queue holds too; stored rows stay for the next sweep."""
-        if self.relay is None or not any(isinstance(one, Accepted) for one in outcomes):
-            return outcomes
-        try:
-            self.relay()
-        except Exception as exc:
-            failed = QueueError(f"queue failed: {exc}")
-            return [failed if isinstance(one, Accepted) else one for one in outcomes]
-        return outcomes
-
-    def _commit_alone(self, item: _Pending) -> Outcome:
-        """Store one delivery; one the store still cannot take is refused alone."""
-        try:
-            return self._store.accept_delivery(item.delivery, item.route, item.now)
-        except QueueError as exc:
-            return exc
-        except Exception as exc:
-            return NotStorable(str(exc))
+        items = [(item.delivery, item.route) for item in batch]
+        return commit_batch(self._store, items, batch[-1].now, self.relay)
 
     def _report(self, batch: list[_Pending], outcomes: list[Outcome]) -> None:
         stored = [
@@ -455,6 +430,51 @@ class DeliveryWriter:
         # Metrics and log lines must never cost a stored delivery its answer.
         with suppress(Exception):
             self.on_stored(stored)
+
+
+def commit_batch(
+    store: Store,
+    batch: Sequence[tuple[Delivery, JobSpec]],
+    now: float,
+    relay: Callable[[], object] | None = None,
+) -> list[Outcome]:
+    """Commit a batch durably; a row the store cannot take fails alone.
+
+    ``relay`` (the queue is elsewhere) moves the committed routing jobs there; when it
+    fails, the batch's deliveries are answered as failed and their rows wait in the
+    store for the next sweep.
+    """
+    try:
+        results: list[Outcome] = list(store.accept_deliveries(batch, now))
+    except QueueError as exc:
+        return [exc] * len(batch)
+    except Exception:
+        # A row the store cannot take (a value SQLite cannot bind, text it cannot
+        # encode): the transaction rolled back; one by one, only that row fails.
+        results = [_commit_alone(store, delivery, route, now) for delivery, route in batch]
+    return _relayed(results, relay)
+
+
+def _relayed(outcomes: list[Outcome], relay: Callable[[], object] | None) -> list[Outcome]:
+    """Acknowledge only what the queue holds too; stored rows stay for the next sweep."""
+    if relay is None or not any(isinstance(one, Accepted) for one in outcomes):
+        return outcomes
+    try:
+        relay()
+    except Exception as exc:
+        failed = QueueError(f"queue failed: {exc}")
+        return [failed if isinstance(one, Accepted) else one for one in outcomes]
+    return outcomes
+
+
+def _commit_alone(store: Store, delivery: Delivery, route: JobSpec, now: float) -> Outcome:
+    """Store one delivery; one the store still cannot take is refused alone."""
+    try:
+        return store.accept_delivery(delivery, route, now)
+    except QueueError as exc:
+        return exc
+    except Exception as exc:
+        return NotStorable(str(exc))
 
 
 class NotStorable(QueueError):
@@ -503,27 +523,26 @@ def _resolve(future: Future[Accepted] | asyncio.Future[Accepted], outcome: Outco
 def _accept_batch(
     conn: sqlite3.Connection, batch: Sequence[tuple[Delivery, JobSpec]], now: float
 ) -> list[Accepted]:
-    """A batch in three statements, however many deliveries it holds.
+    """A batch in two statements, however many deliveries it holds (three with repeats).
 
-    Every statement the ``sqlite3`` module runs gives the GIL up and must win it back
-    from the event loop, up to a switch interval later; one statement per row made a
-    batch of 30 deliveries wait for the GIL a hundred times. Inside the write
-    transaction nobody else inserts, so the first statement finds every repeat.
+    Every statement the ``sqlite3`` module runs gives the GIL up and must win it back,
+    and each costs a parse of its parameters; so the deliveries go in one multi-row
+    INSERT that returns the ids it stored, their routing jobs in another. Only ids it
+    did not store (a redelivery) are looked up for their first trace id.
     """
-    known = _known_traces(conn, [delivery.delivery_id for delivery, _ in batch])
-    answers: list[Accepted] = []
-    fresh: list[tuple[Delivery, JobSpec]] = []
+    first: dict[str, tuple[Delivery, JobSpec]] = {}
     for delivery, route in batch:
-        trace_id = known.get(delivery.delivery_id)
-        if trace_id is None:  # new, and the first of its id in this batch
-            trace_id = known[delivery.delivery_id] = route.trace_id or ""
-            fresh.append((delivery, route))
-            answers.append(Accepted(new=True, trace_id=trace_id))
-        else:
-            answers.append(Accepted(new=False, trace_id=trace_id))
-    deliveries = [_delivery_row(delivery, route.trace_id or "", now) for delivery, route in fresh]
-    _insert_rows(conn, _DELIVERY_INSERT, deliveries)
-    _insert_rows(conn, _JOB_INSERT, [_job_row(route, now) for _, route in fresh])
+        first.setdefault(delivery.delivery_id, (delivery, route))
+    rows = [_delivery_row(one, route.trace_id or "", now) for one, route in first.values()]
+    stored = set(_insert_rows(conn, _DELIVERY_INSERT, rows, returning=True))
+    jobs = [_job_row(route, now) for one, (_, route) in first.items() if one in stored]
+    _insert_rows(conn, _JOB_INSERT, jobs)
+    known = {one: first[one][1].trace_id or "" for one in stored}
+    known.update(_known_traces(conn, [one for one in first if one not in stored]))
+    answers: list[Accepted] = []
+    for delivery, route in batch:
+        new = delivery.delivery_id in stored and route is first[delivery.delivery_id][1]
+        answers.append(Accepted(new=new, trace_id=known[delivery.delivery_id]))
     return answers
 
 
@@ -542,21 +561,38 @@ def _known_traces(conn: sqlite3.Connection, delivery_ids: Sequence[str]) -> dict
 
 
 def _insert_rows(
-    conn: sqlite3.Connection, insert: tuple[str, str, str], rows: Sequence[tuple[Any, ...]]
-) -> None:
+    conn: sqlite3.Connection,
+    insert: tuple[str, str, str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    returning: bool = False,
+) -> list[Any]:
     """All ``rows`` in one INSERT statement (one step of the SQLite VM) per chunk.
 
     Chunks keep each statement under SQLite's historic limit of 999 parameters,
-    which older builds still have.
+    which older builds still have. With ``returning``, the first column of each row
+    the statement stored (a conflict stores nothing).
+    https://www.sqlite.org/lang_returning.html
     """
     if not rows:
-        return
+        return []
     head, row, tail = insert
     per_statement = max(1, MAX_PARAMETERS // len(rows[0]))
+    suffix = f"{tail} RETURNING {_first_column(head)}" if returning else tail
+    inserted: list[Any] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         values = ", ".join([row] * len(chunk))
-        conn.execute(f"{head} VALUES {values} {tail}", [value for one in chunk for value in one])
+        params = [value for one in chunk for value in one]
+        cursor = conn.execute(f"{head} VALUES {values} {suffix}", params)
+        if returning:
+            inserted.extend(found for (found,) in cursor.fetchall())
+    return inserted
+
+
+def _first_column(head: str) -> str:
+    """``delivery_id`` of ``INSERT INTO deliveries (delivery_id, ...``."""
+    return head.split("(", 1)[1].split(",", 1)[0].strip()
 
 
 def insert_job(conn: sqlite3.Connection, spec: JobSpec, now: float) -> int:
@@ -648,6 +684,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         timeout=BUSY_TIMEOUT_MS / 1000,
         cached_statements=STATEMENT_CACHE,
     )
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before WAL creates the file
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {Durability.NORMAL.value}")
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -108,7 +108,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         router=composition.router,
         jobs=composition.jobs,
         worker_config=WorkerConfig(threads=args.threads, grace_seconds=args.grace),
+        checkpoints=False,  # the writer process moves its WAL into the database
     )
+    services.use_writer_process(env)
     if args.workers:
         services.runner = WorkerPool(
             services.worker,

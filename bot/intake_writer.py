@@ -1,0 +1,449 @@
+"""The delivery writer process: webhook deliveries are parsed and committed beside serve.
+
+``techlead serve`` answers webhooks on one event loop. Storing a delivery (parsing its
+JSON, building its routing job, two SQLite inserts and the fsync of a group commit)
+costs that loop's interpreter more than everything else a delivery needs, so serve
+checks the headers and the signature, hands the delivery to this child process over a
+Unix socket, and answers once the child says the commit holding it is durable.
+
+Frames, both ways, are a 4-byte little-endian length and a pickle (both ends are this
+module, started together):
+
+- to the child: a list of ``(seq, delivery id, event, received at, JSON document)``,
+  the deliveries the event loop checked in one of its turns;
+- to serve: ``(answers, tallies, any new)`` per group commit; an answer is
+  ``(seq, outcome, text)`` where ``text`` is the trace id of a stored delivery or the
+  reason for a refusal; a tally is ``(event, action, outcome)`` of a stored delivery,
+  for the metrics.
+
+The child reads whatever has arrived, commits it in one durable transaction, logs the
+stored deliveries and writes the answers of the whole batch in one frame. It stops at
+the end of its socket (serve stopped, or was killed) once it has committed what it had
+read; a delivery serve never answered was never acknowledged. When the child dies,
+serve answers 503 to every delivery waiting for it and to new ones, /healthz fails, and
+serve starts a new child after a short backoff (longer while it keeps dying).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import os
+import pickle
+import secrets
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot import intake
+from bot.errors import PayloadError, QueueError
+from bot.intake import Checked, Delivery
+from bot.jobs import JobSpec
+from bot.router import ROUTE_KIND
+from bot.store import MAX_BATCH, Accepted, NotStorable, Store, commit_batch
+
+HEADER = struct.Struct("<I")
+SOCKET_BUFFER = 4 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+STABLE_SECONDS = 10.0  # a child that lived this long was not crash-looping
+STOP_SECONDS = 10.0
+REAP_SECONDS = 0.5
+MSG_DOWN = "the delivery writer process is not running"
+MSG_STOPPED = "the delivery writer process stopped before storing the delivery"
+
+Item = tuple[int, str, str, float, bytes]  # seq, delivery id, event, received at, document
+Answer = tuple[int, str, str]  # seq, outcome, trace id or reason
+Tally = tuple[str, str | None, str]  # event, action, outcome
+OnStored = Callable[[list[Tally], bool], None]
+
+
+class Outcome(enum.StrEnum):
+    """What the child did with one delivery."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    BAD_PAYLOAD = "bad_payload"  # not a JSON object: answered 400, not stored
+    NOT_STORABLE = "not_storable"  # a row the store refuses: answered 400, not stored
+    FAILED = "store_failed"  # the store or the queue failed: answered 503
+
+
+def route_spec(delivery: Delivery, trace_id: str) -> JobSpec:
+    """The job that routes a delivery; its dedupe key makes storing it idempotent."""
+    return JobSpec(
+        kind=ROUTE_KIND,
+        payload={"delivery_id": delivery.delivery_id},
+        dedupe_key=f"{ROUTE_KIND}:{delivery.delivery_id}",
+        installation_id=delivery.envelope.installation_id,
+        delivery_id=delivery.delivery_id,
+        trace_id=trace_id,
+    )
+
+
+def frame(value: object) -> bytes:
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+class FrameBuffer:
+    """Bytes read from the socket, cut into the frames they complete."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        self._data += chunk
+        found: list[Any] = []
+        start = 0
+        while len(self._data) - start >= HEADER.size:
+            (size,) = HEADER.unpack_from(self._data, start)
+            end = start + HEADER.size + size
+            if end > len(self._data):
+                break
+            found.append(pickle.loads(memoryview(self._data)[start + HEADER.size : end]))  # noqa: S301
+            start = end
+        del self._data[:start]
+        return found
+
+
+# -- serve's side ----------------------------------------------------------------------
+
+
+def writer_command() -> list[str]:
+    return [sys.executable, "-m", "bot.intake_writer"]
+
+
+class WriterProcess:
+    """Serve's end of the writer child: sends deliveries, awaits their answers, restarts it.
+
+    Everything here runs on the event loop: ``accept`` queues a delivery and sends the
+    loop turn's deliveries in one frame; the answers of a commit come back in one frame
+    and wake their requests. ``on_stored`` (metrics, waking the jobs) runs once per
+    commit, before its answers.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        on_stored: OnStored | None = None,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        self._env = dict(env)
+        self._command = list(command or writer_command())
+        self.on_stored = on_stored
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._transport: asyncio.Transport | None = None
+        self._waiting: dict[int, asyncio.Future[Accepted]] = {}
+        self._outbox: list[Item] = []
+        self._seq = 0
+        self._started = 0.0
+        self._backoff = FIRST_BACKOFF
+        self._closing = False
+        self._restart: asyncio.TimerHandle | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    async def start(self) -> None:
+        """Start the child; call on the event loop that will serve the deliveries."""
+        self._loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        for sock in (ours, theirs):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+        with theirs:
+            self._process = subprocess.Popen(
+                [*self._command, "--fd", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+            )
+        self._started = time.monotonic()
+        transport, _ = await self._loop.create_unix_connection(lambda: _Link(self), sock=ours)
+        self._transport = transport
+
+    def alive(self) -> bool:
+        """False while no child runs: deliveries are answered 503, /healthz fails."""
+        return (
+            self._transport is not None
+            and self._process is not None
+            and self._process.poll() is None
+        )
+
+    async def accept(self, checked: Checked, now: float) -> Accepted:
+        """Store one checked delivery; raise as the thread writer's ``accept`` does.
+
+        :class:`PayloadError` when its JSON is not an object, :class:`NotStorable` for a
+        row the store refuses, :class:`QueueError` when it could not be stored now.
+        """
+        if self._transport is None or self._loop is None:
+            raise QueueError(MSG_DOWN)
+        self._seq += 1
+        future: asyncio.Future[Accepted] = self._loop.create_future()
+        self._waiting[self._seq] = future
+        if not self._outbox:
+            self._loop.call_soon(self._flush)
+        self._outbox.append((self._seq, checked.delivery_id, checked.event, now, checked.document))
+        return await future
+
+    def _flush(self) -> None:
+        items, self._outbox = self._outbox, []
+        if self._transport is not None and items:
+            self._transport.write(frame(items))
+
+    def answered(self, frames: list[Any]) -> None:
+        for answers, tallies, any_new in frames:
+            if self.on_stored is not None and tallies:
+                with suppress(Exception):  # metrics must never cost a delivery its answer
+                    self.on_stored(tallies, any_new)
+            for seq, outcome, text in answers:
+                future = self._waiting.pop(seq, None)
+                if future is not None and not future.done():
+                    _settle(future, outcome, text)
+
+    def lost(self) -> None:
+        """The child's end closed: fail what waits for it, and start a new child later."""
+        self._transport = None
+        waiting, self._waiting = self._waiting, {}
+        self._outbox = []
+        for future in waiting.values():
+            if not future.done():
+                future.set_exception(QueueError(MSG_STOPPED))
+        if self._process is not None:
+            _reap(self._process)
+        if self._closing or self._loop is None:
+            return
+        stable = time.monotonic() - self._started >= STABLE_SECONDS
+        self._backoff = FIRST_BACKOFF if stable else min(self._backoff * 2, MAX_BACKOFF)
+        delay = FIRST_BACKOFF if stable else self._backoff
+        self._restart = self._loop.call_later(delay, self._start_again)
+
+    def _start_again(self) -> None:
+        if not self._closing and self._loop is not None:
+            self._loop.create_task(self.start())
+
+    async def stop(self) -> None:
+        """On the event loop, after the last request: the child commits and ends."""
+        self._closing = True
+        if self._restart is not None:
+            self._restart.cancel()
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Wait for the child to end (killing it if it will not); any thread."""
+        self._closing = True
+        if self._process is None:
+            return
+        try:
+            self._process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(STOP_SECONDS)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """The child closed its end: it is exiting (or deaf, and would never answer again)."""
+    try:
+        process.wait(REAP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(REAP_SECONDS)
+
+
+def _settle(future: asyncio.Future[Accepted], outcome: str, text: str) -> None:
+    if outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE):
+        future.set_result(Accepted(new=outcome == Outcome.ACCEPTED, trace_id=text))
+    elif outcome == Outcome.BAD_PAYLOAD:
+        future.set_exception(PayloadError(text))
+    elif outcome == Outcome.NOT_STORABLE:
+        future.set_exception(NotStorable(text))
+    else:
+        future.set_exception(QueueError(text))
+
+
+class _Link(asyncio.Protocol):
+    def __init__(self, writer: WriterProcess) -> None:
+        self._writer = writer
+        self._frames = FrameBuffer()
+
+    def data_received(self, data: bytes) -> None:
+        self._writer.answered(self._frames.feed(data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._writer.lost()
+
+
+# -- the child -------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """What the child answers for one group commit."""
+
+    answers: list[Answer]
+    tallies: list[Tally]
+    traces: dict[str, str]  # delivery id -> trace id, of each delivery stored
+
+    @property
+    def any_new(self) -> bool:
+        return any(outcome == Outcome.ACCEPTED for _, _, outcome in self.tallies)
+
+    def log_line(self) -> tuple[str, dict[str, Any]]:
+        """One line per commit; it names every delivery in it, with its trace id."""
+        new = sum(1 for _, _, outcome in self.tallies if outcome == Outcome.ACCEPTED)
+        fields = {"accepted": new, "duplicate": len(self.tallies) - new, "traces": self.traces}
+        return "deliveries_stored", fields
+
+
+def trace_ids(count: int) -> list[str]:
+    """Fresh random trace ids (W3C format: 16 bytes, hex), one read of the kernel for all."""
+    raw = os.urandom(16 * count).hex()
+    return [raw[start : start + 32] for start in range(0, 32 * count, 32)]
+
+
+def commit_items(
+    store: Store,
+    items: Sequence[Item],
+    new_ids: Callable[[int], list[str]] = trace_ids,
+    relay: Callable[[], object] | None = None,
+) -> Batch:
+    """Parse, store and answer a batch of deliveries in one durable transaction."""
+    batch = Batch([], [], {})
+    parsed: list[tuple[int, Delivery, JobSpec]] = []
+    fresh = iter(new_ids(len(items)))
+    for seq, delivery_id, event, _, document in items:
+        try:
+            delivery = intake.parse_for_storage(Checked(delivery_id, event, document))
+        except PayloadError as exc:
+            batch.answers.append((seq, Outcome.BAD_PAYLOAD.value, str(exc)))
+            continue
+        parsed.append((seq, delivery, route_spec(delivery, next(fresh))))
+    if not parsed:
+        return batch
+    pairs = [(delivery, route) for _, delivery, route in parsed]
+    outcomes = commit_batch(store, pairs, items[-1][3], relay)
+    for (seq, delivery, _), result in zip(parsed, outcomes, strict=True):
+        batch.answers.append((seq, *_answer(result)))
+        if isinstance(result, Accepted):
+            _record(batch, delivery, result)
+    return batch
+
+
+def _answer(result: Accepted | Exception) -> tuple[str, str]:
+    """Plain strings: the answers are pickled, and the child runs this module as __main__."""
+    if isinstance(result, Accepted):
+        return (Outcome.ACCEPTED if result.new else Outcome.DUPLICATE).value, result.trace_id
+    if isinstance(result, NotStorable):
+        return Outcome.NOT_STORABLE.value, str(result)
+    return Outcome.FAILED.value, str(result)
+
+
+def _record(batch: Batch, delivery: Delivery, accepted: Accepted) -> None:
+    outcome = Outcome.ACCEPTED if accepted.new else Outcome.DUPLICATE
+    batch.tallies.append((delivery.event, delivery.envelope.action, outcome.value))
+    batch.traces[delivery.delivery_id] = accepted.trace_id
+
+
+class Inbox:
+    """The child's end of the socket: blocks for a first frame, then takes what is there."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._frames = FrameBuffer()
+        self.closed = False
+
+    def batch(self) -> list[Item] | None:
+        """The deliveries that have arrived (at least one); None once serve hung up."""
+        items: list[Item] = []
+        while not self.closed and len(items) < MAX_BATCH:
+            chunk = self._read(wait=not items)
+            if chunk is None:
+                break
+            if not chunk:
+                self.closed = True
+            for received in self._frames.feed(chunk):
+                items.extend(received)
+        return items if items or not self.closed else None
+
+    def _read(self, *, wait: bool) -> bytes | None:
+        try:
+            return self._sock.recv(READ_CHUNK, 0 if wait else socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return b""
+
+
+def run(sock: socket.socket, store: Store, relay: Callable[[], object] | None = None) -> None:
+    """Commit and answer batches until serve hangs up."""
+    from bot.log import info_lines  # structlog: only in the child
+
+    inbox = Inbox(sock)
+    while (items := inbox.batch()) is not None:
+        try:
+            batch = commit_items(store, items, relay=relay)
+        except Exception as exc:  # last line of defence: answer, and take the next batch
+            failed = f"store failed: {exc}"
+            batch = Batch([(item[0], Outcome.FAILED.value, failed) for item in items], [], {})
+        if batch.traces:
+            with suppress(Exception):  # a log line must never cost a delivery its answer
+                info_lines([batch.log_line()])
+        try:
+            sock.sendall(frame((batch.answers, batch.tallies, batch.any_new)))
+        except OSError:
+            return  # serve is gone; what was committed stays committed
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    import argparse
+
+    from bot.log import configure_logging
+    from bot.settings import Settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fd", type=int, required=True, help="the socket serve passed")
+    args = parser.parse_args(argv)
+    # Serve's signals are for serve: this process ends when serve closes the socket.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    settings = Settings.from_env(os.environ if env is None else env)
+    configure_logging(settings)
+    sock = socket.socket(fileno=args.fd)
+    store = Store.open(Path(settings.data_dir))
+    store.start_checkpoints()
+    relay = _relay(settings, store)
+    try:
+        run(sock, store, relay)
+    finally:
+        store.close()
+        sock.close()
+    return 0
+
+
+def _relay(settings: Any, store: Store) -> Callable[[], object] | None:
+    """With ``TECHLEAD_QUEUE_URL``: what moves committed routing jobs to Redis."""
+    if settings.queue_url is None:
+        return None
+    from bot.context import SystemClock
+    from bot.redis_queue import DeliveryRelay, RedisDeliveries, RedisJobQueue
+
+    queue = RedisJobQueue.from_url(settings.queue_url, SystemClock(), lambda: secrets.token_hex(16))
+    return DeliveryRelay(store, queue, RedisDeliveries(queue.client)).sweep
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
