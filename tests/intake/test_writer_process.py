@@ -15,9 +15,11 @@ from bot import intake
 from bot.errors import PayloadError
 from bot.intake import Checked
 from bot.intake_writer import FrameBuffer, commit_items, frame
+from bot.redis_queue import RedisJobQueue
 from bot.store import Store
-from tests.intake.conftest import FIXTURES, T0, fixture_files, payload_bytes
+from tests.intake.conftest import FIXTURES, T0, FakeClock, fixture_files, payload_bytes
 from tests.intake.serve_process import ServeProcess, wait_for
+from tests.queue_contract import redis_server
 
 GOOD = payload_bytes({"action": "opened", "installation": {"id": 42}})
 OTHER = payload_bytes({"action": "closed", "repository": {"full_name": "o/r"}})
@@ -192,3 +194,33 @@ def _running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+@pytest.mark.slow
+def test_with_the_queue_on_redis_the_writer_process_relays_each_routing_job(
+    tmp_path: Path,
+) -> None:
+    if not redis_server.available():
+        pytest.skip(redis_server.MISSING)
+    body = (FIXTURES / "issues.labeled.json").read_bytes()
+    (tmp_path / "redis").mkdir()
+    with redis_server.redis_server(tmp_path / "redis") as url:
+        env = {"TECHLEAD_QUEUE_URL": url}
+        # One job thread in serve instead of worker processes: a quicker start.
+        server = ServeProcess(tmp_path / "data", extra_args=["--workers", "0", "--threads", "1"])
+        server.extra_env = env
+        server.plugins = ""
+        server.start()
+        try:
+            assert server.post(body, "issues", "relayed").status_code == 202
+            queue = RedisJobQueue.from_url(url, FakeClock(), lambda: "id")
+            wait_for(lambda: "relayed" in {job.delivery_id for job in queue.list()}, 10, "the job")
+            queue.close()
+        finally:
+            server.stop()
+    stored = Store.open(tmp_path / "data")
+    try:
+        assert stored.get_delivery("relayed") is not None
+        assert stored.count("jobs") == 0, "the outbox row moved to Redis"
+    finally:
+        stored.close()
