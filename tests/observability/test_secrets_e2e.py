@@ -7,13 +7,16 @@ the App's private key (App mode) or a personal access token (token mode), the mo
 endpoint's key and the dashboard token. The sandbox mints the installation tokens. A
 maintainer then does what the demo does: an issue, the label, approval, and the plan
 carried out by the demo agent through task pull requests, gates, reviews and merges.
-The model endpoint rejects the key and echoes it back, as real ones do.
+The model endpoint rejects the key and echoes it back, as real ones do, and the agent
+prints its environment and its worktree's git configuration and commits them to the
+task's pull request, as a hostile agent would.
 
 Afterwards every log line, every file under the data directory (the SQLite store, the
 git mirrors' and worktrees' ``.git/config``...), every row of every table of the store,
 and everything TechLead wrote to the sandbox (issue and review comments, pull request
-titles and bodies, check runs, statuses, commit messages of every ref) is searched for
-each secret, raw and base64-, URL- and basic-auth-encoded.
+titles and bodies, check runs, statuses, every commit of every ref with its changes) is
+searched for each secret, raw and base64-, URL- and basic-auth-encoded, and for anything
+shaped like a GitHub token or a JWT.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import base64
 import http.server
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -53,7 +57,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 REPO = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "whsec-e2e-Kq7Zr2Lm9Vx4Pt6Wb3Nc8Jd5Hf1Yg"
-PAT_SUFFIX = "TokenModePat" + "Qz7Kx2Wm9Lr4Vt6Pb3Nc8Jd5"
 LLM_API_KEY = "sk-e2e-Llm-Wm4Qz8Kx2Vt7Lr9Pb6Nc3Jd1Hf5"
 DASHBOARD_TOKEN = "dash-e2e-Vt3Pb8Nc6Jd2Hf9Yg4Kq7Zr1Lm5"
 OWNER = "octo-org"
@@ -187,10 +190,29 @@ def base_env(data_dir: Path, api_url: str, model_url: str) -> dict[str, str]:
     }
 
 
-def repo_config() -> str:
-    """The demo project's settings, the model planner, and the demo agent for everyone."""
+# The demo agent, after showing everything it can see: what an agent's code can read is
+# what a hostile one would publish.
+AGENT = """\
+import json, os, pathlib, subprocess, sys
+from bot.demo_agent import main
+
+seen = json.dumps(dict(os.environ), indent=1, sort_keys=True)
+git = subprocess.run(["git", "config", "--list", "--show-origin"], capture_output=True, text=True)
+print(seen, git.stdout, git.stderr)
+print(seen, file=sys.stderr)
+task = os.environ.get("TECHLEAD_TASK_ID", "T")
+notes = pathlib.Path("notes")
+notes.mkdir(exist_ok=True)
+(notes / f"seen-by-{task}.txt").write_text(seen + git.stdout)
+sys.exit(main())
+"""
+
+
+def repo_config(agent: Path) -> str:
+    """The demo project's settings, the model planner, and the agent for everyone."""
     own = (DEMO_PROJECT / ".github" / "techlead.yml").read_text(encoding="utf-8")
-    return own.replace("planning:\n", "planning:\n  planner: llm\n", 1) + roster_config()
+    roster = roster_config().replace("-m bot.demo_agent", str(agent))
+    return own.replace("planning:\n", "planning:\n  planner: llm\n", 1) + roster
 
 
 @pytest.fixture(params=["app", "token"])
@@ -202,7 +224,9 @@ def world(
         sandbox.create_user(OWNER)
         maintainer = sandbox.create_user(MAINTAINER)
         source = copy_project(DEMO_PROJECT, tmp_path / "project" / REPO_NAME)
-        (source / ".github" / "techlead.yml").write_text(repo_config(), encoding="utf-8")
+        agent = tmp_path / "agent.py"
+        agent.write_text(AGENT, encoding="utf-8")
+        (source / ".github" / "techlead.yml").write_text(repo_config(agent), encoding="utf-8")
         repo = sandbox.create_repo(OWNER, REPO_NAME, source=source)
         sandbox.set_role(repo.full_name, MAINTAINER, "write")
         data_dir = tmp_path / "techlead"
@@ -343,12 +367,20 @@ def sandbox_records(sandbox: Sandbox, full_name: str) -> Iterator[tuple[str, str
         yield "check runs", repr(list(repo.check_runs.values()))
         yield "statuses", repr(list(repo.statuses))
         yield "pull requests, reviews, review comments", repr(repo.extensions)
-    yield "commit messages", repo.git.text("log", "--all", "--format=%H%n%B")
+    yield "commits", repo.git.text("log", "--all", "--patch", "--format=%H%n%B")
 
 
 def the_log(world: World) -> Iterator[tuple[str, str]]:
     for number, line in enumerate(world.serve.log().splitlines(), 1):
         yield f"serve.log line {number}", line
+
+
+# Credentials whose values the test cannot know (the App's JWTs, tokens of any kind)
+# still have a shape. https://github.blog/engineering/platform-security/behind-githubs-new-authentication-token-formats/
+SHAPES = {
+    "a GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,})"),
+    "a JWT": re.compile(r"\beyJ[\w-]{10,}\.eyJ[\w-]{10,}"),
+}
 
 
 def leaks(secrets: dict[str, str], places: Iterator[tuple[str, str]]) -> list[str]:
@@ -357,12 +389,23 @@ def leaks(secrets: dict[str, str], places: Iterator[tuple[str, str]]) -> list[st
         for name, secret in secrets.items()
         for label, form in encodings(name, secret).items()
     }
-    return [
-        f"{label} in {where}: ...{text[max(text.find(form) - 80, 0) : text.find(form) + 80]}..."
-        for where, text in places
-        for label, form in forms.items()
-        if form in text
-    ]
+    found = []
+    for where, text in places:
+        found += [
+            shown(label, where, text, text.find(form))
+            for label, form in forms.items()
+            if form in text
+        ]
+        found += [
+            shown(label, where, text, m.start())
+            for label, shape in SHAPES.items()
+            if (m := shape.search(text))
+        ]
+    return found
+
+
+def shown(label: str, where: str, text: str, at: int) -> str:
+    return f"{label} in {where}: ...{text[max(at - 80, 0) : at + 80]}..."
 
 
 # ---------------------------------------------------------------------------- the test
@@ -391,9 +434,11 @@ def test_no_secret_reaches_a_log_line_or_a_stored_record(world: World) -> None:
     ]
     log = world.serve.log()
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    assert len(lines) > 50 and {"delivery_accepted", "delivery_routed"} <= {
-        line.get("event") for line in lines
-    }, log[-2000:]
+    from_jobs = [line for line in lines if line.get("job_id") is not None]
+    assert len(lines) > 100 and from_jobs and len(from_jobs) < len(lines), log[-2000:]
+
+    commits = world.sandbox.repo(world.repo).git.text("log", "--all", "--name-only")
+    assert "notes/seen-by-T1.txt" in commits, "the agent's view of its environment was not pushed"
 
     found = leaks(secrets, the_log(world))
     found += leaks(secrets, store_rows(data_dir))
@@ -435,6 +480,18 @@ def b64(text: str) -> str:
 )
 def test_the_search_finds_a_secret_however_it_travels(text: str) -> None:
     assert leaks({"the secret": ODD_SECRET}, iter([("a place", text)])) != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "authorization: token ghs_" + "A1b2C3d4" * 5,
+        "jwt=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxMjMiLCJpYXQiOjE3fQ.c2lnbmF0dXJl",
+    ],
+    ids=["installation-token", "jwt"],
+)
+def test_the_search_finds_any_credential_by_its_shape(text: str) -> None:
+    assert leaks({}, iter([("a place", text)])) != []
 
 
 def test_the_search_finds_nothing_in_clean_text() -> None:
