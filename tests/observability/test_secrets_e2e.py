@@ -16,7 +16,8 @@ git mirrors' and worktrees' ``.git/config``...), every row of every table of the
 and everything TechLead wrote to the sandbox (issue and review comments, pull request
 titles and bodies, check runs, statuses, every commit of every ref with its changes) is
 searched for each secret, raw and base64-, URL- and basic-auth-encoded, and for anything
-shaped like a GitHub token or a JWT.
+shaped like a GitHub token or a JWT. ``techlead demo`` gets the same search of its
+console-format log file, its store and the repository it built.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot import demo
 from bot.demo import (
     DEMO_PROJECT,
     ISSUE_BODY,
@@ -497,3 +499,41 @@ def test_the_search_finds_any_credential_by_its_shape(text: str) -> None:
 def test_the_search_finds_nothing_in_clean_text() -> None:
     clean = [("a place", "token [REDACTED] and " + b64("x-access-token:[REDACTED]"))]
     assert leaks({"the secret": ODD_SECRET}, iter(clean)) == []
+
+
+# ---------------------------------------------------------------------------- the demo
+
+DEMO_TIMEOUT = 150
+
+
+def test_the_demo_log_holds_no_secret(tmp_path: Path) -> None:
+    """``techlead demo``: its console-format log file, its store and the repository it built.
+
+    The demo mints its App key inside its own process, so besides its webhook secret the
+    search is by shape: a private key block, a GitHub token, a JWT.
+    """
+    data_dir = tmp_path / "demo"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = (data_dir / "techlead.log").read_text(encoding="utf-8")
+    assert log.count("\n") > 100 and "delivery_routed" in log
+
+    def places() -> Iterator[tuple[str, str]]:
+        yield "the demo's terminal output", done.stdout + done.stderr
+        for number, line in enumerate(log.splitlines(), 1):
+            yield f"techlead.log line {number}", line
+        yield from store_rows(data_dir / "techlead")
+        yield from data_files(data_dir / "techlead")
+        for bare in sorted((data_dir / "github").rglob("*.git")):
+            patch = ["git", "-C", str(bare), "log", "--all", "--patch", "--format=%H%n%B"]
+            yield bare.name, subprocess.run(patch, capture_output=True, text=True).stdout
+
+    found = leaks({"webhook secret": demo.WEBHOOK_SECRET}, places())
+    found += [f"a private key in {where}" for where, text in places() if "PRIVATE KEY" in text]
+    assert found == [], "\n".join(found[:20])
