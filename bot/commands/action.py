@@ -28,7 +28,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -76,6 +76,10 @@ MSG_RESTORED_RUN = " and its execution record ({tasks} tasks)"
 MSG_NOT_RESTORED = "TechLead: the plan of #{issue} was not read back from its checklist: {problem}"
 MSG_NO_RUN = "TechLead: the execution record of #{issue} was not read back: {problem}"
 MSG_ADVANCE = "TechLead: the event concerns a branch of the plan of #{issue}: its execution goes on"
+MSG_FED = (
+    "TechLead: fed itself {count} events GitHub does not send for pull requests written with "
+    "GITHUB_TOKEN: {events}"
+)
 # Events that may act on an existing plan: its checklist is read back first.
 PLAN_EVENTS = frozenset({"issues", "issue_comment"})
 # Events about a branch or pull request: one of an execution's moves it on.
@@ -240,6 +244,7 @@ class RunResult:
     mode: Mode = Mode.SELF
     restored: Restored = Restored()
     advanced: bool = False
+    fed: tuple[str, ...] = ()  # deliveries fed for its own pull requests (FollowUps)
 
     def count(self, state: JobState) -> int:
         return sum(1 for job in self.jobs if job.state is state)
@@ -379,6 +384,81 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+class FollowUps:
+    """In :attr:`Mode.SELF`: the ``pull_request`` deliveries GitHub does not send for
+    the pull requests TechLead opens or pushes with ``GITHUB_TOKEN``.
+
+    For an App, its own task and integration pull requests' ``opened`` and
+    ``synchronize`` events bring the gates and the reviewers; here each new head in the
+    plan's execution record becomes such a delivery, stored and routed like the run's
+    own event, under the same trace. Pull requests already in the record when the run
+    started were fed by the run that made them.
+    """
+
+    def __init__(self, event: ActionEvent, settings: Settings, issue: int, trace_id: str) -> None:
+        self.event = event
+        self.settings = settings
+        self.issue = issue
+        self.trace_id = trace_id
+        self.fed: list[str] = []
+        run = self._run()
+        self._seen = set(_task_heads(run))
+        self._integration_done = run.integration_pr is not None
+
+    def _run(self) -> Any:
+        from bot.features.execution.store import RunStore
+
+        with RunStore.open(self.settings.data_dir) as runs:
+            return runs.load(self.event.repository, self.issue)
+
+    def feed(self, services: Any, github: Any) -> int:
+        """Store a delivery for every head not seen yet; how many were stored."""
+        from bot.app import route_spec
+
+        run = self._run()
+        heads = _task_heads(run)
+        if run.integration_pr and not self._integration_done:
+            self._integration_done = True
+            pull = github.get_pull(self.event.repository, run.integration_pr)
+            heads.append((run.integration_pr, pull.head_sha))
+        fresh = [head for head in heads if head not in self._seen]
+        for number, sha in fresh:
+            known = any(seen == number for seen, _ in self._seen)
+            action = "synchronize" if known else "opened"
+            self._seen.add((number, sha))
+            delivery = self._delivery(number, sha, action, github)
+            services.store.accept_delivery(
+                delivery, route_spec(delivery, self.trace_id), services.clock.now()
+            )
+            self.fed.append(f"pull_request.{action} #{number}")
+        return len(fresh)
+
+    def _delivery(self, number: int, sha: str, action: str, github: Any) -> Delivery:
+        pull = github.get_pull(self.event.repository, number)
+        payload = {
+            "action": action,
+            "number": number,
+            "pull_request": {
+                "number": number,
+                "state": pull.state,
+                "draft": pull.draft,
+                "title": pull.title,
+                "user": {"login": pull.author_login, "type": "Bot"},
+                "head": {"sha": sha, "ref": pull.head_ref},
+                "base": {"sha": pull.base_sha, "ref": pull.base_ref},
+            },
+            "repository": self.event.payload["repository"],
+            "sender": {"login": self.event.bot_login or ACTIONS_BOT, "type": "Bot"},
+        }
+        delivery_id = f"{self.event.delivery_id}-pr{number}-{sha[:12]}"
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        return Delivery(delivery_id, "pull_request", body, payload, envelope(payload))
+
+
+def _task_heads(run: Any) -> list[tuple[int, str]]:
+    return [(task.pr, task.head_sha) for task in run.tasks.values() if task.pr and task.head_sha]
+
+
 def handle(event: ActionEvent, settings: Settings, timeout: float) -> RunResult:
     """Store the event as a delivery, then run every job it leads to."""
     from bot.app import build_services, route_spec
@@ -401,40 +481,56 @@ def handle(event: ActionEvent, settings: Settings, timeout: float) -> RunResult:
     advanced = event.name in BRANCH_EVENTS and restored.plan is not None
     try:
         delivery = event.delivery
-        route = route_spec(delivery, services.new_id())
+        trace_id = services.new_id()
+        route = route_spec(delivery, trace_id)
         services.store.accept_delivery(delivery, route, services.clock.now())
         if advanced and restored.issue is not None:
             # An App hears check_run.completed on its branches; a workflow's event of a
             # task or integration pull request (a status, a merge, a review) moves on the
             # same way: the reconciler reads where the branch stands.
             spec = advance_spec(event.repository, restored.issue, f"action:{delivery.delivery_id}")
-            lineage = dataclasses.replace(
-                spec, delivery_id=delivery.delivery_id, trace_id=route.trace_id
-            )
+            lineage = dataclasses.replace(spec, delivery_id=delivery.delivery_id, trace_id=trace_id)
             services.queue.enqueue(lineage)
+        issue = restored.issue or issue_number(event)
+        follow = None
+        if event.mode is Mode.SELF and issue is not None:
+            follow = FollowUps(event, settings, issue, trace_id)
+
+        def feed() -> int:
+            return follow.feed(services, factory(None)) if follow is not None else 0
+
         services.runner.start()
         try:
-            settled = _wait_idle(services.queue, timeout, event.mode, services.clock)
+            settled = _wait_idle(services.queue, timeout, event.mode, services.clock, feed)
         finally:
             services.runner.stop()
         jobs = tuple(services.queue.list(limit=100_000))
     finally:
         services.close()
     seconds = time.perf_counter() - started
-    return RunResult(jobs, settled, seconds, event.mode, restored, advanced)
+    fed = tuple(follow.fed) if follow is not None else ()
+    return RunResult(jobs, settled, seconds, event.mode, restored, advanced, fed)
 
 
-def _wait_idle(queue: Any, timeout: float, mode: Mode = Mode.SELF, clock: Any = None) -> bool:
+def _wait_idle(
+    queue: Any,
+    timeout: float,
+    mode: Mode = Mode.SELF,
+    clock: Any = None,
+    feed: Callable[[], int] | None = None,
+) -> bool:
     """True once no job waits or runs twice in a row (a finishing job may enqueue more).
 
-    In :attr:`Mode.EVENTS` a plan's own delayed re-check (``execution.advance`` waiting
-    for gates) does not count: the events of the gates' results start the run that
-    carries on.
+    ``feed`` stores the deliveries GitHub would have sent for the run's own writes
+    (:class:`FollowUps`). In :attr:`Mode.EVENTS` a plan's own delayed re-check
+    (``execution.advance`` waiting for gates) does not count: the events of the gates'
+    results start the run that carries on.
     """
     deadline = time.monotonic() + timeout
     quiet = 0
     while time.monotonic() < deadline:
-        busy = _busy(queue, mode, clock.now() if clock is not None else time.time())
+        fed = feed() if feed is not None else 0
+        busy = fed + _busy(queue, mode, clock.now() if clock is not None else time.time())
         quiet = quiet + 1 if busy == 0 else 0
         if quiet == 2:
             return True
@@ -467,6 +563,8 @@ def report(result: RunResult, out: TextIO, timeout: float, login: str | None = N
     lines = [MSG_MODE[result.mode.value].format(login=login or "-"), *result.restored.lines()]
     if result.advanced:
         lines.append(MSG_ADVANCE.format(issue=result.restored.issue))
+    if result.fed:
+        lines.append(MSG_FED.format(count=len(result.fed), events=", ".join(result.fed)))
     lines.append(
         MSG_DONE.format(
             done=result.count(JobState.DONE),

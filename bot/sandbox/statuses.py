@@ -10,6 +10,8 @@ from bot.sandbox.routing import Ctx, Router, created
 from bot.sandbox.state import CommitStatus
 
 router = Router()
+# https://docs.github.com/en/webhooks/webhook-events-and-payloads#status
+MAX_STATUS_BRANCHES = 10
 
 
 def _sha(ctx: Ctx, ref: str) -> str:
@@ -42,10 +44,20 @@ def create_status(ctx: Ctx) -> Reply:
     )
     ctx.repo.statuses.append(status)
     repo, state = ctx.repo, ctx.state
+    heads = _branches_containing(ctx, sha)
 
     def payload(urls: builders.Urls) -> dict[str, Any]:
         body = builders.commit_status(urls, state, repo, status)
+        api = builders.repo_api(urls, state, repo)
         return {
+            "branches": [
+                {
+                    "name": name,
+                    "commit": {"sha": head, "url": f"{api}/commits/{head}"},
+                    "protected": False,
+                }
+                for name, head in heads
+            ],
             "sha": sha,
             "state": status.state,
             "context": status.context,
@@ -58,6 +70,16 @@ def create_status(ctx: Ctx) -> Reply:
 
     ctx.emit("status", None, payload)
     return created(render(ctx, status))
+
+
+def _branches_containing(ctx: Ctx, sha: str) -> list[tuple[str, str]]:
+    """(name, head) of the branches whose history holds ``sha``, at most 10, as the
+    ``status`` event's ``branches`` lists them."""
+    out = ctx.repo.git.text(
+        "for-each-ref", "--contains", sha, "--format=%(refname) %(objectname)", "refs/heads/"
+    )
+    found = [line.split(" ") for line in out.splitlines() if line]
+    return [(ref.removeprefix("refs/heads/"), head) for ref, head in found][:MAX_STATUS_BRANCHES]
 
 
 def _for_ref(ctx: Ctx) -> list[CommitStatus]:
