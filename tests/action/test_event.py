@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.action import ACTIONS_BOT, Mode, read_event
+from bot.commands.action import ACTIONS_BOT, Mode, branch_issue, event_branches, read_event
 from bot.errors import SettingsError
 
 
@@ -124,3 +124,58 @@ def test_the_actions_app_step_runs_techlead_action(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "GITHUB_EVENT_NAME: is not set" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("template", "branch", "issue"),
+    [
+        ("techlead/{issue}/{task}-{task_slug}", "techlead/12/T3-add-tests", 12),
+        ("techlead/{issue}-{slug}", "techlead/7-add-coupons-to-the-cart", 7),
+        ("techlead/{issue}-{slug}", "techlead/x-add", None),
+        ("techlead/{issue}/{task}-{task_slug}", "feature/12/T3-add-tests", None),
+        ("bot.{slug}.{issue}", "bot.coupons.40", 40),
+        ("bot.{slug}.{issue}", "botXcouponsX40", None),
+    ],
+    ids=["task", "integration", "no-number", "other-prefix", "custom", "dots-are-literal"],
+)
+def test_a_branch_names_its_issue_by_the_configured_template(
+    template: str, branch: str, issue: int | None
+) -> None:
+    assert branch_issue(template, branch) == issue
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "branches"),
+    [
+        (
+            "pull_request",
+            {"pull_request": {"head": {"ref": "techlead/1/T1-a"}}},
+            ["techlead/1/T1-a"],
+        ),
+        ("check_suite", {"check_suite": {"head_branch": "techlead/1-a"}}, ["techlead/1-a"]),
+        (
+            "check_run",
+            {
+                "check_run": {
+                    "check_suite": {"head_branch": "b"},
+                    "pull_requests": [{"head": {"ref": "c"}}],
+                }
+            },
+            ["b", "c"],
+        ),
+        (
+            "status",
+            {"branches": [{"name": "techlead/1/T1-a"}, {"name": "main"}]},
+            ["techlead/1/T1-a", "main"],
+        ),
+        ("status", {"sha": "abc"}, []),
+    ],
+    ids=["pull-request", "check-suite", "check-run", "status", "status-without-branches"],
+)
+def test_the_branches_an_event_is_about(
+    tmp_path: Path, name: str, payload: dict[str, object], branches: list[str]
+) -> None:
+    env = base_env(tmp_path)
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(payload))
+    event = read_event(env | {"GITHUB_EVENT_NAME": name})
+    assert event_branches(event) == branches
