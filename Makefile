@@ -43,7 +43,7 @@ bench: install
 	$(BIN)/python bench/plan_core.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/gates.py
-	$(BIN)/python bench/job_queue.py
+	$(BIN)/python bench/queue.py
 
 # The configuration reference is generated from the config models and bot/settings.py.
 docs: install

@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Run as a script, bench/ leads sys.path; it goes last, so bench/queue.py does not stand
+# in for the standard library's queue.
+sys.path.sort(key=lambda entry: Path(entry or ".").resolve() == Path(__file__).resolve().parent)
 
 from bot.demo import LocalBot, Person, app_settings, sandbox_modules, wait_idle  # noqa: E402
 from bot.features.execution.schedule import metrics  # noqa: E402

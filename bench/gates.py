@@ -34,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Run as a script, bench/ leads sys.path; it goes last, so bench/queue.py does not stand
+# in for the standard library's queue.
+sys.path.sort(key=lambda entry: Path(entry or ".").resolve() == Path(__file__).resolve().parent)
 
 from gates.config import GateLevel, load_defaults  # noqa: E402
 from gates.revision import local_input  # noqa: E402

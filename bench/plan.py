@@ -37,6 +37,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, bench/ leads sys.path; it goes last, so bench/queue.py does not stand
+# in for the standard library's queue.
+sys.path.sort(key=lambda entry: Path(entry or ".").resolve() == Path(__file__).resolve().parent)
 
 from bench.repo_gen import generate
 from bot.demo import LocalBot, Person, app_settings, sandbox_modules, wait_for, wait_idle

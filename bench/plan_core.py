@@ -20,6 +20,9 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, bench/ leads sys.path; it goes last, so bench/queue.py does not stand
+# in for the standard library's queue.
+sys.path.sort(key=lambda entry: Path(entry or ".").resolve() == Path(__file__).resolve().parent)
 
 from agents.research import research
 from bench.repo_gen import generate
