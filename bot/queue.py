@@ -46,15 +46,16 @@ _EXPIRE = (
     "updated_at = :now WHERE id IN (SELECT id FROM jobs WHERE state = 'running' "
     f"AND lease_expires <= :now ORDER BY lease_expires LIMIT {EXPIRE_BATCH})"
 )
-# The installation served longest ago with a due job of one class, and that job: one
-# index probe (jobs_by_turn) per installation with unfinished work.
-_NEXT_TURN = (
-    "SELECT inst, job FROM (SELECT t.installation_id AS inst, t.served AS served, "  # noqa: S608
-    "(SELECT j.id FROM jobs j WHERE coalesce(j.installation_id, 0) = t.installation_id "
-    "AND j.state = 'pending' AND j.priority = :class AND j.run_at <= :now "
-    "ORDER BY j.run_at, j.id LIMIT 1) AS job FROM queue_turns t "
+# Installations by turn (served longest ago first), each with its oldest due job of one
+# class: rows stream in turn order (queue_turns_by_served), one index probe each
+# (jobs_ready), and the claim stops at the first installation with such a job.
+_TURNS = (
+    "SELECT t.installation_id, (SELECT j.id FROM jobs j INDEXED BY jobs_ready "  # noqa: S608
+    "WHERE j.turn = t.installation_id AND j.state = 'pending' "
+    "AND j.priority = :class AND j.run_at <= :now ORDER BY j.run_at, j.id LIMIT 1) "
+    "FROM queue_turns t INDEXED BY queue_turns_by_served "
     "LEFT JOIN installation_pauses p ON p.installation_id = t.installation_id "
-    f"WHERE {_UNPAUSED}) WHERE job IS NOT NULL ORDER BY served, inst LIMIT 1"
+    f"WHERE {_UNPAUSED} ORDER BY t.served, t.installation_id"
 )
 _CLAIM = (
     "UPDATE jobs SET state = 'running', lease_owner = :owner, "  # noqa: S608
@@ -66,10 +67,12 @@ _TAKE_TURN = (
     "WHERE installation_id = ?"
 )
 _TICK = "SELECT coalesce(max(served), 0) + 1 FROM queue_turns"
-# Finished rows older than a cutoff, a bounded batch at a time (jobs_by_finish).
+# Finished rows older than a cutoff, a bounded batch at a time. A finished job became
+# due (run_at) before it finished (updated_at), so the range on jobs_by_state (state,
+# run_at) holds every candidate; no index of its own, which every transition would move.
 _PRUNE_JOBS = (
-    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = ? AND updated_at < ? "
-    "ORDER BY updated_at LIMIT ?)"
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = :state "
+    "AND run_at < :before AND updated_at < :before ORDER BY run_at LIMIT :limit)"
 )
 # Deliveries are routed long before their jobs' retention ends; a redelivery of one
 # still listed by GitHub (3 days) finds it, as the retention is at least 4 days.
@@ -79,7 +82,7 @@ _PRUNE_DELIVERIES = (
 )
 _PRUNE_TURNS = (
     "DELETE FROM queue_turns WHERE NOT EXISTS (SELECT 1 FROM jobs j "
-    "WHERE coalesce(j.installation_id, 0) = queue_turns.installation_id "
+    "WHERE j.turn = queue_turns.installation_id "
     "AND j.state IN ('pending', 'running'))"
 )
 
@@ -98,9 +101,8 @@ CREATE TABLE IF NOT EXISTS queue_turns (
     installation_id INTEGER PRIMARY KEY,
     served          INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS jobs_by_turn
-    ON jobs (coalesce(installation_id, 0), state, priority, run_at);
-CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs (state, updated_at);
+CREATE INDEX IF NOT EXISTS queue_turns_by_served ON queue_turns (served, installation_id);
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (turn, state, priority, run_at);
 CREATE INDEX IF NOT EXISTS deliveries_by_arrival ON deliveries (received_at);
 CREATE TRIGGER IF NOT EXISTS jobs_turn_on_insert AFTER INSERT ON jobs BEGIN
     INSERT OR IGNORE INTO queue_turns VALUES (coalesce(NEW.installation_id, 0), 0);
@@ -138,10 +140,17 @@ def _priority_trigger() -> str:
 def prepare(store: Store) -> None:
     """Add the queue's column, tables, indexes and triggers to the store (idempotent)."""
     with store.transaction() as conn:
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        columns = {row[1] for row in conn.execute("PRAGMA table_xinfo(jobs)")}
         added = "priority" not in columns
         if added:
             conn.execute("ALTER TABLE jobs ADD COLUMN priority INTEGER")
+        if "turn" not in columns:
+            # Jobs without an installation share turn 0. A column, not an index on the
+            # expression: SQLite uses the latter only against constants, not per turn.
+            conn.execute(
+                "ALTER TABLE jobs ADD COLUMN turn INTEGER "
+                "GENERATED ALWAYS AS (coalesce(installation_id, 0)) VIRTUAL"
+            )
         for statement in _statements(_SCHEMA):
             conn.execute(statement)
         trigger = _priority_trigger()
@@ -280,7 +289,9 @@ class SqliteJobQueue:
         """The next job by class and turn; its installation goes to the back."""
         tick = int(conn.execute(_TICK).fetchone()[0])
         for priority in class_order(tick):
-            found = conn.execute(_NEXT_TURN, {"class": int(priority), "now": now}).fetchone()
+            turns = conn.execute(_TURNS, {"class": int(priority), "now": now})
+            found = next((row for row in turns if row[1] is not None), None)
+            turns.close()
             if found is not None:
                 conn.execute(_TAKE_TURN, (found[0],))
                 return int(found[1])
@@ -407,7 +418,8 @@ class SqliteJobQueue:
         with self._store.transaction() as conn:
             for state, before in ((JobState.DONE, done_before), (JobState.DEAD, dead_before)):
                 if pruned < limit:
-                    deleted = conn.execute(_PRUNE_JOBS, (state.value, before, limit - pruned))
+                    batch = {"state": state.value, "before": before, "limit": limit - pruned}
+                    deleted = conn.execute(_PRUNE_JOBS, batch)
                     pruned += deleted.rowcount
             conn.execute(_PRUNE_DELIVERIES, (done_before, limit))
             conn.execute(_PRUNE_TURNS)
