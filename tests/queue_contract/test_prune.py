@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from bot.cli import main
 from bot.context import SystemClock
@@ -13,12 +16,14 @@ from bot.intake import Delivery, envelope
 from bot.jobs import DAY, JobRegistry, JobSpec, JobState, Retention
 from bot.metrics import Metrics
 from bot.queue import JobQueue, SqliteJobQueue
+from bot.redis_queue import DEFAULT_PREFIX, RedisJobQueue
 from bot.settings import Settings
 from bot.store import Store
-from bot.worker import Worker
+from bot.worker import Worker, WorkerConfig
 from tests.intake.conftest import T0, FakeClock
 
 LEASE = 30.0
+CliQueue = tuple[JobQueue, FakeClock, dict[str, str]]
 
 
 def _finish(queue: JobQueue, spec: JobSpec, state: JobState) -> int:
@@ -94,6 +99,21 @@ def test_the_worker_prunes_what_the_retention_lets_go(queue: JobQueue, clock: Fa
     ]
 
 
+def test_a_running_worker_prunes_at_its_heartbeat(queue: JobQueue, clock: FakeClock) -> None:
+    old = _finish(queue, JobSpec("a"), JobState.DONE)
+    clock.advance(8 * DAY)
+    config = WorkerConfig(threads=1, heartbeat_seconds=0.01, poll_seconds=0.01)
+    worker = Worker(queue, JobRegistry(), Settings(), clock, Metrics(), config=config)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while queue.get(old) is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop(grace=1)
+    assert queue.get(old) is None
+
+
 def test_sqlite_prune_drops_routed_deliveries_and_idle_turns(
     tmp_path: Path, clock: FakeClock
 ) -> None:
@@ -151,21 +171,31 @@ def test_retention_settings(env: dict[str, str], expected: Retention | str) -> N
         Settings.from_env(env)
 
 
-def test_jobs_prune_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = tmp_path / "data"
-    store = Store.open(data)
+@pytest.fixture(params=["sqlite", "redis-server"])
+def cli_queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CliQueue]:
+    """A queue ``techlead jobs`` finds through its environment; its clock is 8 days back."""
     clock = FakeClock(SystemClock().now() - 8 * DAY)
-    queue = SqliteJobQueue(store, clock)
+    env = {"TECHLEAD_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "sqlite":
+        store = Store.open(tmp_path / "data")
+        yield SqliteJobQueue(store, clock), clock, env
+        store.close()
+        return
+    url = request.getfixturevalue("redis_url")
+    client = redis.Redis.from_url(url)
+    client.delete(*client.keys(DEFAULT_PREFIX.replace("{", "[{]") + "*"), DEFAULT_PREFIX)
+    yield RedisJobQueue(client, clock), clock, {**env, "TECHLEAD_QUEUE_URL": url}
+    client.close()
+
+
+def test_jobs_prune_command(cli_queue: CliQueue, capsys: pytest.CaptureFixture[str]) -> None:
+    queue, clock, env = cli_queue
     old = _finish(queue, JobSpec("a"), JobState.DONE)
     clock.advance(2 * DAY)
     kept = _finish(queue, JobSpec("b"), JobState.DEAD)
-    store.close()
-    assert main(["jobs", "prune"], {"TECHLEAD_DATA_DIR": str(data)}) == 0
+    assert main(["jobs", "prune"], env) == 0
     assert "pruned 1 finished jobs" in capsys.readouterr().out
-    env = {"TECHLEAD_DATA_DIR": str(data), "TECHLEAD_JOB_RETENTION_DAYS": "2"}
-    assert main(["jobs", "prune"], env) == 2
+    assert main(["jobs", "prune"], {**env, "TECHLEAD_JOB_RETENTION_DAYS": "2"}) == 2
     assert "must be at least 4 days" in capsys.readouterr().err
-    store = Store.open(data)
-    assert [job.id for job in SqliteJobQueue(store, clock).list()] == [kept]
-    assert old != kept
-    store.close()
+    assert [job.id for job in queue.list()] == [kept]
+    assert queue.get(old) is None
