@@ -30,12 +30,14 @@ import asyncio
 import enum
 import os
 import pickle
+import queue
 import secrets
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
@@ -317,6 +319,53 @@ def trace_ids(count: int) -> list[str]:
     return [raw[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
+@dataclass
+class Prepared:
+    """Deliveries read and ready to store, and the answers to those refused already."""
+
+    stored: list[tuple[int, Delivery, JobSpec]]
+    refused: list[Answer]
+    now: float = 0.0
+
+    def extend(self, other: Prepared) -> None:
+        self.stored.extend(other.stored)
+        self.refused.extend(other.refused)
+        self.now = max(self.now, other.now)
+
+    def __len__(self) -> int:
+        return len(self.stored) + len(self.refused)
+
+
+def prepare(items: Sequence[Item], new_ids: Callable[[int], list[str]] = trace_ids) -> Prepared:
+    """Read each delivery's routing facts and build its routing job (no I/O)."""
+    ready = Prepared([], [], max((item[3] for item in items), default=0.0))
+    fresh = iter(new_ids(len(items)))
+    for seq, delivery_id, event, _, document in items:
+        try:
+            delivery = intake.parse_for_storage(Checked(delivery_id, event, document))
+        except PayloadError as exc:
+            ready.refused.append((seq, Outcome.BAD_PAYLOAD.value, str(exc)))
+            continue
+        ready.stored.append((seq, delivery, route_spec(delivery, next(fresh))))
+    return ready
+
+
+def commit_prepared(
+    store: Store, ready: Prepared, relay: Callable[[], object] | None = None
+) -> Batch:
+    """Store prepared deliveries in one durable transaction and say how it went."""
+    batch = Batch(list(ready.refused), [], {})
+    if not ready.stored:
+        return batch
+    pairs = [(delivery, route) for _, delivery, route in ready.stored]
+    outcomes = commit_batch(store, pairs, ready.now, relay)
+    for (seq, delivery, _), result in zip(ready.stored, outcomes, strict=True):
+        batch.answers.append((seq, *_answer(result)))
+        if isinstance(result, Accepted):
+            _record(batch, delivery, result)
+    return batch
+
+
 def commit_items(
     store: Store,
     items: Sequence[Item],
@@ -324,25 +373,7 @@ def commit_items(
     relay: Callable[[], object] | None = None,
 ) -> Batch:
     """Parse, store and answer a batch of deliveries in one durable transaction."""
-    batch = Batch([], [], {})
-    parsed: list[tuple[int, Delivery, JobSpec]] = []
-    fresh = iter(new_ids(len(items)))
-    for seq, delivery_id, event, _, document in items:
-        try:
-            delivery = intake.parse_for_storage(Checked(delivery_id, event, document))
-        except PayloadError as exc:
-            batch.answers.append((seq, Outcome.BAD_PAYLOAD.value, str(exc)))
-            continue
-        parsed.append((seq, delivery, route_spec(delivery, next(fresh))))
-    if not parsed:
-        return batch
-    pairs = [(delivery, route) for _, delivery, route in parsed]
-    outcomes = commit_batch(store, pairs, items[-1][3], relay)
-    for (seq, delivery, _), result in zip(parsed, outcomes, strict=True):
-        batch.answers.append((seq, *_answer(result)))
-        if isinstance(result, Accepted):
-            _record(batch, delivery, result)
-    return batch
+    return commit_prepared(store, prepare(items, new_ids), relay)
 
 
 def _answer(result: Accepted | Exception) -> tuple[str, str]:
@@ -361,47 +392,68 @@ def _record(batch: Batch, delivery: Delivery, accepted: Accepted) -> None:
 
 
 class Inbox:
-    """The child's end of the socket: blocks for a first frame, then takes what is there."""
+    """The child's end of the socket, read and prepared on a thread of its own.
+
+    Reading the routing facts of the next deliveries then happens while the commit
+    of the previous ones waits for its fsync (SQLite lets go of the GIL meanwhile),
+    not after it.
+    """
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._frames = FrameBuffer()
-        self.closed = False
+        self._ready: queue.SimpleQueue[Prepared | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._read, name="intake-inbox", daemon=True)
+        self._closed = False
 
-    def batch(self) -> list[Item] | None:
-        """The deliveries that have arrived (at least one); None once serve hung up."""
-        items: list[Item] = []
-        while not self.closed and len(items) < MAX_BATCH:
-            chunk = self._read(wait=not items)
-            if chunk is None:
-                break
-            if not chunk:
-                self.closed = True
-            for received in self._frames.feed(chunk):
-                items.extend(received)
-        return items if items or not self.closed else None
+    def start(self) -> Inbox:
+        self._thread.start()
+        return self
 
-    def _read(self, *, wait: bool) -> bytes | None:
-        try:
-            return self._sock.recv(READ_CHUNK, 0 if wait else socket.MSG_DONTWAIT)
-        except BlockingIOError:
+    def batch(self) -> Prepared | None:
+        """What has arrived (at least one delivery); None once serve hung up."""
+        if self._closed or (first := self._ready.get()) is None:
             return None
+        while len(first) < MAX_BATCH and not self._ready.empty():
+            more = self._ready.get()
+            if more is None:
+                self._closed = True
+                break
+            first.extend(more)
+        return first
+
+    def _read(self) -> None:
+        frames = FrameBuffer()
+        try:
+            while chunk := self._sock.recv(READ_CHUNK):
+                for items in frames.feed(chunk):
+                    self._ready.put(_prepared(items))
         except OSError:
-            return b""
+            pass  # serve is gone: as the end of the stream
+        finally:
+            self._ready.put(None)
+
+
+def _prepared(items: Sequence[Item]) -> Prepared:
+    try:
+        return prepare(items)
+    except Exception as exc:  # last line of defence: these are answered, the rest goes on
+        failed = f"store failed: {exc}"
+        return Prepared([], [(item[0], Outcome.FAILED.value, failed) for item in items])
 
 
 def run(sock: socket.socket, store: Store, relay: Callable[[], object] | None = None) -> None:
     """Commit and answer batches until serve hangs up."""
     from bot.log import info_lines  # structlog: only in the child
 
-    inbox = Inbox(sock)
+    inbox = Inbox(sock).start()
     since_checkpoint = 0
-    while (items := inbox.batch()) is not None:
+    while (ready := inbox.batch()) is not None:
         try:
-            batch = commit_items(store, items, relay=relay)
+            batch = commit_prepared(store, ready, relay)
         except Exception as exc:  # last line of defence: answer, and take the next batch
             failed = f"store failed: {exc}"
-            batch = Batch([(item[0], Outcome.FAILED.value, failed) for item in items], [], {})
+            seqs = [seq for seq, _, _ in ready.stored] + [seq for seq, _, _ in ready.refused]
+            batch = Batch([(seq, Outcome.FAILED.value, failed) for seq in seqs], [], {})
         if batch.traces:
             with suppress(Exception):  # a log line must never cost a delivery its answer
                 info_lines([batch.log_line()])
@@ -409,7 +461,7 @@ def run(sock: socket.socket, store: Store, relay: Callable[[], object] | None = 
             sock.sendall(frame((batch.answers, batch.tallies, batch.any_new)))
         except OSError:
             return  # serve is gone; what was committed stays committed
-        since_checkpoint += len(items)
+        since_checkpoint += len(ready)
         if since_checkpoint >= CHECKPOINT_EVERY:
             since_checkpoint = 0
             with suppress(QueueError):  # the side thread's checkpoints go on
