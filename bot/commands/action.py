@@ -74,6 +74,8 @@ MSG_RESTORED = (
 )
 MSG_RESTORED_RUN = " and its execution record ({tasks} tasks)"
 MSG_NOT_RESTORED = "TechLead: the plan of #{issue} was not read back from its checklist: {problem}"
+MSG_NO_COMMENT = "the issue has no checklist comment by TechLead"
+MSG_NO_STATE = "its checklist comment has no hidden state block"
 MSG_NO_RUN = "TechLead: the execution record of #{issue} was not read back: {problem}"
 MSG_ADVANCE = "TechLead: the event concerns a branch of the plan of #{issue}: its execution goes on"
 MSG_FED = (
@@ -355,10 +357,6 @@ def restore_plan(event: ActionEvent, settings: Settings, github: Any) -> Restore
     _seed(settings, event.repository, number, plan, run, found[0].id)
     tasks = len(run.tasks) if run is not None else None
     return Restored(number, plan, tasks, run_problem=run_problem)
-
-
-MSG_NO_COMMENT = "the issue has no checklist comment by TechLead"
-MSG_NO_STATE = "its checklist comment has no hidden state block"
 
 
 def _seed(settings: Settings, repo: str, issue: int, plan: Any, run: Any, comment_id: int) -> None:
