@@ -39,11 +39,13 @@ _COLUMNS = f"{JOB_COLUMNS}, priority"
 _UNPAUSED = "(p.not_before IS NULL OR p.not_before <= :now)"
 _PAUSES = "LEFT JOIN installation_pauses p ON p.installation_id = coalesce(j.installation_id, 0)"
 EXPIRE_BATCH = 100  # expired leases taken back per claim
-# Jobs whose worker died (their lease expired) are pending again, with their attempts:
-# due since they were claimed, they go first in their installation at its next turn.
+# Jobs whose worker died (their lease expired) are pending again, with their attempts,
+# and due: by the time they were due (or their lease ran out), so they go first in their
+# installation at its next turn.
 _EXPIRE = (
-    "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_expires = NULL, "  # noqa: S608
-    "updated_at = :now WHERE id IN (SELECT id FROM jobs WHERE state = 'running' "
+    "UPDATE jobs SET state = 'pending', run_at = min(run_at, lease_expires), "  # noqa: S608
+    "lease_owner = NULL, lease_expires = NULL, updated_at = :now "
+    "WHERE id IN (SELECT id FROM jobs WHERE state = 'running' "
     f"AND lease_expires <= :now ORDER BY lease_expires LIMIT {EXPIRE_BATCH})"
 )
 # Installations by turn (served longest ago first), each with its oldest due job of one
