@@ -60,6 +60,7 @@ MAX_BACKOFF = 30.0
 STABLE_SECONDS = 10.0  # a child that lived this long was not crash-looping
 STOP_SECONDS = 10.0
 REAP_SECONDS = 0.5
+SWITCH_INTERVAL = 0.0005
 # Deliveries between two checkpoints run by the writer itself (about 4 MB of WAL).
 CHECKPOINT_EVERY = 256
 MSG_DOWN = "the delivery writer process is not running"
@@ -480,6 +481,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     # Serve's signals are for serve: this process ends when serve closes the socket.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # The commit loop wins the GIL back from the reading thread after each SQLite call
+    # within this, not the default 5 ms: that wait would be every answer's.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     settings = Settings.from_env(os.environ if env is None else env)
     configure_logging(settings)
     sock = socket.socket(fileno=args.fd)
