@@ -37,7 +37,7 @@ SUMMARIES: dict[str, str] = {
     "serve": "run the webhook server and its job worker processes",
     "worker": "run queued jobs in this process, one at a time (serve starts these itself)",
     "sandbox": "run a local, stateful GitHub stand-in (REST API + git)",
-    "jobs": "list, inspect and re-drive queued and dead-lettered jobs",
+    "jobs": "list, inspect, re-drive and prune queued and dead-lettered jobs",
     "config": "print the .github/techlead.yml JSON Schema or check a file",
     "deliveries": "recover webhook deliveries GitHub failed to hand over",
     "plan": "research a repository and plan an issue locally",
