@@ -37,7 +37,6 @@ _REFUND = "attempts = max(attempts - 1, 0), "
 _COLUMNS = f"{JOB_COLUMNS}, priority"
 
 _UNPAUSED = "(p.not_before IS NULL OR p.not_before <= :now)"
-_PAUSES = "LEFT JOIN installation_pauses p ON p.installation_id = coalesce(j.installation_id, 0)"
 EXPIRE_BATCH = 100  # expired leases taken back per claim
 # Jobs whose worker died (their lease expired) are pending again, with their attempts,
 # and due: by the time they were due (or their lease ran out), so they go first in their
