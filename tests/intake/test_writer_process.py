@@ -7,13 +7,15 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+import bot.store
 from bot import intake
 from bot.errors import PayloadError
-from bot.intake import Checked
+from bot.intake import Checked, Delivery
 from bot.intake_writer import FrameBuffer, commit_items, frame
 from bot.redis_queue import RedisJobQueue
 from bot.store import Store
@@ -76,6 +78,27 @@ def test_a_redelivery_in_a_later_batch_keeps_its_first_trace_id(store: Store) ->
         "deliveries_stored",
         {"accepted": 1, "duplicate": 1, "traces": {"a": "trace-0", "b": "y"}},
     )
+
+
+def test_a_row_the_store_refuses_is_answered_alone_and_the_rest_is_stored(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = bot.store._delivery_row
+
+    def picky(delivery: Delivery, trace_id: str, now: float) -> tuple[Any, ...]:
+        if delivery.delivery_id == "poison":
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return real(delivery, trace_id, now)
+
+    monkeypatch.setattr(bot.store, "_delivery_row", picky)
+    batch = commit_items(store, items(("a", GOOD), ("poison", GOOD), ("b", OTHER)), counting_ids)
+    assert [outcome for _, outcome, _ in sorted(batch.answers)] == [
+        "accepted",
+        "not_storable",
+        "accepted",
+    ]
+    assert store.get_delivery("poison") is None
+    assert store.count("deliveries") == store.count("jobs") == 2, "nothing half-stored"
 
 
 @pytest.mark.parametrize("size", [1, 3, 7, 4096, 1 << 20], ids=lambda size: f"chunks-of-{size}")
