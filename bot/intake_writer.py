@@ -177,6 +177,7 @@ class WriterProcess:
         self._started = time.monotonic()
         transport, _ = await self._loop.create_unix_connection(lambda: _Link(self), sock=ours)
         self._transport = transport
+        _log().info("intake_writer_started", pid=self._process.pid)
 
     def alive(self) -> bool:
         """False while no child runs: deliveries are answered 503, /healthz fails."""
@@ -225,18 +226,26 @@ class WriterProcess:
         for future in waiting.values():
             if not future.done():
                 future.set_exception(QueueError(MSG_STOPPED))
-        if self._process is not None:
-            _reap(self._process)
+        code = None if self._process is None else _reap(self._process)
         if self._closing or self._loop is None:
             return
         stable = time.monotonic() - self._started >= STABLE_SECONDS
         self._backoff = FIRST_BACKOFF if stable else min(self._backoff * 2, MAX_BACKOFF)
         delay = FIRST_BACKOFF if stable else self._backoff
+        _log().warning("intake_writer_exited", code=code, waiting=len(waiting), restart_in=delay)
         self._restart = self._loop.call_later(delay, self._start_again)
 
     def _start_again(self) -> None:
         if not self._closing and self._loop is not None:
-            self._loop.create_task(self.start())
+            self._loop.create_task(self._start_or_retry())
+
+    async def _start_or_retry(self) -> None:
+        try:
+            await self.start()
+        except Exception:  # no process or no socket now (out of memory, of pids...)
+            _log().exception("intake_writer_not_started")
+            self._transport = None
+            self.lost()
 
     async def stop(self) -> None:
         """On the event loop, after the last request: the child commits and ends."""
@@ -260,13 +269,21 @@ class WriterProcess:
             self._process.wait(STOP_SECONDS)
 
 
-def _reap(process: subprocess.Popen[bytes]) -> None:
+def _reap(process: subprocess.Popen[bytes]) -> int | None:
     """The child closed its end: it is exiting (or deaf, and would never answer again)."""
     try:
-        process.wait(REAP_SECONDS)
+        return process.wait(REAP_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait(REAP_SECONDS)
+    with suppress(subprocess.TimeoutExpired):
+        return process.wait(REAP_SECONDS)
+    return None
+
+
+def _log() -> Any:
+    from bot.log import get_logger  # structlog, configured by serve
+
+    return get_logger(component="intake_writer")
 
 
 def _settle(future: asyncio.Future[Accepted], outcome: str, text: str) -> None:

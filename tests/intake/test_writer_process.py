@@ -183,6 +183,7 @@ def test_serve_answers_503_while_its_writer_process_is_dead_then_starts_a_new_on
         assert (refused.status_code, refused.json().get("error")) == (503, "store_unavailable")
         assert (status, checks["intake_writer"]) == (503, "not running")
         wait_for(lambda: health(server)[0] == 200, 30, "a new writer process")
+        assert "intake_writer_exited" in server.log()
         assert writer_pids(server) not in ([], [writer])
         after = server.post(body, "issues", "after")
         assert (after.status_code, after.json()["status"]) == (202, "accepted")
