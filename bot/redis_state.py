@@ -7,7 +7,8 @@ on another saved. Every write that decides something is one Lua script:
 - ``{p}plan:<repo>#<issue>`` a hash (``revision``, ``data``: the record as JSON); ``{p}plans``
   the saved plans in the order they were first saved (``{p}plans:seq`` numbers them).
 - ``{p}run:<repo>#<issue>`` likewise for runs; ``{p}runs`` all of them, ``{p}runs:<repo>`` a
-  repository's issues (``find_branch``).
+  repository's issues (``find_branch``), ``{p}runs:active`` a set of the runs with a task
+  under way (``installation_load`` reads only those, however long the history).
 - ``{p}lease:<repo>#<issue>`` the plan lease: a hash (``owner``, ``expires``) with a ``PX``
   expiry, so a lease nobody releases disappears on its own.
 - ``{p}heads:<repo>#<number>`` a pull request's heads by first sighting, and
@@ -51,13 +52,22 @@ from bot.redis_queue import DEFAULT_PREFIX
 MAX_SHARED_HEADS = 32
 HEADS_TTL_SECONDS = 30 * 24 * 3600
 
-# KEYS: row, sequence, indexes...; ARGV: expected revision, data, now, index members...
+# KEYS: row, sequence, indexes..., sets...; ARGV: expected revision, data, now, member,
+# number of indexes, then one '1'/'0' per set (member in it or not).
 _SAVE = """
 local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
 if rev ~= tonumber(ARGV[1]) then return 0 end
+local indexes = tonumber(ARGV[5])
 if rev == 0 then
   local seq = redis.call('INCR', KEYS[2])
-  for i = 3, #KEYS do redis.call('ZADD', KEYS[i], 'NX', seq, ARGV[i + 1]) end
+  for i = 3, 2 + indexes do redis.call('ZADD', KEYS[i], 'NX', seq, ARGV[4]) end
+end
+for i = 3 + indexes, #KEYS do
+  if ARGV[i + 3 - indexes] == '1' then
+    redis.call('SADD', KEYS[i], ARGV[4])
+  else
+    redis.call('SREM', KEYS[i], ARGV[4])
+  end
 end
 redis.call('HSET', KEYS[1], 'revision', rev + 1, 'data', ARGV[2], 'updated_at', ARGV[3])
 return 1
@@ -173,11 +183,26 @@ class _Rows:
         with _as_queue_error():
             return [_text(member) for member in self._redis.zrange(index, 0, -1)]
 
+    def set_members(self, key: str) -> list[str]:
+        with _as_queue_error():
+            return sorted(_text(member) for member in self._redis.smembers(key))
+
     def write(
-        self, repo: str, issue: int, revision: int, data: str, now: float, indexes: dict[str, str]
+        self,
+        repo: str,
+        issue: int,
+        revision: int,
+        data: str,
+        now: float,
+        indexes: list[str],
+        sets: dict[str, bool] | None = None,
     ) -> None:
-        keys = [self.key(repo, issue), self.index(":seq"), *indexes]
-        args = [str(revision), data, repr(now), *indexes.values()]
+        """Save at ``revision``: first saves join the ordered ``indexes``; the row joins or
+        leaves each of ``sets`` as its flag says."""
+        sets = sets or {}
+        keys = [self.key(repo, issue), self.index(":seq"), *indexes, *sets]
+        flags = ["1" if inside else "0" for inside in sets.values()]
+        args = [str(revision), data, repr(now), _slot(repo, issue), str(len(indexes)), *flags]
         with _as_queue_error():
             saved = int(self._save(keys=keys, args=args)) == 1
         if not saved:
@@ -226,10 +251,9 @@ class RedisPlanStore:
     def save(self, record: PlanRecord) -> PlanRecord:
         """Write ``record`` if the row is still at ``record.revision``; returns it as saved."""
         data = json.dumps(record_columns(record), separators=(",", ":"), sort_keys=True)
-        slot = _slot(record.repo, record.issue)
         now = self._clock.now()
         self._rows.write(
-            record.repo, record.issue, record.revision, data, now, {self._rows.index(): slot}
+            record.repo, record.issue, record.revision, data, now, [self._rows.index()]
         )
         return replace(record, revision=record.revision + 1)
 
@@ -282,10 +306,10 @@ class RedisRunStore:
         return Run(repo, issue) if row is None else load_run(repo, *row)
 
     def save(self, run: Run) -> Run:
-        slot = _slot(run.repo, run.issue)
-        indexes = {self._rows.index(): slot, self._rows.index(f":{run.repo.lower()}"): slot}
+        indexes = [self._rows.index(), self._rows.index(f":{run.repo.lower()}")]
+        active = {self._rows.index(":active"): run.active}
         now = self._clock.now()
-        self._rows.write(run.repo, run.issue, run.revision, dump_run(run), now, indexes)
+        self._rows.write(run.repo, run.issue, run.revision, dump_run(run), now, indexes, active)
         return load_run(run.repo, run.revision + 1, dump_run(run))
 
     def runs(self) -> list[Run]:
@@ -306,7 +330,8 @@ class RedisRunStore:
         if installation is None:
             return 0, 0
         mine = _slot(repo, issue)
-        slots = [slot for slot in self._rows.members(self._rows.index()) if slot != mine]
+        active = self._rows.set_members(self._rows.index(":active"))
+        slots = [slot for slot in active if slot != mine]
         others = (
             load_run(repo, revision, data) for _, revision, data in self._rows.read_many(slots)
         )

@@ -229,3 +229,13 @@ def test_installation_load_counts_the_other_plans_under_way(backend: Backend) ->
     assert other.installation_load(42, "octo/shop", 7) == (1, 1), "its own plan does not count"
     assert other.installation_load(7, REPO, 9) == (1, 1)
     assert other.installation_load(None, REPO, 9) == (0, 0)
+
+
+def test_a_run_leaves_the_installation_load_once_its_tasks_are_done(backend: Backend) -> None:
+    runs = backend.runs()
+    saved = runs.save(a_run(7, 42, Phase.RUNNING, Phase.REVIEW))
+    assert backend.runs().installation_load(42, REPO, 9) == (1, 2)
+    done = {name: replace(task, phase=Phase.MERGED) for name, task in saved.tasks.items()}
+    runs.save(replace(saved, tasks=done))
+    assert backend.runs().installation_load(42, REPO, 9) == (0, 0)
+    assert [run.issue for run in backend.runs().runs()] == [7], "the finished run stays as history"

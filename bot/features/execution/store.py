@@ -3,11 +3,16 @@
 One row per issue holds the :class:`~bot.features.execution.model.Run` as JSON. Writers
 hold the issue's plan lease (``bot.plans.PlanStore.lease``); the row version makes a
 write that lost a race raise :class:`~bot.errors.PlanStoreConflict` (the job runs again).
+
+Two columns mirror the JSON for the one question asked on every scheduling step, "what
+else of this installation is under way?": ``installation`` and ``active``. Finished runs
+stay as history (the dashboard and /metrics read them) without slowing that question.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,15 +29,22 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS plan_runs (
     revision   INTEGER NOT NULL,
     run        TEXT NOT NULL,
     updated_at REAL NOT NULL,
+    installation INTEGER,
+    active     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (repo, issue)
 )"""
+# Columns added after the first release: (name, declaration), added to older databases.
+_ADDED_COLUMNS = (("installation", "INTEGER"), ("active", "INTEGER NOT NULL DEFAULT 0"))
+_ACTIVE_INDEX = "CREATE INDEX IF NOT EXISTS plan_runs_active ON plan_runs (active, installation)"
 _UPDATE = (
-    "UPDATE plan_runs SET revision = revision + 1, run = :run, updated_at = :now "
+    "UPDATE plan_runs SET revision = revision + 1, run = :run, updated_at = :now, "
+    "installation = :installation, active = :active "
     "WHERE repo = :repo AND issue = :issue AND revision = :revision"
 )
 _INSERT = (
-    "INSERT INTO plan_runs (repo, issue, revision, run, updated_at) "
-    "VALUES (:repo, :issue, 1, :run, :now) ON CONFLICT (repo, issue) DO NOTHING"
+    "INSERT INTO plan_runs (repo, issue, revision, run, updated_at, installation, active) "
+    "VALUES (:repo, :issue, 1, :run, :now, :installation, :active) "
+    "ON CONFLICT (repo, issue) DO NOTHING"
 )
 
 
@@ -44,6 +56,8 @@ class RunStore:
         self._clock = clock or SystemClock()
         with store.transaction() as conn:
             conn.execute(SCHEMA)
+            _add_columns(conn)
+            conn.execute(_ACTIVE_INDEX)
 
     @classmethod
     @contextmanager
@@ -71,6 +85,8 @@ class RunStore:
             "run": dump_run(run),
             "now": self._clock.now(),
             "revision": run.revision,
+            "installation": run.installation,
+            "active": int(run.active),
         }
         with self._store.transaction() as conn:
             saved = conn.execute(_UPDATE, params).rowcount == 1
@@ -102,13 +118,32 @@ class RunStore:
         if installation is None:
             return 0, 0
         with self._store.reading() as conn:
-            rows = conn.execute("SELECT repo, issue, run FROM plan_runs").fetchall()
+            rows = conn.execute(
+                "SELECT repo, issue, run FROM plan_runs WHERE active = 1 AND installation = ?",
+                (installation,),
+            ).fetchall()
         others = (
             Run.from_dict(json.loads(raw))
             for other_repo, other_issue, raw in rows
             if (other_repo, int(other_issue)) != (repo.lower(), issue)
         )
         return installation_load(others, installation)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Bring a database written before the mirrored columns existed up to date."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(plan_runs)")}
+    missing = [(name, kind) for name, kind in _ADDED_COLUMNS if name not in present]
+    for name, kind in missing:
+        conn.execute(f"ALTER TABLE plan_runs ADD COLUMN {name} {kind}")
+    if missing:
+        rows = conn.execute("SELECT repo, issue, run FROM plan_runs").fetchall()
+        for repo, issue, raw in rows:
+            run = Run.from_dict(json.loads(raw))
+            conn.execute(
+                "UPDATE plan_runs SET installation = ?, active = ? WHERE repo = ? AND issue = ?",
+                (run.installation, int(run.active), repo, issue),
+            )
 
 
 def dump_run(run: Run) -> str:
