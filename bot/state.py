@@ -139,3 +139,29 @@ def shared_heads(settings: Settings) -> SharedHeads | None:
     from bot.redis_state import RedisHeads
 
     return RedisHeads(client_for(settings.queue_url))
+
+
+def copy_state(plans: Plans, runs: Runs, to_plans: Plans, to_runs: Runs) -> tuple[int, int]:
+    """Copy every plan and run to other stores; (plans, runs) copied.
+
+    A row the target already holds is left as it is, so copying twice (an interrupted
+    migration run again) changes nothing.
+    """
+    from dataclasses import replace
+
+    from bot.errors import PlanStoreConflict
+
+    copied_plans = copied_runs = 0
+    for record in plans.records():
+        try:
+            to_plans.save(replace(record, revision=0))
+            copied_plans += 1
+        except PlanStoreConflict:
+            pass
+    for run in runs.runs():
+        try:
+            to_runs.save(replace(run, revision=0))
+            copied_runs += 1
+        except PlanStoreConflict:
+            pass
+    return copied_plans, copied_runs

@@ -2,8 +2,9 @@
 
 ``list``, ``retry`` and ``prune`` act on whichever queue ``TECHLEAD_QUEUE_URL`` selects
 (SQLite when it is unset); ``migrate --to redis://…`` moves the SQLite queue's unfinished
-jobs to Redis. Workers prune on their own, a batch per heartbeat; ``prune`` finishes the
-job at once (after lowering the retention, say).
+jobs to Redis, and copies the plans and execution runs there. Workers prune on their
+own, a batch per heartbeat; ``prune`` finishes the job at once (after lowering the
+retention, say).
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from datetime import UTC, datetime
 
 from bot.context import SystemClock
 from bot.errors import QueueError
+from bot.features.execution.store import RunStore
 from bot.jobs import Job, JobState, Retention
+from bot.plans import PlanStore
 from bot.queue import JobQueue, SqliteJobQueue
 from bot.redis_queue import RedisDeliveries, RedisJobQueue
+from bot.redis_state import RedisPlanStore, RedisRunStore
 from bot.settings import QUEUE_URL_SCHEMES, Settings
+from bot.state import copy_state
 from bot.store import DB_NAME, Store
 
 HELP = "list, inspect, re-drive and prune queued and dead-lettered jobs"
@@ -38,7 +43,8 @@ MSG_RETRIED = "job {id} ({kind}) is pending again; it runs at the worker's next 
 MSG_EMPTY = "no jobs"
 MSG_NO_STORE = "no job store at {path}; is TECHLEAD_DATA_DIR the one techlead serve uses?"
 MSG_MIGRATED = (
-    "moved {count} jobs ({states}) to {target}; start techlead with TECHLEAD_QUEUE_URL set to it"
+    "moved {count} jobs ({states}), {plans} plans and {runs} execution runs to {target}; "
+    "start techlead with TECHLEAD_QUEUE_URL set to it"
 )
 MSG_NOT_REDIS = "--to must be a redis://, rediss:// or unix:// URL"
 MSG_PRUNED = (
@@ -117,10 +123,12 @@ def prune(queue: JobQueue, retention: Retention, now: float) -> int:
 
 
 def migrate(store: Store, url: str) -> int:
-    """Move pending, running and dead jobs (with their deliveries) to Redis, then drop them.
+    """Move pending, running and dead jobs (with their deliveries) to Redis, then drop them;
+    copy the plans and execution runs, which live beside the queue on Redis.
 
-    Idempotent: a job already moved keeps its first copy (its dedupe key), so a
-    migration interrupted half-way is finished by running it again.
+    Idempotent: a job already moved keeps its first copy (its dedupe key), and a plan or
+    run already in Redis is left alone, so a migration interrupted half-way is finished
+    by running it again.
     """
     if not url.startswith(QUEUE_URL_SCHEMES):
         raise QueueError(MSG_NOT_REDIS)
@@ -132,11 +140,18 @@ def migrate(store: Store, url: str) -> int:
         RedisDeliveries(target.client).put_many([one for one in deliveries if one is not None])
         target.adopt_many(jobs)
         store.drop_jobs([job.id for job in jobs])
+        plans, runs = copy_state(
+            PlanStore(store),
+            RunStore(store),
+            RedisPlanStore(target.client),
+            RedisRunStore(target.client),
+        )
     finally:
         target.close()
     states = Counter(job.state.value for job in jobs)
     shown = ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "none"
-    print(MSG_MIGRATED.format(count=len(jobs), states=shown, target=url.split("@")[-1]))
+    where = url.split("@")[-1]
+    print(MSG_MIGRATED.format(count=len(jobs), states=shown, plans=plans, runs=runs, target=where))
     return 0
 
 

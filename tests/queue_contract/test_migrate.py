@@ -9,10 +9,14 @@ import redis
 
 from bot.cli import main
 from bot.context import SystemClock
+from bot.features.execution.model import Phase, Run, TaskRun
+from bot.features.execution.store import RunStore
 from bot.intake import Delivery, envelope
 from bot.jobs import JobSpec, JobState, Priority
+from bot.plans import PlanRecord, PlanStore
 from bot.queue import SqliteJobQueue
 from bot.redis_queue import RedisDeliveries, RedisJobQueue
+from bot.redis_state import RedisPlanStore, RedisRunStore
 from bot.store import Store
 
 PAYLOAD = {"action": "opened", "installation": {"id": 7}}
@@ -51,6 +55,9 @@ def _fill(data_dir: Path) -> dict[str, int]:
             queue.complete(job.id, "old-worker")
         elif job.kind == "delivery.route":
             queue.release(job.id, "old-worker")
+    PlanStore(store).save(PlanRecord("Octo/Shop", 7, error="no plan yet", error_body="-"))
+    run = Run("Octo/Shop", 7, installation=7, tasks={"T1": TaskRun(phase=Phase.RUNNING)})
+    RunStore(store).save(run)
     store.close()
     return ids
 
@@ -62,9 +69,12 @@ def test_migrate_moves_unfinished_jobs_and_their_deliveries(
     _fill(data_dir)
     env = {"TECHLEAD_DATA_DIR": str(data_dir)}
     assert main(["jobs", "migrate", "--to", target], env) == 0
-    assert "moved 3 jobs (1 dead, 1 pending, 1 running)" in capsys.readouterr().out
+    assert (
+        "moved 3 jobs (1 dead, 1 pending, 1 running), 1 plans and 1 execution runs"
+        in capsys.readouterr().out
+    )
     assert main(["jobs", "migrate", "--to", target], env) == 0, "running it again is harmless"
-    assert "moved 0 jobs" in capsys.readouterr().out
+    assert "moved 0 jobs (none), 0 plans and 0 execution runs" in capsys.readouterr().out
     queue = RedisJobQueue.from_url(target, SystemClock())
     moved = {job.kind: job for job in queue.list()}
     assert {kind: job.state for kind, job in moved.items()} == {
@@ -79,6 +89,11 @@ def test_migrate_moves_unfinished_jobs_and_their_deliveries(
     )
     delivery = RedisDeliveries(queue.client).get_delivery("d-1")
     assert delivery is not None and delivery.event == "issues"
+    plan = RedisPlanStore(queue.client).load("octo/shop", 7)
+    assert (plan.revision, plan.error) == (1, "no plan yet")
+    run = RedisRunStore(queue.client).load("octo/shop", 7)
+    assert run.tasks["T1"].phase is Phase.RUNNING
+    assert RedisRunStore(queue.client).installation_load(7, "octo/other", 1) == (1, 1)
     queue.close()
 
     redis_env = {**env, "TECHLEAD_QUEUE_URL": target}
