@@ -3,15 +3,17 @@
 Two measurements, each printed with its target and PASS/FAIL:
 
 1. Throughput under 32 concurrent connections (wrk, every request a fresh delivery id
-   and a valid signature over a real payload). TechLead stores each delivery with its
-   routing job and fsyncs it (SQLite WAL, ``synchronous=FULL``) before its 202; the
+   and a valid signature over a real payload). TechLead appends each delivery with its
+   routing job's row to its intake journal and fdatasyncs it before its 202 (SQLite is
+   loaded from the journal behind the answers); the
    reference is uvicorn + Starlette with the same uvicorn settings, doing only the HMAC
    check, the JSON parse and a 202, storing nothing. Both run in the same benchmark,
    in alternating rounds; TechLead (server and worker processes) is stopped with
    SIGSTOP while the reference runs, so its job backlog cannot slow the reference.
    Targets: TechLead >= 0.8x the reference's deliveries/s and p99 <= 2x the
-   reference's p99 (medians of the paired rounds). Then every acknowledged delivery is
-   looked up in the store.
+   reference's p99 (medians of the paired rounds). Then, serve stopped, every
+   acknowledged delivery is looked up in the store (opened as any process opens it:
+   loading a journal left behind first).
 2. Latency at 200 deliveries/s (open loop: request i is due at start + i / rate,
    whatever earlier answers did; in-process asyncio client) while a CPU-bound job
    spins in every worker process. Target: p99 < 25 ms. The reference is measured the
@@ -35,7 +37,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -51,10 +52,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import journal
 from bot.context import JobContext
 from bot.intake import sign
 from bot.jobs import Job, JobRegistry, JobSpec
 from bot.router import Event, Router
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, bench/ leads sys.path; it goes last, so bench/queue.py does not stand
@@ -353,20 +356,26 @@ def throughput(
 
 
 def stored_deliveries(data_dir: Path, prefix: str) -> int:
-    uri = f"file:{data_dir / 'techlead.db'}?mode=ro"
-    with sqlite3.connect(uri, uri=True, timeout=10) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM deliveries WHERE delivery_id GLOB ?", (prefix + "*",)
-        ).fetchone()
+    """Deliveries in the store once serve has stopped, its journal loaded first."""
+    with journal.locked(journal.journal_dir(data_dir), wait=True):
+        pass  # a writer process still ending goes first
+    store = Store.open(data_dir)  # loads whatever journal a killed writer left
+    try:
+        with store.reading() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM deliveries WHERE delivery_id GLOB ?", (prefix + "*",)
+            ).fetchone()
+    finally:
+        store.close()
     return int(row[0])
 
 
-def durability(techlead: Server, acknowledged: int) -> bool:
-    stored = stored_deliveries(techlead.data_dir, "tl")
+def durability(data_dir: Path, acknowledged: int) -> bool:
+    stored = stored_deliveries(data_dir, "tl")
     ok = stored >= acknowledged
     print(
-        f"durability: {acknowledged} deliveries acknowledged, {stored} in the store "
-        f"(WAL fsynced before each 202): {verdict(ok)}"
+        f"durability: {acknowledged} deliveries acknowledged, {stored} in the store after "
+        f"serve stopped (each in the fdatasynced journal before its 202): {verdict(ok)}"
     )
     return ok
 
@@ -583,10 +592,10 @@ async def bench(args: argparse.Namespace) -> int:
             for server in (reference, techlead):  # warm-up
                 wrk(server, f"warm-{server.name}", manifest, 1, args.connections)
             rate_ok, acknowledged = throughput(techlead, reference, manifest, args)
-            durable_ok = durability(techlead, acknowledged)
         finally:
             techlead.stop()
             reference.stop()
+        durable_ok = durability(techlead.data_dir, acknowledged)
     passed = spin_ok and rate_ok and durable_ok
     print(f"\nintake targets: {verdict(passed)}")
     return 0

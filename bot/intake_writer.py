@@ -16,10 +16,14 @@ module, started together):
   reason for a refusal; a tally is ``(event, action, outcome)`` of a stored delivery,
   for the metrics.
 
-The child reads whatever has arrived, commits it in one durable transaction, logs the
-stored deliveries and writes the answers of the whole batch in one frame. It stops at
-the end of its socket (serve stopped, or was killed) once it has committed what it had
-read; a delivery serve never answered was never acknowledged. When the child dies,
+The child reads whatever has arrived, appends the new deliveries' rows to the intake
+journal (:mod:`bot.journal`), and once one fdatasync holds them, logs them and writes
+the answers of the whole batch in one frame; a loader thread then moves them into
+SQLite, and sends serve ``([], [], True)`` when new routing jobs are there for its
+workers. It stops at the end of its socket (serve stopped, or was killed) once it has
+loaded what it had acknowledged; a delivery serve never answered was never
+acknowledged, and one acknowledged but not loaded when the child died is in the
+journal, which the next child (or anyone opening the store) loads first. When the child dies,
 serve answers 503 to every delivery waiting for it and to new ones, /healthz fails, and
 serve starts a new child after a short backoff (longer while it keeps dying).
 """
@@ -34,6 +38,7 @@ import queue
 import secrets
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -45,12 +50,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import intake
+import bot.store
+from bot import intake, journal
 from bot.errors import PayloadError, QueueError
 from bot.intake import Checked, Delivery
 from bot.jobs import JobSpec
 from bot.router import ROUTE_KIND
-from bot.store import MAX_BATCH, Accepted, NotStorable, Store, commit_batch
+from bot.store import MAX_BATCH, Accepted, NotStorable, Store, commit_batch, load_segments
 
 HEADER = struct.Struct("<I")
 SOCKET_BUFFER = 4 * 1024 * 1024
@@ -67,6 +73,10 @@ CHECKPOINT_EVERY = 256
 # and to sync: the bulk of the copying and of the database file's fsync happens
 # beside the commits instead of between them.
 SIDE_CHECKPOINT_SECONDS = 0.1
+# "off": commit each batch to SQLite before answering it, without the journal.
+JOURNAL_ENV = "TECHLEAD_INTAKE_JOURNAL"
+# Tests only: "1" makes the loader never load (a writer killed before it caught up).
+HOLD_LOADS_ENV = "TECHLEAD_TEST_HOLD_LOADS"
 MSG_DOWN = "the delivery writer process is not running"
 MSG_STOPPED = "the delivery writer process stopped before storing the delivery"
 
@@ -214,10 +224,10 @@ class WriterProcess:
 
     def answered(self, frames: list[Any]) -> None:
         for answers, tallies, any_new in frames:
-            if self.on_stored is not None and tallies:
+            if self.on_stored is not None and (tallies or any_new):
                 with suppress(Exception):  # metrics must never cost a delivery its answer
                     self.on_stored(tallies, any_new)
-            for seq, outcome, text in answers:
+            for seq, outcome, text in answers:  # none in a frame that only says jobs loaded
                 future = self._waiting.pop(seq, None)
                 if future is not None and not future.done():
                     _settle(future, outcome, text)
@@ -463,8 +473,10 @@ def _prepared(items: Sequence[Item]) -> Prepared:
         return Prepared([], [(item[0], Outcome.FAILED.value, failed) for item in items])
 
 
-def run(sock: socket.socket, store: Store, relay: Callable[[], object] | None = None) -> None:
-    """Commit and answer batches until serve hangs up."""
+def run_direct(
+    sock: socket.socket, store: Store, relay: Callable[[], object] | None = None
+) -> None:
+    """Without the journal: commit each batch to SQLite durably, then answer it."""
     from bot.log import info_lines  # structlog: only in the child
 
     inbox = Inbox(sock).start()
@@ -490,6 +502,267 @@ def run(sock: socket.socket, store: Store, relay: Callable[[], object] | None = 
                 store.checkpoint()
 
 
+# -- the journal: acknowledge once appended and fdatasynced, load SQLite behind -------
+
+
+def journal_batch(
+    ready: Prepared, known: Callable[[list[str]], dict[str, str]]
+) -> tuple[Batch, list[journal.Record]]:
+    """Answers for prepared deliveries, and the journal records of the new ones.
+
+    ``known`` gives the trace id of each delivery id already stored or journaled: those
+    are duplicates, answered with their first trace id and not journaled again. A row
+    the store would refuse is refused here, before anything is acknowledged.
+    """
+    batch = Batch(list(ready.refused), [], {})
+    records: list[journal.Record] = []
+    seen = known(list(dict.fromkeys(delivery.delivery_id for _, delivery, _ in ready.stored)))
+    for seq, delivery, route in ready.stored:
+        trace = seen.get(delivery.delivery_id)
+        if trace is None:
+            try:
+                record = store_rows(delivery, route, ready.now)
+            except Exception as exc:
+                batch.answers.append((seq, Outcome.NOT_STORABLE.value, str(exc)))
+                continue
+            records.append(record)
+            seen[delivery.delivery_id] = trace = route.trace_id or ""
+            accepted = Accepted(new=True, trace_id=trace)
+        else:
+            accepted = Accepted(new=False, trace_id=trace)
+        batch.answers.append((seq, *_answer(accepted)))
+        _record(batch, delivery, accepted)
+    return batch, records
+
+
+def store_rows(delivery: Delivery, route: JobSpec, now: float) -> journal.Record:
+    """The rows the store inserts for a delivery, checked that SQLite can bind them."""
+    record = (
+        bot.store._delivery_row(delivery, route.trace_id or "", now),
+        bot.store._job_row(route, now),
+    )
+    for row in record:
+        for value in row:
+            _bindable(value)
+    return record
+
+
+def _bindable(value: object) -> None:
+    if isinstance(value, str):
+        value.encode("utf-8")  # a lone surrogate cannot be stored
+    elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+    elif not isinstance(value, (int, float, bytes, type(None))):
+        raise TypeError(f"SQLite cannot store a {type(value).__name__}")
+
+
+class Known:
+    """Trace ids of the delivery ids journaled but not loaded yet, and of the store's.
+
+    The journal is looked at before the store: a delivery leaves it only once its load
+    committed, so a delivery id between the two is found in one or the other.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self._pending: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            f"file:{db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+
+    def __call__(self, delivery_ids: list[str]) -> dict[str, str]:
+        with self._lock:
+            found = {one: self._pending[one] for one in delivery_ids if one in self._pending}
+        rest = [one for one in delivery_ids if one not in found]
+        if rest:
+            found.update(bot.store._known_traces(self._conn, rest))
+        return found
+
+    def journaled(self, traces: Mapping[str, str]) -> None:
+        with self._lock:
+            self._pending.update(traces)
+
+    def loaded(self, delivery_ids: Sequence[str]) -> None:
+        with self._lock:
+            for one in delivery_ids:
+                self._pending.pop(one, None)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@dataclass
+class Synced:
+    """A batch appended to the journal, waiting for its fdatasync and then its load."""
+
+    segment: journal.Segment
+    records: list[journal.Record]
+    batch: Batch
+
+
+class JournalWriter:
+    """The writer process with the journal: three threads besides the inbox's.
+
+    - this one (``run``): appends each prepared batch to the journal, unsynced;
+    - the syncer: one fdatasync for whatever was appended meanwhile (the next batch is
+      appended while the previous sync runs), then the answers and the log line;
+    - the loader: the synced records into SQLite in larger transactions with
+      ``synchronous=NORMAL``, then wakes serve's workers and relays to Redis; a segment
+      is deleted after a commit with the store's durability made its rows durable.
+
+    A thread that cannot go on ends the process: serve answers 503 and starts a new
+    one, which loads what the journal holds first.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        store: Store,
+        directory: Path,
+        relay: Callable[[], object] | None = None,
+        hold_loads: bool = False,
+    ) -> None:
+        self._sock = sock
+        self._store = store
+        self._journal = journal.Journal(directory)
+        self._known = Known(store.path)
+        self._relay = relay
+        self._hold_loads = hold_loads
+        self._send_lock = threading.Lock()
+        self._to_sync: queue.SimpleQueue[Synced | None] = queue.SimpleQueue()
+        self._to_load: queue.SimpleQueue[list[Synced] | None] = queue.SimpleQueue()
+        self._serve_gone = False
+
+    def run(self) -> None:
+        """Until serve hangs up; then what was acknowledged is loaded before returning."""
+        syncer = threading.Thread(target=self._guard, args=(self._sync_loop,), name="sync")
+        loader = threading.Thread(target=self._guard, args=(self._load_loop,), name="load")
+        syncer.start()
+        loader.start()
+        inbox = Inbox(self._sock).start()
+        while (ready := inbox.batch()) is not None:
+            self._to_sync.put(self._append(ready))
+        self._journal.seal()
+        self._to_sync.put(None)
+        syncer.join()
+        loader.join()
+        self._known.close()
+
+    def _append(self, ready: Prepared) -> Synced:
+        try:
+            batch, records = journal_batch(ready, self._known)
+        except Exception as exc:  # last line of defence: answer, and take the next batch
+            failed = f"store failed: {exc}"
+            seqs = [seq for seq, _, _ in ready.stored] + [seq for seq, _, _ in ready.refused]
+            batch, records = (
+                Batch([(seq, Outcome.FAILED.value, failed) for seq in seqs], [], {}),
+                [],
+            )
+        if records:
+            self._known.journaled({row[0]: row[5] for row, _ in records})
+            segment = self._journal.append(records)
+        else:
+            segment = self._journal.current
+        return Synced(segment, records, batch)
+
+    def _guard(self, loop: Callable[[], None]) -> None:
+        try:
+            loop()
+        except BaseException:
+            with suppress(Exception):
+                _log().exception("intake_writer_thread_failed")
+            os._exit(70)  # serve starts a new writer, which loads the journal first
+
+    def _sync_loop(self) -> None:
+        end = False
+        while not end:
+            group = [self._to_sync.get()]
+            while not self._to_sync.empty():
+                group.append(self._to_sync.get())
+            end = group[-1] is None
+            synced = [one for one in group if one is not None]
+            if synced:
+                self._sync(synced)
+        self._to_load.put(None)
+
+    def _sync(self, group: list[Synced]) -> None:
+        """One fdatasync for the group, then its answers, then on to the loader."""
+        from bot.log import info_lines  # structlog: only in the child
+
+        for fd in dict.fromkeys(one.segment.fd for one in group if one.records):
+            os.fdatasync(fd)
+        merged = _merged([one.batch for one in group])
+        if merged.traces:
+            with suppress(Exception):  # a log line must never cost a delivery its answer
+                info_lines([merged.log_line()])
+        self._send((merged.answers, merged.tallies, False))
+        self._to_load.put(group)
+
+    def _send(self, value: object) -> None:
+        if self._serve_gone:
+            return
+        with self._send_lock:
+            try:
+                self._sock.sendall(frame(value))
+            except OSError:
+                self._serve_gone = True  # what is journaled stays journaled, and is loaded
+
+    def _load_loop(self) -> None:
+        live: dict[Path, journal.Segment] = {}
+        since_checkpoint = 0
+        done = False
+        while not done:
+            groups = [self._to_load.get()]
+            while not self._to_load.empty():
+                groups.append(self._to_load.get())
+            done = groups[-1] is None
+            synced = [one for group in groups if group is not None for one in group]
+            while self._hold_loads:
+                time.sleep(1.0)  # tests: a writer killed before its loader caught up
+            since_checkpoint += self._load(synced, live)
+            self._drop_finished(live)
+            if since_checkpoint >= CHECKPOINT_EVERY:
+                since_checkpoint = 0
+                with suppress(QueueError):  # the side thread's checkpoints go on
+                    self._store.checkpoint()
+
+    def _load(self, synced: list[Synced], live: dict[Path, journal.Segment]) -> int:
+        records = [record for one in synced for record in one.records]
+        for one in synced:
+            live.setdefault(one.segment.path, one.segment)
+        if not records:
+            return 0
+        stored = self._store.load_rows(records, durable=False)
+        self._known.loaded([row[0] for row, _ in records])
+        for one in synced:
+            one.segment.loaded += len(one.records)
+        if stored:
+            self._send(([], [], True))  # serve's workers find the new jobs now
+            if self._relay is not None:
+                try:
+                    self._relay()
+                except Exception:  # the rows wait in the store for the next sweep
+                    _log().warning("intake_relay_failed", exc_info=True)
+        return len(records)
+
+    def _drop_finished(self, live: dict[Path, journal.Segment]) -> None:
+        finished = [path for path, segment in live.items() if segment.finished()]
+        if not finished:
+            return
+        self._store.sync()  # every load so far durable in SQLite: the segments may go
+        for path in finished:
+            live.pop(path).remove()
+
+
+def _merged(batches: list[Batch]) -> Batch:
+    merged = Batch([], [], {})
+    for batch in batches:
+        merged.answers.extend(batch.answers)
+        merged.tallies.extend(batch.tallies)
+        merged.traces.update(batch.traces)
+    return merged
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     import argparse
 
@@ -505,17 +778,27 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     # The commit loop wins the GIL back from the reading thread after each SQLite call
     # within this, not the default 5 ms: that wait would be every answer's.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    settings = Settings.from_env(os.environ if env is None else env)
+    source = os.environ if env is None else env
+    settings = Settings.from_env(source)
     configure_logging(settings)
     sock = socket.socket(fileno=args.fd)
-    store = Store.open(Path(settings.data_dir))
-    store.start_checkpoints(SIDE_CHECKPOINT_SECONDS)
-    relay = _relay(settings, store)
+    data_dir = Path(settings.data_dir)
+    directory = journal.journal_dir(data_dir)
+    lock = journal.take_lock(directory)  # a writer still ending goes first
+    store = Store.open(data_dir)
     try:
-        run(sock, store, relay)
+        load_segments(store, directory)  # what a writer that died acknowledged
+        store.start_checkpoints(SIDE_CHECKPOINT_SECONDS)
+        relay = _relay(settings, store)
+        if source.get(JOURNAL_ENV, "on") == "off":
+            run_direct(sock, store, relay)
+        else:
+            hold = source.get(HOLD_LOADS_ENV) == "1"
+            JournalWriter(sock, store, directory, relay, hold_loads=hold).run()
     finally:
         store.close()
         sock.close()
+        os.close(lock)
     return 0
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot import journal
 from bot.errors import QueueError
 from bot.intake import Delivery, Envelope, envelope
 from bot.jobs import Job, JobSpec, JobState
@@ -201,8 +202,15 @@ class Store:
 
     @classmethod
     def open(cls, data_dir: Path, durability: Durability = Durability.FULL) -> Store:
+        """The store under ``data_dir``, with any journal a dead writer left loaded first."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / DB_NAME, durability)
+        store = cls(data_dir / DB_NAME, durability)
+        try:
+            replay_journal(store, journal.journal_dir(data_dir))
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     def close(self) -> None:
         self._closed.set()
@@ -292,6 +300,20 @@ class Store:
         """Several deliveries in one durable transaction: one fsync for all of them."""
         with self.transaction(durable=True) as conn:
             return _accept_batch(conn, batch, now)
+
+    def load_rows(self, records: Sequence[journal.Record], *, durable: bool) -> list[str]:
+        """Journaled deliveries and their routing jobs; returns the delivery ids it stored.
+
+        Idempotent: a delivery id already stored is skipped with its job, so replaying
+        a journal segment twice stores each delivery and its one routing job once.
+        """
+        with self.transaction(durable=durable) as conn:
+            return _load_rows(conn, records)
+
+    def sync(self) -> None:
+        """Make every earlier commit durable: one small commit with the store's durability."""
+        with self.transaction(durable=True) as conn:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def get_delivery(self, delivery_id: str) -> StoredDelivery | None:
         with self.reading() as conn:
@@ -552,6 +574,43 @@ def _accept_batch(
         new = delivery.delivery_id in stored and route is first[delivery.delivery_id][1]
         answers.append(Accepted(new=new, trace_id=known[delivery.delivery_id]))
     return answers
+
+
+def _load_rows(conn: sqlite3.Connection, records: Sequence[journal.Record]) -> list[str]:
+    first: dict[str, journal.Record] = {}
+    for record in records:
+        first.setdefault(record[0][0], record)
+    rows = [delivery for delivery, _ in first.values()]
+    stored = _insert_rows(conn, _DELIVERY_INSERT, rows, returning=True)
+    _insert_rows(conn, _JOB_INSERT, [first[one][1] for one in stored])
+    return [str(one) for one in stored]
+
+
+def replay_journal(store: Store, directory: Path) -> int:
+    """Load what a writer that is gone left in its journal, then delete the segments.
+
+    Does nothing while a live writer holds the journal: the writer loads its own.
+    Returns the deliveries replayed (stored now or found already stored).
+    """
+    if not journal.segments(directory):
+        return 0
+    with journal.locked(directory, wait=False) as ours:
+        return load_segments(store, directory) if ours else 0
+
+
+def load_segments(store: Store, directory: Path, chunk: int = MAX_BATCH) -> int:
+    """Every record of every segment into the store, durably; then the segments go.
+
+    The caller holds the journal's lock.
+    """
+    replayed = 0
+    for path in journal.segments(directory):
+        records = journal.read_segment(path)
+        for start in range(0, len(records), chunk):
+            store.load_rows(records[start : start + chunk], durable=True)
+        replayed += len(records)
+        path.unlink()
+    return replayed
 
 
 def _known_traces(conn: sqlite3.Connection, delivery_ids: Sequence[str]) -> dict[str, str]:

@@ -19,6 +19,16 @@ from tests.intake.conftest import SECRET, signed_headers
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
+WRITER_END_TIMEOUT = 10.0
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def free_port() -> int:
@@ -84,9 +94,28 @@ class ServeProcess:
         return httpx.post(f"{self.url}/webhook", content=body, headers=headers, timeout=10)
 
     def kill(self) -> None:
+        """SIGKILL serve; its writer process then loads what it acknowledged and ends."""
         assert self.process is not None
+        writers = self.writer_pids()
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
+        deadline = time.monotonic() + WRITER_END_TIMEOUT
+        while any(running(pid) for pid in writers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def writer_pids(self) -> list[int]:
+        """The pids of serve's delivery writer processes."""
+        assert self.process is not None
+        found = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == self.process.pid and b"bot.intake_writer" in command:
+                found.append(int(entry.name))
+        return found
 
     def terminate(self, timeout: float = 30) -> int:
         assert self.process is not None
