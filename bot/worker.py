@@ -80,6 +80,27 @@ class Runner(Protocol):
     def deferring(self) -> AbstractContextManager[None]: ...
 
 
+class NoJobs:
+    """A :class:`Runner` that runs nothing here: ``techlead worker`` processes, on this
+    machine or others sharing the queue, take the jobs (``serve --no-jobs``)."""
+
+    def start(self) -> None:
+        get_logger().info("worker_elsewhere")
+
+    def stop(self, grace: float | None = None) -> list[Job]:
+        return []
+
+    def alive(self) -> bool:
+        return True
+
+    def wake(self) -> None:
+        """Nothing to wake: the workers elsewhere poll the queue, or Redis wakes them."""
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        yield
+
+
 @contextmanager
 def cpu_budget(seconds: float | None) -> Iterator[None]:
     """Let the kernel stop this process if the code inside uses ``seconds`` more of CPU.

@@ -3,7 +3,9 @@
 The server process only verifies, stores and acknowledges deliveries; jobs run in
 ``techlead worker`` children it supervises (:mod:`bot.supervisor`), so no job, however
 long or CPU-bound, can hold the webhook answer past GitHub's 10 seconds.
-``--workers 0`` runs jobs on threads of the server process instead (small set-ups).
+``--workers 0`` runs jobs on threads of the server process instead (small set-ups);
+``--no-jobs`` runs none here, for an intake scaled apart from its workers (``techlead
+worker`` on the same queue, on this machine or others).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bot.log import configure_logging, get_logger
 from bot.metrics import Metrics
 from bot.settings import AuthMode, Settings
 from bot.supervisor import DEFAULT_PROCESSES, PoolConfig, WorkerPool, spawner
-from bot.worker import WorkerConfig
+from bot.worker import NoJobs, WorkerConfig
 
 HELP = "run the webhook server and its job worker processes"
 DEFAULT_HOST = "127.0.0.1"
@@ -44,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_PROCESSES,
         help="job worker processes, one job at a time each "
         f"(default {DEFAULT_PROCESSES}; 0: run jobs on threads of this process)",
+    )
+    parser.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="intake only: store and acknowledge deliveries, run no job here "
+        "(`techlead worker` processes sharing the queue run them)",
     )
     parser.add_argument(
         "--threads",
@@ -111,7 +119,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         checkpoints=False,  # the writer process moves its WAL into the database
     )
     services.use_writer_process(env)
-    if args.workers:
+    if args.no_jobs:
+        services.runner = NoJobs()
+    elif args.workers:
         services.runner = WorkerPool(
             services.worker,
             PoolConfig(
@@ -128,7 +138,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         port=args.port,
         auth_mode=settings.auth_mode.value,
         job_kinds=services.worker.registry.kinds(),
-        worker_processes=args.workers,
+        worker_processes=0 if args.no_jobs else args.workers,
         plugins=list(plugins),
         data_dir=str(settings.data_dir),
     )
