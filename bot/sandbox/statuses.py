@@ -45,11 +45,14 @@ def create_status(ctx: Ctx) -> Reply:
     ctx.repo.statuses.append(status)
     repo, state = ctx.repo, ctx.state
     heads = _branches_containing(ctx, sha)
+    info = repo.git.commit_info(sha)
 
     def payload(urls: builders.Urls) -> dict[str, Any]:
         body = builders.commit_status(urls, state, repo, status)
         api = builders.repo_api(urls, state, repo)
         return {
+            "name": state.full_name(repo),
+            "commit": _webhook_commit(builders.commit(urls, state, repo, info)),
             "branches": [
                 {
                     "name": name,
@@ -70,6 +73,14 @@ def create_status(ctx: Ctx) -> Reply:
 
     ctx.emit("status", None, payload)
     return created(render(ctx, status))
+
+
+def _webhook_commit(commit: dict[str, Any]) -> dict[str, Any]:
+    """The commit as the ``status`` event carries it: its verification has no
+    ``verified_at`` (GitHub's webhook schema allows no other keys there)."""
+    verification = dict(commit["commit"]["verification"])
+    verification.pop("verified_at", None)
+    return {**commit, "commit": {**commit["commit"], "verification": verification}}
 
 
 def _branches_containing(ctx: Ctx, sha: str) -> list[tuple[str, str]]:

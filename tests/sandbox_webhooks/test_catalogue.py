@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot.sandbox import Sandbox
+from bot.sandbox.sandbox import DEFAULT_APP_EVENTS
 from tests.conftest import build_world, make_github
 from tests.sandbox_webhooks.support import Receiver
 from tests.support.gitcli import GitCli
@@ -50,6 +51,7 @@ EXPECTED = Counter(
         ("check_run", "completed"): 1,
         ("check_run", "rerequested"): 1,
         ("check_run", "requested_action"): 1,
+        ("status", None): 1,
     }
 )
 
@@ -63,7 +65,12 @@ def test_each_event_kind_arrives_once_per_occurrence(
     tmp_path: Path,
 ) -> None:
     owner = sandbox.create_user(f"cat-{len(sandbox.events)}")
-    app = sandbox.create_app(owner.login, f"cat-{len(sandbox.events)}", public_key_pem=app_key[1])
+    app = sandbox.create_app(
+        owner.login,
+        f"cat-{len(sandbox.events)}",
+        public_key_pem=app_key[1],
+        events=[*DEFAULT_APP_EVENTS, "status"],
+    )
     sandbox.set_app_webhook(app.id, receiver.url, "s")
     repo_info = sandbox.create_repo(owner.login, "catalogue", files={"app.py": "a = 1\n"})
     installation = sandbox.install_app(app.id, owner.login)
@@ -118,6 +125,7 @@ def test_each_event_kind_arrives_once_per_occurrence(
             == 201
         )
         sandbox.request_check_run_action(repo_info.full_name, run.id, "rerun", owner.login)
+        repo.get_commit(head).create_status("success", context="ci", description="green")
         pull.edit(state="closed")
         pull.edit(state="open")
         assert sandbox.wait_for_deliveries()
