@@ -52,12 +52,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import journal
 from bot.context import JobContext
 from bot.intake import sign
 from bot.jobs import Job, JobRegistry, JobSpec
 from bot.router import Event, Router
-from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, bench/ leads sys.path; it goes last, so bench/queue.py does not stand
@@ -134,6 +132,8 @@ def server_env(data_dir: Path) -> dict[str, str]:
         "TECHLEAD_DATA_DIR": str(data_dir),
         "TECHLEAD_WEBHOOK_SECRET": SECRET,
         "TECHLEAD_PLUGINS": "bench.intake",
+        # "off" measures the writer committing to SQLite before each answer instead.
+        **{key: os.environ[key] for key in ("TECHLEAD_INTAKE_JOURNAL",) if key in os.environ},
     }
 
 
@@ -357,6 +357,9 @@ def throughput(
 
 def stored_deliveries(data_dir: Path, prefix: str) -> int:
     """Deliveries in the store once serve has stopped, its journal loaded first."""
+    from bot import journal  # after sys.path is sorted: bot.store imports the stdlib queue
+    from bot.store import Store
+
     with journal.locked(journal.journal_dir(data_dir), wait=True):
         pass  # a writer process still ending goes first
     store = Store.open(data_dir)  # loads whatever journal a killed writer left

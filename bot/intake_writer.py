@@ -73,6 +73,8 @@ CHECKPOINT_EVERY = 256
 # and to sync: the bulk of the copying and of the database file's fsync happens
 # beside the commits instead of between them.
 SIDE_CHECKPOINT_SECONDS = 0.1
+# The loader waits this long after the first synced batch for more to load together.
+LOAD_GATHER_SECONDS = 0.005
 # "off": commit each batch to SQLite before answering it, without the journal.
 JOURNAL_ENV = "TECHLEAD_INTAKE_JOURNAL"
 # Tests only: "1" makes the loader never load (a writer killed before it caught up).
@@ -713,6 +715,7 @@ class JournalWriter:
         done = False
         while not done:
             groups = [self._to_load.get()]
+            time.sleep(LOAD_GATHER_SECONDS)  # a larger transaction: less SQLite work each
             while not self._to_load.empty():
                 groups.append(self._to_load.get())
             done = groups[-1] is None
