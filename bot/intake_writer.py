@@ -56,7 +56,15 @@ from bot.errors import PayloadError, QueueError
 from bot.intake import Checked, Delivery
 from bot.jobs import JobSpec
 from bot.router import ROUTE_KIND
-from bot.store import MAX_BATCH, Accepted, NotStorable, Store, commit_batch, load_segments
+from bot.store import (
+    MAX_BATCH,
+    Accepted,
+    NotStorable,
+    Store,
+    commit_batch,
+    load_records,
+    load_segments,
+)
 
 HEADER = struct.Struct("<I")
 SOCKET_BUFFER = 4 * 1024 * 1024
@@ -735,7 +743,7 @@ class JournalWriter:
             live.setdefault(one.segment.path, one.segment)
         if not records:
             return 0
-        stored = self._store.load_rows(records, durable=False)
+        stored = load_records(self._store, records, durable=False)
         self._known.loaded([row[0] for row, _ in records])
         for one in synced:
             one.segment.loaded += len(one.records)

@@ -598,6 +598,39 @@ def replay_journal(store: Store, directory: Path) -> int:
         return load_segments(store, directory) if ours else 0
 
 
+def load_records(store: Store, records: Sequence[journal.Record], *, durable: bool) -> list[str]:
+    """``Store.load_rows``, where a record the store cannot take is skipped alone.
+
+    Such a record passed the same checks before it was acknowledged, so this should
+    never happen; if it does, it must not stop every other delivery from loading (a
+    writer that died on it would die on it again at each start). Its delivery stays
+    unstored and is logged; a failure of the store itself (:class:`QueueError`) is
+    raised for the caller to retry.
+    """
+    try:
+        return store.load_rows(records, durable=durable)
+    except QueueError:
+        raise
+    except Exception:
+        stored: list[str] = []
+        for record in records:
+            try:
+                stored.extend(store.load_rows([record], durable=durable))
+            except QueueError:
+                raise
+            except Exception as exc:
+                _log_unloadable(record, exc)
+        return stored
+
+
+def _log_unloadable(record: journal.Record, exc: Exception) -> None:
+    from bot.log import get_logger  # structlog, configured by the process
+
+    get_logger(component="store").error(
+        "journal_record_not_loadable", delivery_id=str(record[0][0]), error=str(exc)
+    )
+
+
 def load_segments(store: Store, directory: Path, chunk: int = MAX_BATCH) -> int:
     """Every record of every segment into the store, durably; then the segments go.
 
@@ -607,7 +640,7 @@ def load_segments(store: Store, directory: Path, chunk: int = MAX_BATCH) -> int:
     for path in journal.segments(directory):
         records = journal.read_segment(path)
         for start in range(0, len(records), chunk):
-            store.load_rows(records[start : start + chunk], durable=True)
+            load_records(store, records[start : start + chunk], durable=True)
         replayed += len(records)
         path.unlink()
     return replayed

@@ -224,6 +224,23 @@ def test_replaying_what_was_loaded_already_adds_no_second_job(store: Store) -> N
     assert route_jobs(store) == {"a": 1, "b": 1}
 
 
+def test_a_record_the_store_cannot_take_is_skipped_alone_on_replay(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    good = records_for("a", "c")
+    delivery, job = records_for("b")[0]
+    poison = (delivery, (*job[:7], 2**70, *job[8:]))  # an installation id past 64 bits
+    log = journal.Journal(journal.journal_dir(data))
+    log.append([good[0], poison, good[1]])
+    os.close(log.current.fd)
+    store = Store.open(data)
+    try:
+        assert route_jobs(store) == {"a": 1, "c": 1}
+        assert store.get_delivery("b") is None, "nothing half-stored"
+        assert journal.segments(journal.journal_dir(data)) == []
+    finally:
+        store.close()
+
+
 def test_a_live_writers_journal_is_left_to_it(store: Store) -> None:
     directory = journal.journal_dir(store.path.parent)
     lock = journal.take_lock(directory)
