@@ -233,6 +233,11 @@ class Store:
         )
         self._checkpointer.start()
 
+    def manual_checkpoints(self) -> None:
+        """No automatic checkpoints in commits: the owner calls :meth:`checkpoint`."""
+        with self._lock.hold(), _as_queue_error():
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+
     def checkpoint(self) -> tuple[int, int]:
         """Move the WAL into the database now, on this connection: (WAL frames, moved).
 
