@@ -132,7 +132,7 @@ class FrameBuffer:
     def __init__(self) -> None:
         self._data = bytearray()
 
-    def feed(self, chunk: bytes) -> list[Any]:
+    def feed(self, chunk: bytes | memoryview) -> list[Any]:
         self._data += chunk
         found: list[Any] = []
         start = 0
@@ -468,9 +468,13 @@ class Inbox:
 
     def _read(self) -> None:
         frames = FrameBuffer()
+        # One buffer for every read: a fresh 1 MB one each time would be mapped, faulted
+        # in page by page and unmapped again by the allocator.
+        buffer = bytearray(READ_CHUNK)
+        view = memoryview(buffer)
         try:
-            while chunk := self._sock.recv(READ_CHUNK):
-                for items in frames.feed(chunk):
+            while size := self._sock.recv_into(buffer):
+                for items in frames.feed(view[:size]):
                     self._ready.put(_prepared(items))
         except OSError:
             pass  # serve is gone: as the end of the stream
