@@ -84,6 +84,8 @@ SIDE_CHECKPOINT_SECONDS = 0.1
 # Deliveries the loader commits between two of its checkpoints (about 16 MB of WAL):
 # nothing waits for them, so fewer and larger ones, each with its fsyncs.
 LOAD_CHECKPOINT_EVERY = 1024
+# Nothing to load for this long: the loader retires the loaded segment (see Journal).
+LOADER_IDLE_SECONDS = 5.0
 # The loader waits this long after the first synced batch for more to load together.
 LOAD_GATHER_SECONDS = 0.005
 # "off": commit each batch to SQLite before answering it, without the journal.
@@ -612,7 +614,7 @@ class Known:
 class Synced:
     """A batch appended to the journal, waiting for its fdatasync and then its load."""
 
-    segment: journal.Segment
+    segment: journal.Segment | None  # None when nothing of the batch was new
     records: list[journal.Record]
     batch: Batch
 
@@ -638,8 +640,10 @@ class JournalWriter:
         directory: Path,
         relay: Callable[[], object] | None = None,
         hold_loads: bool = False,
+        idle_seconds: float = LOADER_IDLE_SECONDS,
     ) -> None:
         self._sock = sock
+        self._idle_seconds = idle_seconds
         self._store = store
         self._journal = journal.Journal(directory)
         self._known = Known(store.path)
@@ -675,11 +679,10 @@ class JournalWriter:
                 Batch([(seq, Outcome.FAILED.value, failed) for seq in seqs], [], {}),
                 [],
             )
+        segment = None
         if records:
             self._known.journaled({row[0]: row[5] for row, _ in records})
             segment = self._journal.append(records)
-        else:
-            segment = self._journal.current
         return Synced(segment, records, batch)
 
     def _guard(self, loop: Callable[[], None]) -> None:
@@ -706,7 +709,7 @@ class JournalWriter:
         """One fdatasync for the group, then its answers, then on to the loader."""
         from bot.log import info_lines  # structlog: only in the child
 
-        for fd in dict.fromkeys(one.segment.fd for one in group if one.records):
+        for fd in dict.fromkeys(one.segment.fd for one in group if one.segment is not None):
             os.fdatasync(fd)
         merged = _merged([one.batch for one in group])
         if merged.traces:
@@ -729,7 +732,12 @@ class JournalWriter:
         since_checkpoint = 0
         done = False
         while not done:
-            groups = [self._to_load.get()]
+            try:
+                groups = [self._to_load.get(timeout=self._idle_seconds)]
+            except queue.Empty:  # quiet: the segment loaded so far can go now
+                self._journal.retire_if_loaded()
+                self._drop_finished(live)
+                continue
             time.sleep(LOAD_GATHER_SECONDS)  # a larger transaction: less SQLite work each
             while not self._to_load.empty():
                 groups.append(self._to_load.get())
@@ -745,15 +753,15 @@ class JournalWriter:
                     self._store.checkpoint()
 
     def _load(self, synced: list[Synced], live: dict[Path, journal.Segment]) -> int:
-        records = [record for one in synced for record in one.records]
-        for one in synced:
-            live.setdefault(one.segment.path, one.segment)
+        held = [(one.segment, one.records) for one in synced if one.segment is not None]
+        records = [record for _, part in held for record in part]
         if not records:
             return 0
         stored = load_records(self._store, records, durable=False)
         self._known.loaded([row[0] for row, _ in records])
-        for one in synced:
-            one.segment.loaded += len(one.records)
+        for segment, part in held:
+            live.setdefault(segment.path, segment)
+            segment.loaded += len(part)
         if stored:
             self._send(([], [], True))  # serve's workers find the new jobs now
             if self._relay is not None:

@@ -22,8 +22,10 @@ import fcntl
 import marshal
 import os
 import struct
+import threading
+import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,9 @@ RECORD_HEADER = struct.Struct("<II")  # payload length, CRC-32 of the payload
 # A new segment once the current one is this large: at 5,000 deliveries/s of 16 KB,
 # one rotation (and one deletion, with its fsyncs) a second or less.
 SEGMENT_BYTES = 64 * 1024 * 1024
+# ... or once it is this old, however small: far younger than any delivery the store
+# prunes, which a replay of the segment would otherwise bring back.
+SEGMENT_SECONDS = 3600.0
 MARSHAL_VERSION = 4
 
 Row = tuple[Any, ...]
@@ -123,6 +128,7 @@ class Segment:
     written: int = 0  # records appended
     loaded: int = 0  # records loaded into SQLite (committed)
     sealed: bool = False  # no more appends: a newer segment took over
+    opened: float = 0.0  # on the journal's clock
 
     def finished(self) -> bool:
         return self.sealed and self.loaded >= self.written
@@ -135,41 +141,75 @@ class Segment:
 
 
 class Journal:
-    """The writer's segments: appends (one thread), fdatasyncs, rotation by size."""
+    """The writer's segments: appends (one thread), rotation by size and by age.
 
-    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
+    A segment is also retired once everything in it is loaded and nothing came for a
+    while (:meth:`retire_if_loaded`), so that no segment outlives the deliveries it
+    holds: the store prunes old deliveries, and a replay must never bring one back.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        segment_bytes: int = SEGMENT_BYTES,
+        segment_seconds: float = SEGMENT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
+        self.segment_seconds = segment_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
         existing = segments(directory)
         self._next = (_number(existing[-1]) + 1) if existing else 1
-        self.current = self._new_segment()
+        self.current: Segment | None = None  # made by the first append
 
     def _new_segment(self) -> Segment:
         path = self.directory / f"{self._next:012d}{SUFFIX}"
         self._next += 1
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         _sync_directory(self.directory)  # the new name survives a crash
-        return Segment(path, fd)
+        return Segment(path, fd, opened=self._clock())
 
     def append(self, records: Sequence[Record]) -> Segment:
         """Write ``records`` (not yet synced); returns the segment that holds them."""
-        if self.current.size >= self.segment_bytes:
-            os.fdatasync(self.current.fd)
-            self.current.sealed = True
-            self.current = self._new_segment()
         data = encode(records)
-        segment = self.current
-        view = memoryview(data)
-        while view:
-            view = view[os.write(segment.fd, view) :]
-        segment.size += len(data)
-        segment.written += len(records)
+        with self._lock:
+            segment = self.current
+            if segment is None or self._full(segment):
+                if segment is not None:
+                    os.fdatasync(segment.fd)
+                    segment.sealed = True
+                segment = self.current = self._new_segment()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(segment.fd, view) :]
+            segment.size += len(data)
+            segment.written += len(records)
         return segment
+
+    def _full(self, segment: Segment) -> bool:
+        too_old = self._clock() - segment.opened >= self.segment_seconds
+        return segment.size >= self.segment_bytes or too_old
+
+    def retire_if_loaded(self) -> None:
+        """Seal the current segment if all of it is loaded; the next append opens another.
+
+        The loader calls this when nothing came for a while; the sealed segment then
+        finishes, and is deleted, as a rotated one is.
+        """
+        with self._lock:
+            segment = self.current
+            if segment is not None and segment.written and segment.loaded >= segment.written:
+                segment.sealed = True
+                self.current = None
 
     def seal(self) -> None:
         """No more appends (the writer is stopping): the current segment can go too."""
-        self.current.sealed = True
+        with self._lock:
+            if self.current is not None:
+                self.current.sealed = True
 
 
 def read_segment(path: Path) -> list[Record]:

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,39 @@ def test_a_record_failing_its_checksum_ends_the_segment() -> None:
     second = len(journal.encode(records[:1]))
     data[second + journal.RECORD_HEADER.size + 3] ^= 0xFF
     assert journal.decode(bytes(data)) == records[:1]
+
+
+@dataclass
+class Ticks:
+    t: float = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_segment_rotates_once_it_is_old_however_small(tmp_path: Path) -> None:
+    clock = Ticks()
+    log = journal.Journal(tmp_path, segment_seconds=60, clock=clock)
+    first = log.append(records_for("a"))
+    clock.t = 59
+    assert log.append(records_for("b")) is first
+    clock.t = 60
+    third = log.append(records_for("c"))
+    assert third is not first and first.sealed
+
+
+@pytest.mark.parametrize(
+    ("loaded", "retired"), [(0, False), (1, False), (2, True)], ids=["none", "part", "all"]
+)
+def test_a_quiet_segment_is_retired_only_once_all_of_it_is_loaded(
+    tmp_path: Path, loaded: int, retired: bool
+) -> None:
+    log = journal.Journal(tmp_path)
+    segment = log.append(records_for("a", "b"))
+    segment.loaded = loaded
+    log.retire_if_loaded()
+    assert (segment.finished(), log.current is None) == (retired, retired)
+    assert log.append(records_for("c")) is not segment or not retired
 
 
 def test_segments_rotate_by_size_and_are_listed_oldest_first(tmp_path: Path) -> None:
@@ -282,6 +316,28 @@ def test_the_journal_writer_answers_then_loads_and_removes_its_segments(store: S
     uri = f"file:{store.path}?mode=ro"
     with sqlite3.connect(uri, uri=True) as conn:
         assert conn.execute("SELECT count(*) FROM deliveries").fetchone() == (2,)
+
+
+def test_a_quiet_writer_deletes_the_segment_it_has_loaded(store: Store) -> None:
+    directory = journal.journal_dir(store.path.parent)
+    ours, theirs = socket.socketpair()
+    writer = JournalWriter(theirs, store, directory, idle_seconds=0.05)
+    thread = threading.Thread(target=writer.run)
+    thread.start()
+    try:
+        ours.sendall(frame(items(("a", GOOD))))
+        read_until_answered(ours, 1)
+        wait_for(lambda: journal.segments(directory) == [], 10, "the loaded segment to go")
+        assert route_jobs(store) == {"a": 1}
+        ours.sendall(frame([(5, "b", "issues", T0, GOOD)]))
+        assert read_until_answered(ours, 1)[0][0][1] == "accepted"
+        wait_for(lambda: route_jobs(store) == {"a": 1, "b": 1}, 10, "the next load")
+    finally:
+        ours.shutdown(socket.SHUT_WR)
+        thread.join(10)
+        ours.close()
+        theirs.close()
+    assert journal.segments(directory) == []
 
 
 def read_until_answered(sock: socket.socket, count: int) -> tuple[list[Any], int]:
