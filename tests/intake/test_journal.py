@@ -16,6 +16,7 @@ import pytest
 
 import bot.store
 from bot import journal
+from bot.cli import main
 from bot.intake import Delivery
 from bot.intake_writer import (
     HOLD_LOADS_ENV,
@@ -234,11 +235,10 @@ def test_opening_the_store_replays_leftover_segments_once(tmp_path: Path) -> Non
     data = tmp_path / "data"
     directory = journal.journal_dir(data)
     directory.mkdir(parents=True)
-    log = journal.Journal(directory)
-    log.append(records_for("a", "b"))
+    segment = journal.Journal(directory).append(records_for("a", "b"))
     torn = journal.encode(records_for("c"))
-    os.write(log.current.fd, torn[: len(torn) // 2])  # a crash in the middle of an append
-    os.close(log.current.fd)
+    os.write(segment.fd, torn[: len(torn) // 2])  # a crash in the middle of an append
+    os.close(segment.fd)
     store = Store.open(data)
     try:
         assert route_jobs(store) == {"a": 1, "b": 1}
@@ -251,9 +251,8 @@ def test_opening_the_store_replays_leftover_segments_once(tmp_path: Path) -> Non
 def test_replaying_what_was_loaded_already_adds_no_second_job(store: Store) -> None:
     directory = journal.journal_dir(store.path.parent)
     store.load_rows(records_for("a"), durable=False)
-    log = journal.Journal(directory)
-    log.append(records_for("a", "b"))
-    os.close(log.current.fd)
+    segment = journal.Journal(directory).append(records_for("a", "b"))
+    os.close(segment.fd)
     assert replay_journal(store, directory) == 2
     assert route_jobs(store) == {"a": 1, "b": 1}
 
@@ -263,9 +262,8 @@ def test_a_record_the_store_cannot_take_is_skipped_alone_on_replay(tmp_path: Pat
     good = records_for("a", "c")
     delivery, job = records_for("b")[0]
     poison = (delivery, (*job[:7], 2**70, *job[8:]))  # an installation id past 64 bits
-    log = journal.Journal(journal.journal_dir(data))
-    log.append([good[0], poison, good[1]])
-    os.close(log.current.fd)
+    segment = journal.Journal(journal.journal_dir(data)).append([good[0], poison, good[1]])
+    os.close(segment.fd)
     store = Store.open(data)
     try:
         assert route_jobs(store) == {"a": 1, "c": 1}
@@ -394,3 +392,16 @@ def test_every_delivery_acknowledged_before_a_kill_9_is_stored_once(
         assert journal.segments(journal.journal_dir(data)) == []
     finally:
         store.close()
+
+
+def test_techlead_jobs_list_loads_a_journal_left_behind_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    Store.open(data).close()  # serve made the store before
+    segment = journal.Journal(journal.journal_dir(data)).append(records_for("left-behind"))
+    os.close(segment.fd)
+    assert main(["jobs", "list"], {"TECHLEAD_DATA_DIR": str(data)}) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 2 and "delivery.route" in table[1] and "left-behind" in table[1]
+    assert journal.segments(journal.journal_dir(data)) == []
