@@ -226,8 +226,9 @@ class JobQueue(Protocol):
         """Give a job back unfinished; ``refund`` does not count the attempt."""
         ...
 
-    def release_owners(self, is_dead: Callable[[str], bool]) -> int:
-        """Release every lease held by an owner ``is_dead`` says is gone."""
+    def release_owners(self, is_dead: Callable[[str], bool], due_in: float = 0.0) -> int:
+        """Release every lease held by an owner ``is_dead`` says is gone; its jobs are
+        pending again, due ``due_in`` seconds from now."""
         ...
 
     def pause_installation(self, installation_id: int, until: float) -> None:
@@ -334,7 +335,7 @@ class SqliteJobQueue:
         refunded = _REFUND if refund else ""
         return self._transition(job_id, owner, f"{refunded}state = 'pending', run_at = ?", (when,))
 
-    def release_owners(self, is_dead: Callable[[str], bool]) -> int:
+    def release_owners(self, is_dead: Callable[[str], bool], due_in: float = 0.0) -> int:
         with self._store.reading() as conn:
             owners = [
                 row[0]
@@ -350,7 +351,7 @@ class SqliteJobQueue:
                     "UPDATE jobs SET state = 'pending', run_at = ?, lease_owner = NULL, "
                     "lease_expires = NULL, updated_at = ? "
                     "WHERE state = 'running' AND lease_owner = ?",
-                    (now, now, owner),
+                    (now + due_in, now, owner),
                 ).rowcount
         return released
 

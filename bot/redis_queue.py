@@ -250,18 +250,19 @@ return count
 """
 )
 
-# ARGV: prefix, now, owner. Every job the owner runs is pending again (its attempt counts).
+# ARGV: prefix, now, owner, due. Every job the owner runs is pending again (its attempt
+# counts), due at ``due``.
 _RELEASE_OWNER = (
     _LIB
     + """
-local now, owner = ARGV[2], ARGV[3]
+local now, owner, due = ARGV[2], ARGV[3], ARGV[4]
 local count = 0
 for _, id in ipairs(redis.call('SMEMBERS', p .. 'owner:' .. owner)) do
   if holds(id, owner) then
     drop_lease(id, owner)
     redis.call('HSET', jkey(id), 'updated_at', now)
     set_state(id, 'running', 'pending', now)
-    schedule(id, now, now)
+    schedule(id, due, now)
     count = count + 1
   end
 end
@@ -477,12 +478,15 @@ class RedisJobQueue:
     ) -> bool:
         return self._transition(job_id, owner, JobState.PENDING, run_at=run_at, refund=refund)
 
-    def release_owners(self, is_dead: Callable[[str], bool]) -> int:
+    def release_owners(self, is_dead: Callable[[str], bool], due_in: float = 0.0) -> int:
         with _as_queue_error():
             owners = [_text(raw) for raw in self._redis.smembers(self._key("owners"))]
-        now = repr(self._clock.now())
+        now = self._clock.now()
+        due = repr(now + due_in)
         return sum(
-            int(self._call("release_owner", now, owner)) for owner in owners if is_dead(owner)
+            int(self._call("release_owner", repr(now), owner, due))
+            for owner in owners
+            if is_dead(owner)
         )
 
     def pause_installation(self, installation_id: int, until: float) -> None:

@@ -35,6 +35,12 @@ from bot.settings import Settings
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 TOKEN_MODE_INSTALLATION = 0  # pauses in token mode apply to jobs without an installation
 PRUNE_BATCH = 500  # finished jobs deleted per heartbeat, at most (a few milliseconds)
+# A job taken back from a process that died runs again only after this long: a request
+# the dead process had sent may still be carried out, and GitHub ends a request it has
+# not answered within 10 seconds. Sooner, the retry could read GitHub before that write
+# lands and make it a second time (a second plan comment).
+# https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api#timeouts
+IN_FLIGHT_GRACE_SECONDS = 10.0
 
 MSG_NO_HANDLER = "no handler for job kind {kind!r} (is its feature or plugin loaded?)"
 MSG_ABANDONED = "abandoned after {attempts} attempts: its worker died or its lease expired"
@@ -164,7 +170,9 @@ class Worker:
 
     def recover(self) -> int:
         """Release jobs leased by dead processes on this host (after a crash or kill -9)."""
-        released = self.queue.release_owners(lambda owner: owner_is_dead(owner, self.owner))
+        released = self.queue.release_owners(
+            lambda owner: owner_is_dead(owner, self.owner), due_in=IN_FLIGHT_GRACE_SECONDS
+        )
         if released:
             self._log.warning("released_orphaned_jobs", count=released)
         return released

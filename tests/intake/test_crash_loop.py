@@ -14,7 +14,7 @@ from tests.intake.serve_process import ServeProcess, wait_for
 pytestmark = pytest.mark.slow
 BODY = (FIXTURES / "issues.labeled.json").read_bytes()
 DELIVERY = "5d0a3e1c-0b1e-11ef-9f3b-2a6b0f1c2d3e"
-TIMEOUT = 30.0
+TIMEOUT = 60.0  # each retry waits out the dead attempt's in-flight grace (10 s)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from tests.intake.serve_process import ServeProcess, wait_for
 from tests.support.techlead import served_sandbox
 
 pytestmark = pytest.mark.slow
-TIMEOUT = 20.0
+TIMEOUT = 45.0  # the retry waits out the dead attempt's in-flight grace (10 s)
 HOLD_SECONDS = 3.0
 FILES = {
     "README.md": "# Shop\n\nCarts and coupons.\n",

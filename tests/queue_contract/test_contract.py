@@ -124,6 +124,19 @@ def test_release_owners_frees_leases_of_dead_owners_only(queue: JobQueue) -> Non
     assert queue.get(alive.id).state is JobState.RUNNING  # type: ignore[union-attr]
 
 
+def test_a_job_released_from_a_dead_owner_waits_out_the_grace(
+    queue: JobQueue, clock: FakeClock
+) -> None:
+    job = queue.enqueue(JobSpec("a"))
+    queue.claim("gone", LEASE)
+    assert queue.release_owners(lambda owner: owner == "gone", due_in=10.0) == 1
+    assert queue.get(job.id).state is JobState.PENDING  # type: ignore[union-attr]
+    assert queue.claim("w1", LEASE) is None, "a write of the dead attempt may still land"
+    clock.advance(10.0)
+    claimed = queue.claim("w1", LEASE)
+    assert claimed is not None and (claimed.id, claimed.attempts) == (job.id, 2)
+
+
 def test_list_filters_by_state(queue: JobQueue) -> None:
     done = queue.enqueue(JobSpec("a"))
     pending = queue.enqueue(JobSpec("b", delay=60))
