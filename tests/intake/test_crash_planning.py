@@ -81,6 +81,7 @@ def test_a_kill_during_the_plan_comment_post_ends_with_exactly_one_plan_comment(
     data = tmp_path / "data"
     first = start(data, env)
     servers = [first]
+    maintainer: Person | None = None
     try:
         sandbox.set_app_webhook(int(env["APP_ID"]), f"{first.url}/webhook", SECRET)
         maintainer_user = sandbox.create_user("maintainer")
@@ -116,7 +117,8 @@ def test_a_kill_during_the_plan_comment_post_ends_with_exactly_one_plan_comment(
         found = plan_comments(maintainer, "shop-owner/shop", issue)
         assert len(found) == 1, [c["body"] for c in found]
         assert "Define the coupon schema" in str(found[0]["body"])
-        maintainer.close()
     finally:
+        if maintainer is not None:
+            maintainer.close()  # also when an assertion failed: no socket left to a later test
         for server in servers:
             server.stop()
