@@ -16,7 +16,7 @@ from bot.context import JobContext
 from bot.errors import GitHubRateLimited
 from bot.jobs import Job, JobRegistry, JobSpec, JobState
 from bot.metrics import Metrics
-from bot.worker import Worker, WorkerConfig
+from bot.worker import IN_FLIGHT_GRACE_SECONDS, Worker, WorkerConfig
 from tests.intake.conftest import FakeClock, ServicesFactory, drain
 
 KIND = "fragile"
@@ -109,6 +109,7 @@ def process_dies_twice(services: Services, clock: FakeClock) -> None:
     for _ in range(MAX_ATTEMPTS):
         assert services.queue.claim(earlier_run_of_this_process(), LEASE) is not None
         assert services.worker.recover() == 1
+        clock.advance(IN_FLIGHT_GRACE_SECONDS)  # the dead attempt's writes have landed
 
 
 CASES = {
