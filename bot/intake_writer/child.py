@@ -1,46 +1,19 @@
-"""The delivery writer process: webhook deliveries are parsed and committed beside serve.
+"""The writer child: read deliveries from serve, make them durable, answer, load SQLite.
 
-``techlead serve`` answers webhooks on one event loop. Storing a delivery (parsing its
-JSON, building its routing job, two SQLite inserts and the fsync of a group commit)
-costs that loop's interpreter more than everything else a delivery needs, so serve
-checks the headers and the signature, hands the delivery to this child process over a
-Unix socket, and answers once the child says the commit holding it is durable.
-
-Frames, both ways, are a 4-byte little-endian length and a pickle (both ends are this
-module, started together):
-
-- to the child: a list of ``(seq, delivery id, event, received at, JSON document)``,
-  the deliveries the event loop checked in one of its turns;
-- to serve: ``(answers, tallies, any new)`` per group commit; an answer is
-  ``(seq, outcome, text)`` where ``text`` is the trace id of a stored delivery or the
-  reason for a refusal; a tally is ``(event, action, outcome)`` of a stored delivery,
-  for the metrics.
-
-The child reads whatever has arrived, appends the new deliveries' rows to the intake
-journal (:mod:`bot.journal`), and once one fdatasync holds them, logs them and writes
-the answers of the whole batch in one frame; a loader thread then moves them into
-SQLite, and sends serve ``([], [], True)`` when new routing jobs are there for its
-workers. It stops at the end of its socket (serve stopped, or was killed) once it has
-loaded what it had acknowledged; a delivery serve never answered was never
-acknowledged, and one acknowledged but not loaded when the child died is in the
-journal, which the next child (or anyone opening the store) loads first. When the child dies,
-serve answers 503 to every delivery waiting for it and to new ones, /healthz fails, and
-serve starts a new child after a short backoff (longer while it keeps dying).
+Two ways to make a batch durable before answering it: append it to the intake journal
+(:mod:`bot.journal`) and fdatasync, a loader thread moving it into SQLite behind the
+answers (the default); or, with ``TECHLEAD_INTAKE_JOURNAL=off``, commit it to SQLite
+first. :func:`main` is the process (``python -m bot.intake_writer``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import enum
 import os
-import pickle
 import queue
 import secrets
 import signal
 import socket
 import sqlite3
-import struct
-import subprocess
 import sys
 import threading
 import time
@@ -54,8 +27,26 @@ import bot.store
 from bot import intake, journal
 from bot.errors import PayloadError, QueueError
 from bot.intake import Checked, Delivery
+from bot.intake_writer.protocol import (
+    CHECKPOINT_EVERY,
+    HOLD_LOADS_ENV,
+    JOURNAL_ENV,
+    LOAD_CHECKPOINT_EVERY,
+    LOAD_GATHER_SECONDS,
+    LOADER_IDLE_SECONDS,
+    READ_CHUNK,
+    SIDE_CHECKPOINT_SECONDS,
+    SWITCH_INTERVAL,
+    Answer,
+    FrameBuffer,
+    Item,
+    Outcome,
+    Tally,
+    frame,
+    route_spec,
+    writer_log,
+)
 from bot.jobs import JobSpec
-from bot.router import ROUTE_KIND
 from bot.store import (
     MAX_BATCH,
     Accepted,
@@ -65,280 +56,6 @@ from bot.store import (
     load_records,
     load_segments,
 )
-
-HEADER = struct.Struct("<I")
-SOCKET_BUFFER = 4 * 1024 * 1024
-READ_CHUNK = 1024 * 1024
-FIRST_BACKOFF = 0.5
-MAX_BACKOFF = 30.0
-STABLE_SECONDS = 10.0  # a child that lived this long was not crash-looping
-STOP_SECONDS = 10.0
-REAP_SECONDS = 0.5
-SWITCH_INTERVAL = 0.0005
-# Deliveries between two checkpoints run by the writer itself (about 4 MB of WAL).
-CHECKPOINT_EVERY = 256
-# A side thread's checkpoints, so that the writer's own have only a tail left to copy
-# and to sync: the bulk of the copying and of the database file's fsync happens
-# beside the commits instead of between them.
-SIDE_CHECKPOINT_SECONDS = 0.1
-# Deliveries the loader commits between two of its checkpoints (about 16 MB of WAL):
-# nothing waits for them, so fewer and larger ones, each with its fsyncs.
-LOAD_CHECKPOINT_EVERY = 1024
-# Nothing to load for this long: the loader retires the loaded segment (see Journal).
-LOADER_IDLE_SECONDS = 5.0
-# The loader waits this long after the first synced batch for more to load together.
-LOAD_GATHER_SECONDS = 0.005
-# "off": commit each batch to SQLite before answering it, without the journal.
-JOURNAL_ENV = "TECHLEAD_INTAKE_JOURNAL"
-# Tests only: "1" makes the loader never load (a writer killed before it caught up).
-HOLD_LOADS_ENV = "TECHLEAD_TEST_HOLD_LOADS"
-MSG_DOWN = "the delivery writer process is not running"
-MSG_STOPPED = "the delivery writer process stopped before storing the delivery"
-
-Item = tuple[int, str, str, float, bytes]  # seq, delivery id, event, received at, document
-Answer = tuple[int, str, str]  # seq, outcome, trace id or reason
-Tally = tuple[str, str | None, str]  # event, action, outcome
-OnStored = Callable[[list[Tally], bool], None]
-
-
-class Outcome(enum.StrEnum):
-    """What the child did with one delivery."""
-
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
-    BAD_PAYLOAD = "bad_payload"  # not a JSON object: answered 400, not stored
-    NOT_STORABLE = "not_storable"  # a row the store refuses: answered 400, not stored
-    FAILED = "store_failed"  # the store or the queue failed: answered 503
-
-
-def route_spec(delivery: Delivery, trace_id: str) -> JobSpec:
-    """The job that routes a delivery; its dedupe key makes storing it idempotent."""
-    return JobSpec(
-        kind=ROUTE_KIND,
-        payload={"delivery_id": delivery.delivery_id},
-        dedupe_key=f"{ROUTE_KIND}:{delivery.delivery_id}",
-        installation_id=delivery.envelope.installation_id,
-        delivery_id=delivery.delivery_id,
-        trace_id=trace_id,
-    )
-
-
-def frame(value: object) -> bytes:
-    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(data)) + data
-
-
-class FrameBuffer:
-    """Bytes read from the socket, cut into the frames they complete."""
-
-    def __init__(self) -> None:
-        self._data = bytearray()
-
-    def feed(self, chunk: bytes | memoryview) -> list[Any]:
-        self._data += chunk
-        found: list[Any] = []
-        start = 0
-        while len(self._data) - start >= HEADER.size:
-            (size,) = HEADER.unpack_from(self._data, start)
-            end = start + HEADER.size + size
-            if end > len(self._data):
-                break
-            found.append(pickle.loads(memoryview(self._data)[start + HEADER.size : end]))  # noqa: S301
-            start = end
-        del self._data[:start]
-        return found
-
-
-# -- serve's side ----------------------------------------------------------------------
-
-
-def writer_command() -> list[str]:
-    return [sys.executable, "-m", "bot.intake_writer"]
-
-
-class WriterProcess:
-    """Serve's end of the writer child: sends deliveries, awaits their answers, restarts it.
-
-    Everything here runs on the event loop: ``accept`` queues a delivery and sends the
-    loop turn's deliveries in one frame; the answers of a commit come back in one frame
-    and wake their requests. ``on_stored`` (metrics, waking the jobs) runs once per
-    commit, before its answers.
-    """
-
-    def __init__(
-        self,
-        env: Mapping[str, str],
-        on_stored: OnStored | None = None,
-        command: Sequence[str] | None = None,
-    ) -> None:
-        self._env = dict(env)
-        self._command = list(command or writer_command())
-        self.on_stored = on_stored
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._transport: asyncio.Transport | None = None
-        self._waiting: dict[int, asyncio.Future[Accepted]] = {}
-        self._outbox: list[Item] = []
-        self._seq = 0
-        self._started = 0.0
-        self._backoff = FIRST_BACKOFF
-        self._closing = False
-        self._restart: asyncio.TimerHandle | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    async def start(self) -> None:
-        """Start the child; call on the event loop that will serve the deliveries."""
-        self._loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        for sock in (ours, theirs):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
-        with theirs:
-            self._process = subprocess.Popen(
-                [*self._command, "--fd", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()],
-                env=self._env,
-                stdin=subprocess.DEVNULL,
-            )
-        self._started = time.monotonic()
-        transport, _ = await self._loop.create_unix_connection(lambda: _Link(self), sock=ours)
-        self._transport = transport
-        _log().info("intake_writer_started", pid=self._process.pid)
-
-    def alive(self) -> bool:
-        """False while no child runs: deliveries are answered 503, /healthz fails."""
-        return (
-            self._transport is not None
-            and self._process is not None
-            and self._process.poll() is None
-        )
-
-    async def accept(self, checked: Checked, now: float) -> Accepted:
-        """Store one checked delivery; raise as the thread writer's ``accept`` does.
-
-        :class:`PayloadError` when its JSON is not an object, :class:`NotStorable` for a
-        row the store refuses, :class:`QueueError` when it could not be stored now.
-        """
-        if self._transport is None or self._loop is None:
-            raise QueueError(MSG_DOWN)
-        self._seq += 1
-        future: asyncio.Future[Accepted] = self._loop.create_future()
-        self._waiting[self._seq] = future
-        if not self._outbox:
-            self._loop.call_soon(self._flush)
-        self._outbox.append((self._seq, checked.delivery_id, checked.event, now, checked.document))
-        return await future
-
-    def _flush(self) -> None:
-        items, self._outbox = self._outbox, []
-        if self._transport is not None and items:
-            self._transport.write(frame(items))
-
-    def answered(self, frames: list[Any]) -> None:
-        for answers, tallies, any_new in frames:
-            if self.on_stored is not None and (tallies or any_new):
-                with suppress(Exception):  # metrics must never cost a delivery its answer
-                    self.on_stored(tallies, any_new)
-            for seq, outcome, text in answers:  # none in a frame that only says jobs loaded
-                future = self._waiting.pop(seq, None)
-                if future is not None and not future.done():
-                    _settle(future, outcome, text)
-
-    def lost(self) -> None:
-        """The child's end closed: fail what waits for it, and start a new child later."""
-        self._transport = None
-        waiting, self._waiting = self._waiting, {}
-        self._outbox = []
-        for future in waiting.values():
-            if not future.done():
-                future.set_exception(QueueError(MSG_STOPPED))
-        code = None if self._process is None else _reap(self._process)
-        if self._closing or self._loop is None:
-            return
-        stable = time.monotonic() - self._started >= STABLE_SECONDS
-        self._backoff = FIRST_BACKOFF if stable else min(self._backoff * 2, MAX_BACKOFF)
-        delay = FIRST_BACKOFF if stable else self._backoff
-        _log().warning("intake_writer_exited", code=code, waiting=len(waiting), restart_in=delay)
-        self._restart = self._loop.call_later(delay, self._start_again)
-
-    def _start_again(self) -> None:
-        if not self._closing and self._loop is not None:
-            self._loop.create_task(self._start_or_retry())
-
-    async def _start_or_retry(self) -> None:
-        try:
-            await self.start()
-        except Exception:  # no process or no socket now (out of memory, of pids...)
-            _log().exception("intake_writer_not_started")
-            self._transport = None
-            self.lost()
-
-    async def stop(self) -> None:
-        """On the event loop, after the last request: the child commits and ends."""
-        self._closing = True
-        if self._restart is not None:
-            self._restart.cancel()
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
-        await asyncio.to_thread(self.close)
-
-    def close(self) -> None:
-        """Wait for the child to end (killing it if it will not); any thread."""
-        self._closing = True
-        if self._process is None:
-            return
-        try:
-            self._process.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(STOP_SECONDS)
-
-
-def _reap(process: subprocess.Popen[bytes]) -> int | None:
-    """The child closed its end: it is exiting (or deaf, and would never answer again)."""
-    try:
-        return process.wait(REAP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    with suppress(subprocess.TimeoutExpired):
-        return process.wait(REAP_SECONDS)
-    return None
-
-
-def _log() -> Any:
-    from bot.log import get_logger  # structlog, configured by serve
-
-    return get_logger(component="intake_writer")
-
-
-def _settle(future: asyncio.Future[Accepted], outcome: str, text: str) -> None:
-    if outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE):
-        future.set_result(Accepted(new=outcome == Outcome.ACCEPTED, trace_id=text))
-    elif outcome == Outcome.BAD_PAYLOAD:
-        future.set_exception(PayloadError(text))
-    elif outcome == Outcome.NOT_STORABLE:
-        future.set_exception(NotStorable(text))
-    else:
-        future.set_exception(QueueError(text))
-
-
-class _Link(asyncio.Protocol):
-    def __init__(self, writer: WriterProcess) -> None:
-        self._writer = writer
-        self._frames = FrameBuffer()
-
-    def data_received(self, data: bytes) -> None:
-        self._writer.answered(self._frames.feed(data))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._writer.lost()
-
-
-# -- the child -------------------------------------------------------------------------
 
 
 @dataclass
@@ -690,7 +407,7 @@ class JournalWriter:
             loop()
         except BaseException:
             with suppress(Exception):
-                _log().exception("intake_writer_thread_failed")
+                writer_log().exception("intake_writer_thread_failed")
             os._exit(70)  # serve starts a new writer, which loads the journal first
 
     def _sync_loop(self) -> None:
@@ -768,7 +485,7 @@ class JournalWriter:
                 try:
                     self._relay()
                 except Exception:  # the rows wait in the store for the next sweep
-                    _log().warning("intake_relay_failed", exc_info=True)
+                    writer_log().warning("intake_relay_failed", exc_info=True)
         return len(records)
 
     def _drop_finished(self, live: dict[Path, journal.Segment]) -> None:
@@ -838,7 +555,3 @@ def _relay(settings: Any, store: Store) -> Callable[[], object] | None:
 
     queue = RedisJobQueue.from_url(settings.queue_url, SystemClock(), lambda: secrets.token_hex(16))
     return DeliveryRelay(store, queue, RedisDeliveries(queue.client)).sweep
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

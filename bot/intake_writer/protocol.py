@@ -1,0 +1,106 @@
+"""What serve and its writer child share: the frames between them, their settings, outcomes.
+
+Frames, both ways, are a 4-byte little-endian length and a pickle (both ends are this
+package, started together); :mod:`bot.intake_writer` describes what each carries.
+"""
+
+from __future__ import annotations
+
+import enum
+import pickle
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from bot.intake import Delivery
+from bot.jobs import JobSpec
+from bot.router import ROUTE_KIND
+
+HEADER = struct.Struct("<I")
+SOCKET_BUFFER = 4 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+STABLE_SECONDS = 10.0  # a child that lived this long was not crash-looping
+STOP_SECONDS = 10.0
+REAP_SECONDS = 0.5
+SWITCH_INTERVAL = 0.0005
+# Deliveries between two checkpoints run by the writer itself (about 4 MB of WAL).
+CHECKPOINT_EVERY = 256
+# A side thread's checkpoints, so that the writer's own have only a tail left to copy
+# and to sync: the bulk of the copying and of the database file's fsync happens
+# beside the commits instead of between them.
+SIDE_CHECKPOINT_SECONDS = 0.1
+# Deliveries the loader commits between two of its checkpoints (about 16 MB of WAL):
+# nothing waits for them, so fewer and larger ones, each with its fsyncs.
+LOAD_CHECKPOINT_EVERY = 1024
+# Nothing to load for this long: the loader retires the loaded segment (see Journal).
+LOADER_IDLE_SECONDS = 5.0
+# The loader waits this long after the first synced batch for more to load together.
+LOAD_GATHER_SECONDS = 0.005
+# "off": commit each batch to SQLite before answering it, without the journal.
+JOURNAL_ENV = "TECHLEAD_INTAKE_JOURNAL"
+# Tests only: "1" makes the loader never load (a writer killed before it caught up).
+HOLD_LOADS_ENV = "TECHLEAD_TEST_HOLD_LOADS"
+MSG_DOWN = "the delivery writer process is not running"
+MSG_STOPPED = "the delivery writer process stopped before storing the delivery"
+
+Item = tuple[int, str, str, float, bytes]  # seq, delivery id, event, received at, document
+Answer = tuple[int, str, str]  # seq, outcome, trace id or reason
+Tally = tuple[str, str | None, str]  # event, action, outcome
+OnStored = Callable[[list[Tally], bool], None]
+
+
+class Outcome(enum.StrEnum):
+    """What the child did with one delivery."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    BAD_PAYLOAD = "bad_payload"  # not a JSON object: answered 400, not stored
+    NOT_STORABLE = "not_storable"  # a row the store refuses: answered 400, not stored
+    FAILED = "store_failed"  # the store or the queue failed: answered 503
+
+
+def route_spec(delivery: Delivery, trace_id: str) -> JobSpec:
+    """The job that routes a delivery; its dedupe key makes storing it idempotent."""
+    return JobSpec(
+        kind=ROUTE_KIND,
+        payload={"delivery_id": delivery.delivery_id},
+        dedupe_key=f"{ROUTE_KIND}:{delivery.delivery_id}",
+        installation_id=delivery.envelope.installation_id,
+        delivery_id=delivery.delivery_id,
+        trace_id=trace_id,
+    )
+
+
+def frame(value: object) -> bytes:
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+class FrameBuffer:
+    """Bytes read from the socket, cut into the frames they complete."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def feed(self, chunk: bytes | memoryview) -> list[Any]:
+        self._data += chunk
+        found: list[Any] = []
+        start = 0
+        while len(self._data) - start >= HEADER.size:
+            (size,) = HEADER.unpack_from(self._data, start)
+            end = start + HEADER.size + size
+            if end > len(self._data):
+                break
+            found.append(pickle.loads(memoryview(self._data)[start + HEADER.size : end]))  # noqa: S301
+            start = end
+        del self._data[:start]
+        return found
+
+
+def writer_log() -> Any:
+    """The writer's logger, on either side (structlog, configured by each process)."""
+    from bot.log import get_logger
+
+    return get_logger(component="intake_writer")
