@@ -29,12 +29,9 @@ from bot.intake_writer import (
     prepare,
 )
 from bot.store import Store, replay_journal
-from tests.intake.conftest import FIXTURES, T0, payload_bytes
+from tests.intake.conftest import FIXTURES, T0
 from tests.intake.serve_process import ServeProcess, running, wait_for
-
-GOOD = payload_bytes({"action": "opened", "installation": {"id": 42}})
-OTHER = payload_bytes({"action": "closed", "repository": {"full_name": "o/r"}})
-ODD = b'{"action":"\\ud800","installation":{"id":9223372036854775808}}'
+from tests.intake.writer_support import GOOD, ODD, OTHER, counting_ids, items
 
 
 @pytest.fixture
@@ -42,14 +39,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path / "data")
     yield opened
     opened.close()
-
-
-def items(*deliveries: tuple[str, bytes]) -> list[tuple[int, str, str, float, bytes]]:
-    return [(seq, did, "issues", T0, body) for seq, (did, body) in enumerate(deliveries)]
-
-
-def counting_ids(count: int) -> list[str]:
-    return [f"trace-{index}" for index in range(count)]
 
 
 def records_for(*ids: str) -> list[journal.Record]:

@@ -19,13 +19,10 @@ from bot.intake import Checked, Delivery
 from bot.intake_writer import FrameBuffer, commit_items, frame
 from bot.redis_queue import RedisJobQueue
 from bot.store import Store
-from tests.intake.conftest import FIXTURES, T0, FakeClock, fixture_files, payload_bytes
+from tests.intake.conftest import FIXTURES, T0, FakeClock, fixture_files
 from tests.intake.serve_process import ServeProcess, wait_for
+from tests.intake.writer_support import GOOD, ODD, OTHER, counting_ids, items
 from tests.queue_contract import redis_server
-
-GOOD = payload_bytes({"action": "opened", "installation": {"id": 42}})
-OTHER = payload_bytes({"action": "closed", "repository": {"full_name": "o/r"}})
-ODD = b'{"action":"\\ud800","installation":{"id":9223372036854775808}}'
 
 
 @pytest.fixture
@@ -33,14 +30,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path / "data")
     yield opened
     opened.close()
-
-
-def items(*deliveries: tuple[str, bytes]) -> list[tuple[int, str, str, float, bytes]]:
-    return [(seq, did, "issues", T0, body) for seq, (did, body) in enumerate(deliveries)]
-
-
-def counting_ids(count: int) -> list[str]:
-    return [f"trace-{index}" for index in range(count)]
 
 
 @pytest.mark.parametrize(
@@ -148,20 +137,6 @@ def test_reading_only_the_routing_facts_accepts_and_reads_what_the_json_module_d
 # -- serve with its writer process -----------------------------------------------------
 
 
-def writer_pids(server: ServeProcess) -> list[int]:
-    assert server.process is not None
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server.process.pid and b"bot.intake_writer" in command:
-            found.append(int(entry.name))
-    return found
-
-
 def health(server: ServeProcess) -> tuple[int, dict[str, object]]:
     response = httpx.get(f"{server.url}/healthz", timeout=5)
     return response.status_code, response.json()["checks"]
@@ -175,7 +150,7 @@ def test_serve_answers_503_while_its_writer_process_is_dead_then_starts_a_new_on
     server = ServeProcess(tmp_path / "data").start()
     try:
         assert server.post(body, "issues", "before").status_code == 202
-        (writer,) = writer_pids(server)
+        (writer,) = server.writer_pids()
         os.kill(writer, signal.SIGKILL)
         wait_for(lambda: not _running(writer), 10, "the writer to die")
         refused = server.post(body, "issues", "while-dead")
@@ -184,7 +159,7 @@ def test_serve_answers_503_while_its_writer_process_is_dead_then_starts_a_new_on
         assert (status, checks["intake_writer"]) == (503, "not running")
         wait_for(lambda: health(server)[0] == 200, 30, "a new writer process")
         assert "intake_writer_exited" in server.log()
-        assert writer_pids(server) not in ([], [writer])
+        assert server.writer_pids() not in ([], [writer])
         after = server.post(body, "issues", "after")
         assert (after.status_code, after.json()["status"]) == (202, "accepted")
         again = server.post(body, "issues", "before")
@@ -207,7 +182,7 @@ def test_serve_answers_503_while_its_writer_process_is_dead_then_starts_a_new_on
 @pytest.mark.slow
 def test_the_writer_process_ends_with_serve(tmp_path: Path) -> None:
     server = ServeProcess(tmp_path / "data").start()
-    (writer,) = writer_pids(server)
+    (writer,) = server.writer_pids()
     server.kill()  # serve gone without a word: its end of the socket closes
     wait_for(lambda: not _running(writer), 10, "the writer process to end")
 
