@@ -14,11 +14,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 import redis
 
 from bot.context import Clock
+from bot.errors import PlanStoreConflict
 from bot.plans import DEFAULT_LEASE_SECONDS, DEFAULT_WAIT_SECONDS, PlanRecord, PlanStore
 from bot.settings import Settings
 from bot.store import Store
@@ -147,10 +149,6 @@ def copy_state(plans: Plans, runs: Runs, to_plans: Plans, to_runs: Runs) -> tupl
     A row the target already holds is left as it is, so copying twice (an interrupted
     migration run again) changes nothing.
     """
-    from dataclasses import replace
-
-    from bot.errors import PlanStoreConflict
-
     copied_plans = copied_runs = 0
     for record in plans.records():
         try:
