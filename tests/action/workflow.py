@@ -26,7 +26,7 @@ from tests.conftest import unique
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "webhooks"
 AGENT = Path(__file__).parents[1] / "execution" / "agent_script.py"
 ACTIONS_BOT = "github-actions[bot]"
-TIMEOUT = 60
+TIMEOUT = 120  # a run gates two pull requests; CI's two test processes share 2 cores
 PYPROJECT = '[tool.ruff]\nline-length = 100\n\n[tool.ruff.lint]\nselect = ["E", "F"]\n'
 FILES = {
     "README.md": "# Shop\n",

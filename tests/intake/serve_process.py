@@ -94,17 +94,27 @@ class ServeProcess:
         return httpx.post(f"{self.url}/webhook", content=body, headers=headers, timeout=10)
 
     def kill(self) -> None:
-        """SIGKILL serve; its writer process then loads what it acknowledged and ends."""
+        """SIGKILL serve, then wait for its children to end.
+
+        Its worker processes die with it (they watch their parent) and its writer
+        process loads what it acknowledged and ends. A test that starts serve again
+        at once must not meet a child still holding a lease: the new serve could not
+        take back a job whose owner still runs.
+        """
         assert self.process is not None
-        writers = self.writer_pids()
+        children = self.child_pids()
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
         deadline = time.monotonic() + WRITER_END_TIMEOUT
-        while any(running(pid) for pid in writers) and time.monotonic() < deadline:
+        while any(running(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.02)
 
     def writer_pids(self) -> list[int]:
         """The pids of serve's delivery writer processes."""
+        return self.child_pids(b"bot.intake_writer")
+
+    def child_pids(self, marker: bytes = b"") -> list[int]:
+        """The pids of serve's child processes whose command line holds ``marker``."""
         assert self.process is not None
         found = []
         for entry in Path("/proc").glob("[0-9]*"):
@@ -113,7 +123,7 @@ class ServeProcess:
                 command = (entry / "cmdline").read_bytes()
             except (OSError, IndexError, ValueError):
                 continue
-            if parent == self.process.pid and b"bot.intake_writer" in command:
+            if parent == self.process.pid and marker in command:
                 found.append(int(entry.name))
         return found
 
