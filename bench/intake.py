@@ -205,6 +205,7 @@ class WrkRun:
     max_ms: float
     server_cpu: float = 0.0  # CPU seconds of the server process during the run
     writer_cpu: float = 0.0  # ... of its delivery writer process
+    loader_cpu: float = 0.0  # ... of the writer's loader process
     jobs_cpu: float = 0.0  # ... and of its worker processes
 
     @property
@@ -221,17 +222,19 @@ class WrkRun:
             f"{round_:>5}  {self.app:<10} {self.rate:>13.1f} {self.p50_ms:>8.2f} "
             f"{self.p99_ms:>8.2f} {self.max_ms:>8.2f} {self.not_2xx + self.socket_errors:>7} "
             f"{self.server_cpu * per:>12.0f} {self.writer_cpu * per:>10.0f} "
-            f"{self.jobs_cpu * per:>10.0f}"
+            f"{self.loader_cpu * per:>10.0f} {self.jobs_cpu * per:>10.0f}"
         )
 
 
 WRK_HEADER = (
     f"{'round':>5}  {'app':<10} {'deliveries/s':>13} {'p50 ms':>8} {'p99 ms':>8} "
-    f"{'max ms':>8} {'errors':>7} {'server CPU':>12} {'writer CPU':>10} {'jobs CPU':>10}"
+    f"{'max ms':>8} {'errors':>7} {'server CPU':>12} {'writer CPU':>10} {'loader CPU':>10} "
+    f"{'jobs CPU':>10}"
 )
 WRK_LEGEND = (
     "CPU columns: microseconds of CPU per delivery, of the server process (event loop), "
-    "of its delivery writer process and of its worker processes (jobs)"
+    "of its delivery writer process, of the writer's journal loader process (niced) and of "
+    "its worker processes (jobs, niced)"
 )
 
 
@@ -263,13 +266,16 @@ def is_writer(pid: int) -> bool:
         return False
 
 
-def cpu_of(server: Server) -> tuple[float, float, float]:
-    """CPU seconds so far of the server process, its writer process and its workers."""
+def cpu_of(server: Server) -> tuple[float, float, float, float]:
+    """CPU seconds so far of the server process, its writer, the writer's loader, its workers."""
     pid = server.process.pid
     kids = children(pid)
-    writer = sum(cpu_seconds(child) for child in kids if is_writer(child))
+    writers = [child for child in kids if is_writer(child)]
+    loaders = [grandchild for writer in writers for grandchild in children(writer)]
+    writer = sum(cpu_seconds(child) for child in writers)
+    loader = sum(cpu_seconds(child) for child in loaders)
     jobs = sum(cpu_seconds(child) for child in kids if not is_writer(child))
-    return cpu_seconds(pid), writer, jobs
+    return cpu_seconds(pid), writer, loader, jobs
 
 
 def write_manifest(directory: Path) -> Path:
@@ -286,9 +292,9 @@ def write_manifest(directory: Path) -> Path:
 def wrk(server: Server, prefix: str, manifest: Path, seconds: float, connections: int) -> WrkRun:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s"]
     command += ["-s", str(LUA), server.url, "--", prefix, str(manifest)]
-    server_before, writer_before, jobs_before = cpu_of(server)
+    before = cpu_of(server)
     done = subprocess.run(command, capture_output=True, text=True, check=True)
-    server_after, writer_after, jobs_after = cpu_of(server)
+    after = cpu_of(server)
     found = re.search(r"^RESULT (.*)$", done.stdout, re.MULTILINE)
     if found is None:
         raise SystemExit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
@@ -302,9 +308,7 @@ def wrk(server: Server, prefix: str, manifest: Path, seconds: float, connections
         p50 / 1e3,
         p99 / 1e3,
         most / 1e3,
-        server_after - server_before,
-        writer_after - writer_before,
-        jobs_after - jobs_before,
+        *(end - start for start, end in zip(before, after, strict=True)),
     )
 
 

@@ -1,9 +1,9 @@
 """The intake journal: acknowledged deliveries, appended and fdatasynced before the 202.
 
 The writer process acknowledges a batch of deliveries once their rows are on disk
-here, in an append-only segment file, and loads them into SQLite afterwards, off the
-acknowledgement's path. A segment is deleted once every row in it is durable in
-SQLite. Whoever opens the store while no writer holds the journal replays the
+here, in an append-only segment file; its loader process moves them into SQLite
+afterwards, off the acknowledgement's path, and deletes a segment once every row in
+it is durable in SQLite. Whoever opens the store while no writer holds the journal replays the
 segments left behind (a writer killed before its loader caught up) first.
 
 On disk: ``<data dir>/journal/<number>.seg``, each a sequence of records, a record
@@ -12,8 +12,8 @@ being a 4-byte little-endian length, the CRC-32 of the payload, and the payload:
 A record cut short by a crash (never acknowledged: its fdatasync never returned) fails
 its length or its checksum and is dropped with everything after it in that segment.
 
-The live writer holds an exclusive ``flock`` on the journal directory; a process that
-cannot take it leaves the segments to that writer.
+The live writer holds an exclusive ``flock`` on the journal directory (its loader
+shares it); a process that cannot take it leaves the segments to them.
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ import fcntl
 import marshal
 import os
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,10 +83,11 @@ def segments(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     found = [path for path in directory.iterdir() if path.suffix == SUFFIX]
-    return sorted(found, key=_number)
+    return sorted(found, key=number)
 
 
-def _number(path: Path) -> int:
+def number(path: Path) -> int:
+    """A segment's number, from its name (-1 for a name that is not one)."""
     try:
         return int(path.stem)
     except ValueError:
@@ -120,32 +120,30 @@ def take_lock(directory: Path) -> int:
 
 @dataclass
 class Segment:
-    """One segment file the writer appends to; the loader deletes it once loaded."""
+    """One segment file the writer appends to; its loader deletes it once loaded."""
 
     path: Path
     fd: int
+    number: int
     size: int = 0
     written: int = 0  # records appended
-    loaded: int = 0  # records loaded into SQLite (committed)
-    sealed: bool = False  # no more appends: a newer segment took over
+    sealed: bool = False  # no more appends: the file is synced and closed
     opened: float = 0.0  # on the journal's clock
 
-    def finished(self) -> bool:
-        return self.sealed and self.loaded >= self.written
-
-    def remove(self) -> None:
-        with suppress(OSError):
+    def close(self) -> None:
+        """No more appends; what was appended was fdatasynced (and answered) already."""
+        if not self.sealed:
+            self.sealed = True
             os.close(self.fd)
-        with suppress(FileNotFoundError):
-            self.path.unlink()
 
 
 class Journal:
-    """The writer's segments: appends (one thread), rotation by size and by age.
+    """The writer's segments: appends, rotation by size and by age, retirement.
 
-    A segment is also retired once everything in it is loaded and nothing came for a
-    while (:meth:`retire_if_loaded`), so that no segment outlives the deliveries it
-    holds: the store prunes old deliveries, and a replay must never bring one back.
+    Only the writer's thread uses it. The writer also seals a segment once everything
+    in it is loaded and nothing came for a while (:meth:`seal`), so that no segment
+    outlives the deliveries it holds: the store prunes old deliveries, and a replay
+    must never bring one back.
     """
 
     def __init__(
@@ -159,57 +157,50 @@ class Journal:
         self.segment_bytes = segment_bytes
         self.segment_seconds = segment_seconds
         self._clock = clock
-        self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
         existing = segments(directory)
-        self._next = (_number(existing[-1]) + 1) if existing else 1
+        self._next = (number(existing[-1]) + 1) if existing else 1
         self.current: Segment | None = None  # made by the first append
 
     def _new_segment(self) -> Segment:
         path = self.directory / f"{self._next:012d}{SUFFIX}"
-        self._next += 1
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         _sync_directory(self.directory)  # the new name survives a crash
-        return Segment(path, fd, opened=self._clock())
+        segment = Segment(path, fd, self._next, opened=self._clock())
+        self._next += 1
+        return segment
 
     def append(self, records: Sequence[Record]) -> Segment:
-        """Write ``records`` (not yet synced); returns the segment that holds them."""
+        """Write ``records`` (not yet synced); returns the segment that holds them.
+
+        When a newer segment takes over, the previous one is fdatasynced and sealed
+        first (the caller tells its loader it is complete).
+        """
         data = encode(records)
-        with self._lock:
-            segment = self.current
-            if segment is None or self._full(segment):
-                if segment is not None:
-                    os.fdatasync(segment.fd)
-                    segment.sealed = True
-                segment = self.current = self._new_segment()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(segment.fd, view) :]
-            segment.size += len(data)
-            segment.written += len(records)
+        segment = self.current
+        if segment is None or self._full(segment):
+            if segment is not None:
+                os.fdatasync(segment.fd)
+                segment.close()
+            segment = self.current = self._new_segment()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(segment.fd, view) :]
+        segment.size += len(data)
+        segment.written += len(records)
         return segment
 
     def _full(self, segment: Segment) -> bool:
         too_old = self._clock() - segment.opened >= self.segment_seconds
         return segment.size >= self.segment_bytes or too_old
 
-    def retire_if_loaded(self) -> None:
-        """Seal the current segment if all of it is loaded; the next append opens another.
-
-        The loader calls this when nothing came for a while; the sealed segment then
-        finishes, and is deleted, as a rotated one is.
-        """
-        with self._lock:
-            segment = self.current
-            if segment is not None and segment.written and segment.loaded >= segment.written:
-                segment.sealed = True
-                self.current = None
-
-    def seal(self) -> None:
-        """No more appends (the writer is stopping): the current segment can go too."""
-        with self._lock:
-            if self.current is not None:
-                self.current.sealed = True
+    def seal(self) -> Segment | None:
+        """No more appends to the current segment (all of it synced): the next append
+        opens another. Returns the sealed one, if there was one."""
+        segment, self.current = self.current, None
+        if segment is not None:
+            segment.close()
+        return segment
 
 
 def read_segment(path: Path) -> list[Record]:

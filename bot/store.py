@@ -13,6 +13,13 @@ Durability choice (WAL journal):
   tolerate. Syncing each of them would multiply fsyncs per delivery by five or more
   and make the webhook answer wait behind worker bookkeeping.
 https://www.sqlite.org/pragma.html#pragma_synchronous  https://www.sqlite.org/wal.html
+
+Delivery bodies are stored as zstd frames (level 1: about 7 times smaller for
+GitHub's JSON, some 15 microseconds for a 16 kB payload), in the journal and in the
+database alike: a stored body is written three times (journal, WAL, database), and
+on a small machine the disk's bandwidth, not the CPU, is what limits intake. A body
+stored raw before (it starts with ``{`` or whitespace; a zstd frame with its magic
+number) is read as it is. https://datatracker.ietf.org/doc/html/rfc8878#section-3.1.1
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import zstandard
 
 from bot import journal
 from bot.errors import QueueError
@@ -327,7 +336,9 @@ class Store:
                 "FROM deliveries WHERE delivery_id = ?",
                 (delivery_id,),
             ).fetchone()
-        return None if row is None else StoredDelivery(*row)
+        if row is None:
+            return None
+        return StoredDelivery(row[0], row[1], unpack_body(row[2]), *row[3:])
 
     def mark_routed(self, delivery_id: str, outcome: str, now: float) -> None:
         with self.transaction() as conn:
@@ -761,8 +772,31 @@ def _delivery_row(delivery: Delivery, trace_id: str, now: float) -> tuple[Any, .
         _text_column(env.repo),
         trace_id,
         now,
-        delivery.body,
+        pack_body(delivery.body),
     )
+
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+BODY_LEVEL = 1
+_codecs = threading.local()  # zstd contexts are reused, but by one thread at a time
+
+
+def pack_body(body: bytes) -> bytes:
+    """A delivery's body as stored: one zstd frame, with its size in the header."""
+    compressor = getattr(_codecs, "compressor", None)
+    if compressor is None:
+        compressor = _codecs.compressor = zstandard.ZstdCompressor(level=BODY_LEVEL)
+    return bytes(compressor.compress(body))
+
+
+def unpack_body(stored: bytes) -> bytes:
+    """The body as received, from a zstd frame or from a body stored raw."""
+    if not stored.startswith(ZSTD_MAGIC):
+        return stored
+    decompressor = getattr(_codecs, "decompressor", None)
+    if decompressor is None:
+        decompressor = _codecs.decompressor = zstandard.ZstdDecompressor()
+    return bytes(decompressor.decompress(stored))
 
 
 def _integer_column(value: int | None) -> int | None:

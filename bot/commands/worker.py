@@ -12,7 +12,6 @@ also writes a byte to stdin whenever a job is ready, which saves a poll interval
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import resource
 import signal
@@ -24,6 +23,7 @@ from bot import features
 from bot.app import build_services
 from bot.log import configure_logging, get_logger
 from bot.metrics import Metrics
+from bot.parent import bind_to_parent
 from bot.settings import Settings
 from bot.worker import WorkerConfig
 
@@ -31,7 +31,6 @@ HELP = "run queued jobs in this process, one at a time (serve starts these itsel
 DEFAULT_GRACE = 20.0
 # Jobs yield the CPU to the webhook server on a shared machine.
 NICENESS = 10
-PR_SET_PDEATHSIG = 1
 PARENT_CHECK_SECONDS = 1.0
 
 
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings = Settings.from_env(env)
     composition = features.compose(features.plugin_names(env, args.plugin))
     configure_logging(settings)
-    if args.parent_pid is not None and not _bind_to_parent(args.parent_pid):
+    if args.parent_pid is not None and not bind_to_parent(args.parent_pid):
         return 0
     _settle_process()
     metrics = Metrics()
@@ -93,19 +92,6 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         worker.stop()
         services.close()
     return 0
-
-
-def _bind_to_parent(parent_pid: int) -> bool:
-    """Die with the server: ask the kernel for SIGKILL when the parent ends (Linux).
-
-    False if the parent is already gone (it died before the request took effect).
-    """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: the stdin pipe and the parent check still end this process
-    return os.getppid() == parent_pid
 
 
 def _settle_process() -> None:

@@ -18,18 +18,23 @@ package, started together):
 
 The child reads whatever has arrived, appends the new deliveries' rows to the intake
 journal (:mod:`bot.journal`), and once one fdatasync holds them, logs them and writes
-the answers of the whole batch in one frame; a loader thread then moves them into
-SQLite, and sends serve ``([], [], True)`` when new routing jobs are there for its
-workers. It stops at the end of its socket (serve stopped, or was killed) once it has
-loaded what it had acknowledged; a delivery serve never answered was never
-acknowledged, and one acknowledged but not loaded when the child died is in the
-journal, which the next child (or anyone opening the store) loads first. When the child dies,
-serve answers 503 to every delivery waiting for it and to new ones, /healthz fails, and
-serve starts a new child after a short backoff (longer while it keeps dying).
+the answers of the whole batch in one frame, all on one thread. Its own child, the
+loader process (:mod:`bot.intake_writer.loader`, at a lower priority), then moves the
+journaled rows into SQLite, and the writer sends serve ``([], [], True)`` when new
+routing jobs are there for its workers. The writer stops at the end of its socket
+(serve stopped, or was killed) once its loader has loaded what it had acknowledged;
+a delivery serve never answered was never acknowledged, and one acknowledged but not
+loaded when the writer died is in the journal, which the next writer (or anyone
+opening the store) loads first. When the writer dies, serve answers 503 to every
+delivery waiting for it and to new ones, /healthz fails, and serve starts a new
+writer after a short backoff (longer while it keeps dying). When the loader dies,
+the writer ends, and the same happens.
 
 - :mod:`bot.intake_writer.protocol`: the frames, outcomes and settings both ends share;
 - :mod:`bot.intake_writer.serve_side`: :class:`WriterProcess`, serve's end;
-- :mod:`bot.intake_writer.child`: the child process (``python -m bot.intake_writer``).
+- :mod:`bot.intake_writer.child`: the child process (``python -m bot.intake_writer``);
+- :mod:`bot.intake_writer.loader`: the loader, the writer's child
+  (``python -m bot.intake_writer loader``).
 """
 
 from bot.intake_writer.child import (

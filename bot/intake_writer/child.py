@@ -1,22 +1,22 @@
-"""The writer child: read deliveries from serve, make them durable, answer, load SQLite.
+"""The writer child: read deliveries from serve, make them durable, answer.
 
 Two ways to make a batch durable before answering it: append it to the intake journal
-(:mod:`bot.journal`) and fdatasync, a loader thread moving it into SQLite behind the
-answers (the default); or, with ``TECHLEAD_INTAKE_JOURNAL=off``, commit it to SQLite
-first. :func:`main` is the process (``python -m bot.intake_writer``).
+(:mod:`bot.journal`) and fdatasync, the loader process moving it into SQLite behind
+the answers (the default); or, with ``TECHLEAD_INTAKE_JOURNAL=off``, commit it to
+SQLite first. :func:`main` is the process (``python -m bot.intake_writer``).
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
-import secrets
+import selectors
 import signal
 import socket
 import sqlite3
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -27,12 +27,10 @@ import bot.store
 from bot import intake, journal
 from bot.errors import PayloadError, QueueError
 from bot.intake import Checked, Delivery
+from bot.intake_writer.loader import Loaded, LoaderProcess, Note, relay_for
 from bot.intake_writer.protocol import (
     CHECKPOINT_EVERY,
-    HOLD_LOADS_ENV,
     JOURNAL_ENV,
-    LOAD_CHECKPOINT_EVERY,
-    LOAD_GATHER_SECONDS,
     LOADER_IDLE_SECONDS,
     READ_CHUNK,
     SIDE_CHECKPOINT_SECONDS,
@@ -44,7 +42,6 @@ from bot.intake_writer.protocol import (
     Tally,
     frame,
     route_spec,
-    writer_log,
 )
 from bot.jobs import JobSpec
 from bot.store import (
@@ -53,7 +50,6 @@ from bot.store import (
     NotStorable,
     Store,
     commit_batch,
-    load_records,
     load_segments,
 )
 
@@ -209,6 +205,37 @@ def _prepared(items: Sequence[Item]) -> Prepared:
         return Prepared([], [(item[0], Outcome.FAILED.value, failed) for item in items])
 
 
+class Reader:
+    """The child's end of the socket, read without waiting when the selector says so."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._frames = FrameBuffer()
+        self._ended = False
+        # One buffer for every read: a fresh 1 MB one each time would be mapped, faulted
+        # in page by page and unmapped again by the allocator.
+        self._buffer = bytearray(READ_CHUNK)
+        self._view = memoryview(self._buffer)
+
+    def read(self) -> list[Item] | None:
+        """The deliveries of every whole frame there (maybe none yet); None at the end."""
+        if self._ended:
+            return None
+        items: list[Item] = []
+        while True:
+            try:
+                size = self._sock.recv_into(self._buffer, 0, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return items
+            except OSError:
+                size = 0  # serve is gone: as the end of the stream
+            if not size:
+                self._ended = True
+                return items or None
+            for found in self._frames.feed(self._view[:size]):
+                items.extend(found)
+
+
 def run_direct(
     sock: socket.socket, store: Store, relay: Callable[[], object] | None = None
 ) -> None:
@@ -328,173 +355,142 @@ class Known:
 
 
 @dataclass
-class Synced:
-    """A batch appended to the journal, waiting for its fdatasync and then its load."""
+class Pending:
+    """Delivery ids journaled up to ``end`` of segment ``number``, not yet loaded."""
 
-    segment: journal.Segment | None  # None when nothing of the batch was new
-    records: list[journal.Record]
-    batch: Batch
+    number: int
+    end: int
+    delivery_ids: list[str]
 
 
 class JournalWriter:
-    """The writer process with the journal: three threads besides the inbox's.
+    """The writer process with the journal, on one thread, and its loader process.
 
-    - this one (``run``): appends each prepared batch to the journal, unsynced;
-    - the syncer: one fdatasync for whatever was appended meanwhile (the next batch is
-      appended while the previous sync runs), then the answers and the log line;
-    - the loader: the synced records into SQLite in larger transactions with
-      ``synchronous=NORMAL``, then wakes serve's workers and relays to Redis; a segment
-      is deleted after a commit with the store's durability made its rows durable.
+    For each batch serve sends: read the routing facts, refuse what must be refused,
+    append the new deliveries' rows to the journal, one fdatasync, log and answer the
+    batch, then tell the loader (:mod:`bot.intake_writer.loader`) how far the segment is
+    durable. Nothing else runs in this process, so no other thread takes the
+    interpreter from the answers; the next batch gathers in the socket meanwhile.
 
-    A thread that cannot go on ends the process: serve answers 503 and starts a new
-    one, which loads what the journal holds first.
+    The loader says how far it has loaded: those delivery ids are forgotten (the store
+    has them now) and serve hears that new jobs are there. A segment is sealed when a
+    newer one takes over, when nothing came for ``idle_seconds`` and all of it is
+    loaded, and when the writer stops; the loader deletes a sealed segment once all of
+    it is durable in SQLite. If the loader dies, this process ends: serve starts a new
+    writer, which replays the journal first.
     """
 
     def __init__(
         self,
         sock: socket.socket,
-        store: Store,
-        directory: Path,
-        relay: Callable[[], object] | None = None,
-        hold_loads: bool = False,
+        data_dir: Path,
+        *,
+        lock_fd: int | None = None,
+        env: Mapping[str, str] | None = None,
         idle_seconds: float = LOADER_IDLE_SECONDS,
     ) -> None:
         self._sock = sock
+        self._directory = journal.journal_dir(data_dir)
+        self._own_lock = lock_fd is None
+        self._lock_fd = journal.take_lock(self._directory) if lock_fd is None else lock_fd
         self._idle_seconds = idle_seconds
-        self._store = store
-        self._journal = journal.Journal(directory)
-        self._known = Known(store.path)
-        self._relay = relay
-        self._hold_loads = hold_loads
-        self._send_lock = threading.Lock()
-        self._to_sync: queue.SimpleQueue[Synced | None] = queue.SimpleQueue()
-        self._to_load: queue.SimpleQueue[list[Synced] | None] = queue.SimpleQueue()
+        self._journal = journal.Journal(self._directory)
+        self._known = Known(data_dir / bot.store.DB_NAME)
+        self._loader = LoaderProcess(data_dir, env, self._lock_fd)
+        self._pending: collections.deque[Pending] = collections.deque()
         self._serve_gone = False
 
     def run(self) -> None:
-        """Until serve hangs up; then what was acknowledged is loaded before returning."""
-        syncer = threading.Thread(target=self._guard, args=(self._sync_loop,), name="sync")
-        loader = threading.Thread(target=self._guard, args=(self._load_loop,), name="load")
-        syncer.start()
-        loader.start()
-        inbox = Inbox(self._sock).start()
-        while (ready := inbox.batch()) is not None:
-            self._to_sync.put(self._append(ready))
-        self._journal.seal()
-        self._to_sync.put(None)
-        syncer.join()
-        loader.join()
-        self._known.close()
+        """Until serve hangs up; then the loader loads what was acknowledged, and ends."""
+        self._loader.start()
+        assert self._loader.sock is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self._sock, selectors.EVENT_READ, "serve")
+        selector.register(self._loader.sock, selectors.EVENT_READ, "loader")
+        reader = Reader(self._sock)
+        try:
+            while True:
+                quiet = self._journal.current is not None and not self._pending
+                events = selector.select(self._idle_seconds if quiet else None)
+                if not events:
+                    self._retire()
+                for key, _ in events:
+                    if key.data == "loader":
+                        self._heard(self._loader.heard())
+                    elif (items := reader.read()) is None:
+                        return
+                    elif items:
+                        self._store(items)
+        finally:
+            selector.close()
+            self._stop()
 
-    def _append(self, ready: Prepared) -> Synced:
+    def _store(self, items: list[Item]) -> None:
+        from bot.log import info_lines  # structlog: only in the child
+
+        ready = _prepared(items)
+        before = self._journal.current
         try:
             batch, records = journal_batch(ready, self._known)
         except Exception as exc:  # last line of defence: answer, and take the next batch
             failed = f"store failed: {exc}"
             seqs = [seq for seq, _, _ in ready.stored] + [seq for seq, _, _ in ready.refused]
-            batch, records = (
-                Batch([(seq, Outcome.FAILED.value, failed) for seq in seqs], [], {}),
-                [],
-            )
-        segment = None
+            batch = Batch([(seq, Outcome.FAILED.value, failed) for seq in seqs], [], {})
+            records = []
+        notes: list[Note] = []
         if records:
-            self._known.journaled({row[0]: row[5] for row, _ in records})
             segment = self._journal.append(records)
-        return Synced(segment, records, batch)
-
-    def _guard(self, loop: Callable[[], None]) -> None:
-        try:
-            loop()
-        except BaseException:
-            with suppress(Exception):
-                writer_log().exception("intake_writer_thread_failed")
-            os._exit(70)  # serve starts a new writer, which loads the journal first
-
-    def _sync_loop(self) -> None:
-        end = False
-        while not end:
-            group = [self._to_sync.get()]
-            while not self._to_sync.empty():
-                group.append(self._to_sync.get())
-            end = group[-1] is None
-            synced = [one for one in group if one is not None]
-            if synced:
-                self._sync(synced)
-        self._to_load.put(None)
-
-    def _sync(self, group: list[Synced]) -> None:
-        """One fdatasync for the group, then its answers, then on to the loader."""
-        from bot.log import info_lines  # structlog: only in the child
-
-        for fd in dict.fromkeys(one.segment.fd for one in group if one.segment is not None):
-            os.fdatasync(fd)
-        merged = _merged([one.batch for one in group])
-        if merged.traces:
+            os.fdatasync(segment.fd)
+            if before is not None and before is not segment:  # rotated: that one is done
+                notes.append((str(before.path), before.size, True))
+            notes.append((str(segment.path), segment.size, False))
+            traces = {row[0]: row[5] for row, _ in records}
+            self._known.journaled(traces)
+            self._pending.append(Pending(segment.number, segment.size, list(traces)))
+        if batch.traces:
             with suppress(Exception):  # a log line must never cost a delivery its answer
-                info_lines([merged.log_line()])
-        self._send((merged.answers, merged.tallies, False))
-        self._to_load.put(group)
+                info_lines([batch.log_line()])
+        self._send((batch.answers, batch.tallies, False))
+        if notes:
+            self._loader.tell(notes)
+
+    def _heard(self, loaded: list[Loaded] | None) -> None:
+        if loaded is None:
+            raise RuntimeError("the loader process ended")  # serve starts a new writer
+        any_new = False
+        for path, end, new in loaded:
+            reached = (journal.number(Path(path)), end)
+            while self._pending and (self._pending[0].number, self._pending[0].end) <= reached:
+                self._known.loaded(self._pending.popleft().delivery_ids)
+            any_new = any_new or new
+        if any_new:
+            self._send(([], [], True))  # serve's workers find the new jobs now
+
+    def _retire(self) -> None:
+        """Quiet, and all of it loaded: the segment is sealed, for the loader to delete."""
+        segment = self._journal.seal()
+        if segment is not None:
+            self._loader.tell([(str(segment.path), segment.size, True)])
+
+    def _stop(self) -> None:
+        try:
+            segment = self._journal.seal()
+            if segment is not None and self._loader.sock is not None:
+                with suppress(OSError):  # a loader that is gone leaves it to the replay
+                    self._loader.tell([(str(segment.path), segment.size, True)])
+            self._heard(self._loader.finish())
+        finally:
+            self._known.close()
+            if self._own_lock:
+                os.close(self._lock_fd)
 
     def _send(self, value: object) -> None:
         if self._serve_gone:
             return
-        with self._send_lock:
-            try:
-                self._sock.sendall(frame(value))
-            except OSError:
-                self._serve_gone = True  # what is journaled stays journaled, and is loaded
-
-    def _load_loop(self) -> None:
-        live: dict[Path, journal.Segment] = {}
-        since_checkpoint = 0
-        done = False
-        while not done:
-            try:
-                groups = [self._to_load.get(timeout=self._idle_seconds)]
-            except queue.Empty:  # quiet: the segment loaded so far can go now
-                self._journal.retire_if_loaded()
-                self._drop_finished(live)
-                continue
-            time.sleep(LOAD_GATHER_SECONDS)  # a larger transaction: less SQLite work each
-            while not self._to_load.empty():
-                groups.append(self._to_load.get())
-            done = groups[-1] is None
-            synced = [one for group in groups if group is not None for one in group]
-            while self._hold_loads:
-                time.sleep(1.0)  # tests: a writer killed before its loader caught up
-            since_checkpoint += self._load(synced, live)
-            self._drop_finished(live)
-            if since_checkpoint >= LOAD_CHECKPOINT_EVERY:
-                since_checkpoint = 0
-                with suppress(QueueError):  # the next one copies what this one missed
-                    self._store.checkpoint()
-
-    def _load(self, synced: list[Synced], live: dict[Path, journal.Segment]) -> int:
-        held = [(one.segment, one.records) for one in synced if one.segment is not None]
-        records = [record for _, part in held for record in part]
-        if not records:
-            return 0
-        stored = load_records(self._store, records, durable=False)
-        self._known.loaded([row[0] for row, _ in records])
-        for segment, part in held:
-            live.setdefault(segment.path, segment)
-            segment.loaded += len(part)
-        if stored:
-            self._send(([], [], True))  # serve's workers find the new jobs now
-            if self._relay is not None:
-                try:
-                    self._relay()
-                except Exception:  # the rows wait in the store for the next sweep
-                    writer_log().warning("intake_relay_failed", exc_info=True)
-        return len(records)
-
-    def _drop_finished(self, live: dict[Path, journal.Segment]) -> None:
-        finished = [path for path, segment in live.items() if segment.finished()]
-        if not finished:
-            return
-        self._store.sync()  # every load so far durable in SQLite: the segments may go
-        for path in finished:
-            live.pop(path).remove()
+        try:
+            self._sock.sendall(frame(value))
+        except OSError:
+            self._serve_gone = True  # what is journaled stays journaled, and is loaded
 
 
 def _merged(batches: list[Batch]) -> Batch:
@@ -527,31 +523,19 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     sock = socket.socket(fileno=args.fd)
     data_dir = Path(settings.data_dir)
     directory = journal.journal_dir(data_dir)
-    lock = journal.take_lock(directory)  # a writer still ending goes first
-    store = Store.open(data_dir)
+    lock = journal.take_lock(directory)  # a writer (or its loader) still ending goes first
     try:
-        load_segments(store, directory)  # what a writer that died acknowledged
-        relay = _relay(settings, store)
-        if source.get(JOURNAL_ENV, "on") == "off":
-            store.start_checkpoints(SIDE_CHECKPOINT_SECONDS)
-            run_direct(sock, store, relay)
-        else:
-            store.manual_checkpoints()  # the loader's own, off the answers' path
-            hold = source.get(HOLD_LOADS_ENV) == "1"
-            JournalWriter(sock, store, directory, relay, hold_loads=hold).run()
+        store = Store.open(data_dir)
+        try:
+            load_segments(store, directory)  # what a writer that died acknowledged
+            if source.get(JOURNAL_ENV, "on") == "off":
+                store.start_checkpoints(SIDE_CHECKPOINT_SECONDS)
+                run_direct(sock, store, relay_for(settings, store))
+                return 0
+        finally:
+            store.close()
+        JournalWriter(sock, data_dir, lock_fd=lock, env=source).run()
     finally:
-        store.close()
         sock.close()
         os.close(lock)
     return 0
-
-
-def _relay(settings: Any, store: Store) -> Callable[[], object] | None:
-    """With ``TECHLEAD_QUEUE_URL``: what moves committed routing jobs to Redis."""
-    if settings.queue_url is None:
-        return None
-    from bot.context import SystemClock
-    from bot.redis_queue import DeliveryRelay, RedisDeliveries, RedisJobQueue
-
-    queue = RedisJobQueue.from_url(settings.queue_url, SystemClock(), lambda: secrets.token_hex(16))
-    return DeliveryRelay(store, queue, RedisDeliveries(queue.client)).sweep

@@ -31,11 +31,19 @@ CHECKPOINT_EVERY = 256
 # and to sync: the bulk of the copying and of the database file's fsync happens
 # beside the commits instead of between them.
 SIDE_CHECKPOINT_SECONDS = 0.1
-# Deliveries the loader commits between two of its checkpoints (about 16 MB of WAL):
-# nothing waits for them, so fewer and larger ones, each with its fsyncs.
-LOAD_CHECKPOINT_EVERY = 1024
-# Nothing to load for this long: the loader retires the loaded segment (see Journal).
+# The loader's checkpoints (moving the WAL into the database, two fsyncs of everything
+# it holds) run after a pause in the deliveries this long, or else every this many
+# deliveries loaded: small and frequent, so that no large write queues ahead of the
+# journal's fdatasync, which every answer waits for (a few MB at once stalled answers
+# for tens of milliseconds on a virtual disk).
+CHECKPOINT_QUIET_SECONDS = 0.05
+LOAD_CHECKPOINT_MAX = 128
+# Nothing appended for this long and all of it loaded: the writer retires the segment.
 LOADER_IDLE_SECONDS = 5.0
+# The loader process's priority below the writer's: answers first, loading behind.
+LOADER_NICENESS = 19
+# The first argument of ``python -m bot.intake_writer`` that starts a loader instead.
+LOADER_ARG = "loader"
 # The loader waits this long after the first synced batch for more to load together.
 LOAD_GATHER_SECONDS = 0.005
 # "off": commit each batch to SQLite before answering it, without the journal.

@@ -113,17 +113,23 @@ class ServeProcess:
         """The pids of serve's delivery writer processes."""
         return self.child_pids(b"bot.intake_writer")
 
-    def child_pids(self, marker: bytes = b"") -> list[int]:
-        """The pids of serve's child processes whose command line holds ``marker``."""
+    def loader_pids(self) -> list[int]:
+        """The pids of the writers' loader processes (serve's grandchildren)."""
+        return [pid for writer in self.writer_pids() for pid in self.child_pids(parent=writer)]
+
+    def child_pids(self, marker: bytes = b"", parent: int | None = None) -> list[int]:
+        """The pids of serve's (or ``parent``'s) child processes whose command line
+        holds ``marker``."""
         assert self.process is not None
+        parent_pid = self.process.pid if parent is None else parent
         found = []
         for entry in Path("/proc").glob("[0-9]*"):
             try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
                 command = (entry / "cmdline").read_bytes()
             except (OSError, IndexError, ValueError):
                 continue
-            if parent == self.process.pid and marker in command:
+            if ppid == parent_pid and marker in command:
                 found.append(int(entry.name))
         return found
 

@@ -99,18 +99,15 @@ def test_a_segment_rotates_once_it_is_old_however_small(tmp_path: Path) -> None:
     assert third is not first and first.sealed
 
 
-@pytest.mark.parametrize(
-    ("loaded", "retired"), [(0, False), (1, False), (2, True)], ids=["none", "part", "all"]
-)
-def test_a_quiet_segment_is_retired_only_once_all_of_it_is_loaded(
-    tmp_path: Path, loaded: int, retired: bool
-) -> None:
+def test_a_sealed_segment_is_closed_and_the_next_append_opens_another(tmp_path: Path) -> None:
     log = journal.Journal(tmp_path)
     segment = log.append(records_for("a", "b"))
-    segment.loaded = loaded
-    log.retire_if_loaded()
-    assert (segment.finished(), log.current is None) == (retired, retired)
-    assert log.append(records_for("c")) is not segment or not retired
+    assert log.seal() is segment and segment.sealed and log.current is None
+    assert log.seal() is None
+    with pytest.raises(OSError):
+        os.fstat(segment.fd)  # closed
+    later = log.append(records_for("c"))
+    assert later is not segment and later.number == segment.number + 1
 
 
 def test_segments_rotate_by_size_and_are_listed_oldest_first(tmp_path: Path) -> None:
@@ -281,7 +278,7 @@ def test_a_live_writers_journal_is_left_to_it(store: Store) -> None:
 def test_the_journal_writer_answers_then_loads_and_removes_its_segments(store: Store) -> None:
     directory = journal.journal_dir(store.path.parent)
     ours, theirs = socket.socketpair()
-    writer = JournalWriter(theirs, store, directory)
+    writer = JournalWriter(theirs, store.path.parent)
     thread = threading.Thread(target=writer.run)
     thread.start()
     ours.sendall(frame(items(("a", GOOD), ("b", OTHER), ("a", OTHER))))
@@ -308,7 +305,7 @@ def test_the_journal_writer_answers_then_loads_and_removes_its_segments(store: S
 def test_a_quiet_writer_deletes_the_segment_it_has_loaded(store: Store) -> None:
     directory = journal.journal_dir(store.path.parent)
     ours, theirs = socket.socketpair()
-    writer = JournalWriter(theirs, store, directory, idle_seconds=0.05)
+    writer = JournalWriter(theirs, store.path.parent, idle_seconds=0.05)
     thread = threading.Thread(target=writer.run)
     thread.start()
     try:

@@ -1,0 +1,300 @@
+"""The loader process: acknowledged journal records into SQLite, behind the answers.
+
+The writer child answers a batch once it is appended to the intake journal and
+fdatasynced, then tells this process (its own child) how far the segment is durable.
+The loader reads those bytes back from the segment file (still in the page cache),
+inserts their rows in larger transactions with ``synchronous=NORMAL``, tells the writer
+how far it has loaded (the writer then forgets those delivery ids, and wakes serve's
+workers when new jobs are there), relays the routing jobs to Redis when the queue is
+there, and deletes a sealed segment once a commit with the store's durability holds
+all of it.
+
+It is a process of its own, at a lower priority, so that loading holds neither the
+writer's interpreter lock nor a CPU while deliveries wait for their answers: under a
+burst the journal takes deliveries at the writer's pace and the loader catches up.
+
+Frames (:func:`bot.intake_writer.protocol.frame`): to the loader, a list of
+``(segment path, durable end, sealed)``; from it, ``(segment path, end, any new)``,
+meaning every record up to that end of that segment, and of every older segment,
+is loaded.
+
+It runs as ``python -m bot.intake_writer loader``. It holds the writer's lock on the
+journal directory (the descriptor is inherited), so nobody replays the journal while
+either process is alive. When the writer stops, it closes the socket: the loader
+loads what it was told about and ends, and the writer waits for that. When the writer
+is killed, the kernel kills the loader too (``PR_SET_PDEATHSIG``), and whoever takes
+the lock next replays what was not loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from bot import journal
+from bot.errors import QueueError
+from bot.intake_writer.protocol import (
+    CHECKPOINT_QUIET_SECONDS,
+    HOLD_LOADS_ENV,
+    LOAD_CHECKPOINT_MAX,
+    LOAD_GATHER_SECONDS,
+    LOADER_ARG,
+    LOADER_NICENESS,
+    READ_CHUNK,
+    SOCKET_BUFFER,
+    FrameBuffer,
+    frame,
+    writer_log,
+)
+from bot.parent import bind_to_parent
+from bot.store import DB_NAME, Store, load_records
+
+Note = tuple[str, int, bool]  # segment path, bytes durable, sealed (no more appends)
+Loaded = tuple[str, int, bool]  # segment path, bytes loaded, any new routing job
+
+
+class Loader:
+    """Load what the writer says is durable; the process's whole work (``run``)."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        store: Store,
+        relay: Callable[[], object] | None = None,
+        hold: bool = False,
+        gather: float = LOAD_GATHER_SECONDS,
+    ) -> None:
+        self._sock = sock
+        self._store = store
+        self._relay = relay
+        self._hold = hold
+        self._gather = gather
+        self._frames = FrameBuffer()
+        self._buffer = bytearray(READ_CHUNK)
+        self._loaded: dict[str, int] = {}  # bytes of each segment loaded so far
+        self._files: dict[str, int] = {}
+        self._since_checkpoint = 0
+        self._writer_gone = False
+
+    def run(self) -> None:
+        """Until the writer's end closes, and what it announced before is loaded."""
+        ended = False
+        try:
+            while not ended:
+                if self._since_checkpoint and not self._readable(CHECKPOINT_QUIET_SECONDS):
+                    self._checkpoint()  # deliveries paused: the WAL goes to the database now
+                    continue
+                notes, ended = self._receive(wait=True)
+                if self._hold:  # tests: a writer killed before its loader caught up
+                    continue
+                if not ended and self._gather:
+                    time.sleep(self._gather)  # a larger transaction: less SQLite work each
+                    more, ended = self._receive(wait=False)
+                    notes += more
+                if notes:
+                    self._load(notes)
+        finally:
+            for fd in self._files.values():
+                os.close(fd)
+
+    def _readable(self, timeout: float) -> bool:
+        return bool(select.select([self._sock], [], [], timeout)[0])
+
+    def _checkpoint(self) -> None:
+        self._since_checkpoint = 0
+        with suppress(QueueError):  # the next one copies what this one missed
+            self._store.checkpoint()
+
+    def _receive(self, *, wait: bool) -> tuple[list[Note], bool]:
+        """Notes that have arrived (waiting for one if ``wait``); True at the end."""
+        notes: list[Note] = []
+        flags = 0 if wait else socket.MSG_DONTWAIT
+        while True:
+            try:
+                size = self._sock.recv_into(self._buffer, 0, flags)
+            except BlockingIOError:
+                return notes, False
+            except OSError:
+                return notes, True
+            if not size:
+                return notes, True
+            for found in self._frames.feed(memoryview(self._buffer)[:size]):
+                notes.extend(found)
+            if notes:
+                flags = socket.MSG_DONTWAIT
+
+    def _load(self, notes: Sequence[Note]) -> None:
+        records: list[journal.Record] = []
+        sealed: list[str] = []
+        for path, end, is_sealed in notes:
+            start = self._loaded.get(path, 0)
+            if end > start:
+                records.extend(journal.decode(self._read(path, start, end)))
+                self._loaded[path] = end
+            if is_sealed:
+                sealed.append(path)
+        stored = load_records(self._store, records, durable=False) if records else []
+        path, end, _ = notes[-1]
+        self._send((path, end, bool(stored)))
+        if stored and self._relay is not None:
+            try:
+                self._relay()
+            except Exception:  # the rows wait in the store for the next sweep
+                writer_log().warning("intake_relay_failed", exc_info=True)
+        if sealed:
+            self._store.sync()  # every load so far durable in SQLite: the segments may go
+            for one in sealed:
+                self._forget(one)
+        self._since_checkpoint += len(records)
+        if self._since_checkpoint >= LOAD_CHECKPOINT_MAX:
+            self._checkpoint()  # no pause came: the WAL must not grow without end
+
+    def _read(self, path: str, start: int, end: int) -> bytes:
+        fd = self._files.get(path)
+        if fd is None:
+            fd = self._files[path] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        parts: list[bytes] = []
+        while start < end and (part := os.pread(fd, end - start, start)):
+            parts.append(part)
+            start += len(part)
+        return b"".join(parts)
+
+    def _forget(self, path: str) -> None:
+        fd = self._files.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+        self._loaded.pop(path, None)
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+
+    def _send(self, loaded: Loaded) -> None:
+        if self._writer_gone:
+            return
+        try:
+            self._sock.sendall(frame(loaded))
+        except OSError:
+            self._writer_gone = True  # it ended; what is loaded stays loaded
+
+
+class LoaderProcess:
+    """The writer's handle on its loader: start it, tell it what is durable, hear back."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        env: Mapping[str, str] | None = None,
+        lock_fd: int | None = None,
+    ) -> None:
+        self._data_dir = data_dir
+        self._env = dict(os.environ if env is None else env)
+        self._lock_fd = lock_fd
+        self._process: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.frames = FrameBuffer()
+
+    def start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        for sock in (ours, theirs):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+        inherited = [theirs.fileno()] + ([] if self._lock_fd is None else [self._lock_fd])
+        command = [sys.executable, "-m", "bot.intake_writer", LOADER_ARG]
+        command += ["--fd", str(theirs.fileno()), "--data-dir", str(self._data_dir)]
+        command += ["--parent-pid", str(os.getpid())]
+        with theirs:
+            self._process = subprocess.Popen(
+                command, pass_fds=inherited, env=self._env, stdin=subprocess.DEVNULL
+            )
+        self.sock = ours
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def tell(self, notes: list[Note]) -> None:
+        assert self.sock is not None
+        self.sock.sendall(frame(notes))
+
+    def heard(self) -> list[Loaded] | None:
+        """What the loader said since the last call (without waiting); None at its end."""
+        assert self.sock is not None
+        found: list[Loaded] = []
+        while True:
+            try:
+                data = self.sock.recv(READ_CHUNK, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return found
+            except OSError:
+                data = b""
+            if not data:
+                return found or None
+            found.extend(self.frames.feed(data))
+
+    def finish(self) -> list[Loaded]:
+        """No more notes: the loader loads what it has and ends; what it said meanwhile."""
+        said: list[Loaded] = []
+        if self.sock is not None:
+            with suppress(OSError):
+                self.sock.shutdown(socket.SHUT_WR)
+                while data := self.sock.recv(READ_CHUNK):
+                    said.extend(self.frames.feed(data))
+            self.sock.close()
+        if self._process is not None:
+            self._process.wait()
+        return said
+
+
+def relay_for(settings: Any, store: Store) -> Callable[[], object] | None:
+    """With ``TECHLEAD_QUEUE_URL``: what moves committed routing jobs to Redis."""
+    if settings.queue_url is None:
+        return None
+    import secrets
+
+    from bot.context import SystemClock
+    from bot.redis_queue import DeliveryRelay, RedisDeliveries, RedisJobQueue
+
+    queue = RedisJobQueue.from_url(settings.queue_url, SystemClock(), lambda: secrets.token_hex(16))
+    return DeliveryRelay(store, queue, RedisDeliveries(queue.client)).sweep
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    from bot.log import configure_logging
+    from bot.settings import Settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fd", type=int, required=True, help="the socket the writer passed")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--parent-pid", type=int, required=True, help="the writer's pid")
+    args = parser.parse_args(argv)
+    # A writer killed takes its loader along: the next writer, which waits for the
+    # journal's lock this process shares, replays what was not loaded yet.
+    if not bind_to_parent(args.parent_pid):
+        return 0
+    # Serve's signals are for serve: this process ends when the writer closes the socket.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.nice(LOADER_NICENESS)  # answers first; loading catches up when they let it
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    settings = Settings.from_env(os.environ)
+    configure_logging(settings)
+    sock = socket.socket(fileno=args.fd)
+    store = Store(args.data_dir / DB_NAME)  # made, and its journal replayed, by the writer
+    try:
+        store.manual_checkpoints()  # its own, every LOAD_CHECKPOINT_EVERY records
+        hold = os.environ.get(HOLD_LOADS_ENV) == "1"
+        Loader(sock, store, relay_for(settings, store), hold=hold).run()
+    finally:
+        store.close()
+        sock.close()
+    return 0
