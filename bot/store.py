@@ -41,7 +41,7 @@ import zstandard
 
 from bot import journal
 from bot.errors import QueueError
-from bot.intake import Delivery, Envelope, envelope
+from bot.intake import Delivery, Envelope, envelope, load_json
 from bot.jobs import Job, JobSpec, JobState
 
 DB_NAME = "techlead.db"
@@ -140,7 +140,7 @@ class StoredDelivery:
     routed_at: float | None
 
     def payload(self) -> dict[str, Any]:
-        value = json.loads(self.body)
+        value = load_json(self.body)
         return value if isinstance(value, dict) else {}
 
     def envelope(self) -> Envelope:

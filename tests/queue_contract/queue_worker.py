@@ -2,8 +2,8 @@
 
 ``python -m tests.queue_contract.queue_worker URL PREFIX JOB_SECONDS``: runs ``effect.record``
 jobs with the real :class:`bot.worker.Worker` until its stdin ends. Each job writes its
-effect once (``SET NX`` on the job's key, checked before the write, as handlers do with
-hidden markers) and logs every run, so a test sees re-runs and duplicate effects apart.
+effect once (``SET NX`` on the job's key and the effect in one Lua script, as a handler's
+marked comment is one write) and logs every run, so a test sees re-runs and duplicate effects apart.
 """
 
 from __future__ import annotations
@@ -51,8 +51,19 @@ class Keys:
         return self.prefix + "test:waits"  # seconds from enqueue to start, measured jobs
 
 
+# The effect and its marker in one step, as a handler's marked comment is one write: a
+# worker killed between a marker and its effect would leave a marker with no effect.
+WRITE_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX') then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('INCR', KEYS[3])
+end
+"""
+
+
 def registry(client: redis.Redis, keys: Keys, job_seconds: float) -> JobRegistry:
     jobs = JobRegistry()
+    write_once = client.register_script(WRITE_ONCE)
 
     @jobs.register(KIND)
     def record(job: Job, ctx: JobContext) -> None:
@@ -61,9 +72,8 @@ def registry(client: redis.Redis, keys: Keys, job_seconds: float) -> JobRegistry
             client.rpush(keys.waits, repr(started - job.created_at))
         client.rpush(keys.runs, str(os.getpid()))
         time.sleep(job_seconds)
-        if client.set(f"{keys.prefix}test:effect:{job.payload['key']}", "1", nx=True):
-            client.sadd(keys.effects, job.payload["key"])
-            client.incr(keys.written)
+        marker = f"{keys.prefix}test:effect:{job.payload['key']}"
+        write_once([marker, keys.effects, keys.written], [job.payload["key"]])
 
     return jobs
 
