@@ -47,6 +47,13 @@ class LogFormat(enum.StrEnum):
     CONSOLE = "console"
 
 
+class BackgroundPriority(enum.StrEnum):
+    """How far below the webhook answers jobs and journal loading run (Linux)."""
+
+    IDLE = "idle"  # SCHED_IDLE: only on CPU time nothing else at normal priority wants
+    LOW = "low"  # only nice: a small share even when the answers want every core
+
+
 @dataclass(frozen=True)
 class Variable:
     """One environment variable TechLead reads, as the configuration reference lists it."""
@@ -114,6 +121,14 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "TECHLEAD_JOB_CPU_SECONDS",
         str(DEFAULT_JOB_CPU_SECONDS),
         "CPU seconds one job may use in a worker process (0: no limit).",
+    ),
+    Variable(
+        "TECHLEAD_BACKGROUND_PRIORITY",
+        BackgroundPriority.IDLE.value,
+        "`idle`: worker processes and the journal loader run only on CPU time the webhook "
+        "answers leave (SCHED_IDLE, Linux); `low`: they only have a lower `nice`, and keep "
+        "a small share of the CPU under a burst of deliveries. Use `low` on a machine shared "
+        "with other busy services, where `idle` could starve them.",
     ),
     Variable(
         "TECHLEAD_LLM_BASE_URL",
@@ -184,6 +199,7 @@ class Settings:
     git_cache_max_bytes: int = DEFAULT_GIT_CACHE_MAX_BYTES
     git_timeout: float = DEFAULT_GIT_TIMEOUT
     job_cpu_seconds: float = DEFAULT_JOB_CPU_SECONDS
+    background_priority: BackgroundPriority = BackgroundPriority.IDLE
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
@@ -235,6 +251,9 @@ class Settings:
             ),
             git_timeout=_parse_float(env, "TECHLEAD_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT),
             job_cpu_seconds=_parse_float(env, "TECHLEAD_JOB_CPU_SECONDS", DEFAULT_JOB_CPU_SECONDS),
+            background_priority=_parse_enum(
+                env, "TECHLEAD_BACKGROUND_PRIORITY", BackgroundPriority, BackgroundPriority.IDLE
+            ),
             llm_base_url=_parse_llm_url(env.get("TECHLEAD_LLM_BASE_URL", "")),
             llm_model=env.get("TECHLEAD_LLM_MODEL", "").strip() or None,
             llm_api_key=env.get("TECHLEAD_LLM_API_KEY", "").strip() or None,

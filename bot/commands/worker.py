@@ -24,6 +24,7 @@ from bot.app import build_services
 from bot.log import configure_logging, get_logger
 from bot.metrics import Metrics
 from bot.parent import bind_to_parent
+from bot.priority import run_in_background
 from bot.settings import Settings
 from bot.worker import WorkerConfig
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configure_logging(settings)
     if args.parent_pid is not None and not bind_to_parent(args.parent_pid):
         return 0
-    _settle_process()
+    _settle_process(settings)
     metrics = Metrics()
     services = build_services(
         settings,
@@ -94,13 +95,13 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def _settle_process() -> None:
-    """Lower priority, default SIGXCPU (the CPU budget), no core dumps, no Ctrl-C.
+def _settle_process(settings: Settings) -> None:
+    """Background priority, default SIGXCPU (the CPU budget), no core dumps, no Ctrl-C.
 
     Ctrl-C in a terminal reaches the whole process group; the server stops its workers
     itself, in order, so they ignore SIGINT.
     """
-    os.nice(NICENESS)
+    run_in_background(NICENESS, settings.background_priority)
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -56,6 +56,7 @@ from bot.intake_writer.protocol import (
     writer_log,
 )
 from bot.parent import bind_to_parent
+from bot.priority import run_in_background
 from bot.store import DB_NAME, Store, load_records
 
 Note = tuple[str, int, bool]  # segment path, bytes durable, sealed (no more appends)
@@ -284,14 +285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Serve's signals are for serve: this process ends when the writer closes the socket.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.nice(LOADER_NICENESS)  # answers first; loading catches up when they let it
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     settings = Settings.from_env(os.environ)
+    run_in_background(LOADER_NICENESS, settings.background_priority)  # answers first
     configure_logging(settings)
     sock = socket.socket(fileno=args.fd)
     store = Store(args.data_dir / DB_NAME)  # made, and its journal replayed, by the writer
     try:
-        store.manual_checkpoints()  # its own, every LOAD_CHECKPOINT_EVERY records
+        store.manual_checkpoints()  # its own: small ones, after pauses (see Loader.run)
         hold = os.environ.get(HOLD_LOADS_ENV) == "1"
         Loader(sock, store, relay_for(settings, store), hold=hold).run()
     finally:

@@ -83,6 +83,7 @@ def test_secrets_never_in_repr(pem: str) -> None:
         ({"TECHLEAD_LOG_FORMAT": "xml"}, "TECHLEAD_LOG_FORMAT"),
         ({"TECHLEAD_WRITE_INTERVAL": "-1"}, "TECHLEAD_WRITE_INTERVAL"),
         ({"TECHLEAD_WRITE_INTERVAL": "soon"}, "TECHLEAD_WRITE_INTERVAL"),
+        ({"TECHLEAD_BACKGROUND_PRIORITY": "realtime"}, "TECHLEAD_BACKGROUND_PRIORITY"),
     ],
     ids=[
         "app-id-not-number",
@@ -94,6 +95,7 @@ def test_secrets_never_in_repr(pem: str) -> None:
         "log-format",
         "negative-interval",
         "interval-not-number",
+        "background-priority",
     ],
 )
 def test_invalid_environment_names_the_variable(env: dict[str, str], variable: str) -> None:
