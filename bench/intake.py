@@ -11,9 +11,12 @@ Two measurements, each printed with its target and PASS/FAIL:
    in alternating rounds; TechLead (server and worker processes) is stopped with
    SIGSTOP while the reference runs, so its job backlog cannot slow the reference.
    Targets: TechLead >= 0.8x the reference's deliveries/s and p99 <= 2x the
-   reference's p99 (medians of the paired rounds). Then, serve stopped, every
-   acknowledged delivery is looked up in the store (opened as any process opens it:
-   loading a journal left behind first).
+   reference's p99 (medians of the paired rounds). The journal's loader and the
+   worker processes run at idle priority (TECHLEAD_BACKGROUND_PRIORITY): under the
+   rounds' load the jobs wait, and how long the backlog takes to run once deliveries
+   stop is printed too (no target). Then, serve stopped, every acknowledged delivery is
+   looked up in the store (opened as any process opens it: loading a journal left
+   behind first).
 2. Latency at 200 deliveries/s (open loop: request i is due at start + i / rate,
    whatever earlier answers did; in-process asyncio client) while a CPU-bound job
    spins in every worker process. Target: p99 < 25 ms. The reference is measured the
@@ -71,6 +74,7 @@ TARGET_RATIO = 0.8
 TARGET_P99_RATIO = 2.0
 TARGET_P99_MS = 25.0
 SPIN_RATE = 200
+CATCH_UP_TIMEOUT = 600.0
 WRITER_MODULE = b"bot.intake_writer"
 WORKER_PROCESSES = 2  # techlead serve's default
 MSG_NO_WRK = (
@@ -233,8 +237,8 @@ WRK_HEADER = (
 )
 WRK_LEGEND = (
     "CPU columns: microseconds of CPU per delivery, of the server process (event loop), "
-    "of its delivery writer process, of the writer's journal loader process (niced) and of "
-    "its worker processes (jobs, niced)"
+    "of its delivery writer process, of the writer's journal loader process and of its "
+    "worker processes (jobs); the last two run at idle priority and catch up after the rounds"
 )
 
 
@@ -471,10 +475,34 @@ def _quiet() -> suppress:
     return suppress(OSError, ValueError, IndexError, asyncio.IncompleteReadError)
 
 
-async def running_jobs(client: Client) -> int:
+async def running_jobs(client: Client, state: str = "running") -> int:
     _, body = await client.send(request("GET", "/metrics", {}))
-    found = re.search(r'techlead_queue_jobs\{state="running"\} (\S+)', body.decode())
+    found = re.search(rf'techlead_queue_jobs\{{state="{state}"\}} (\S+)', body.decode())
     return int(float(found[1])) if found else 0
+
+
+async def catch_up(techlead: Server, timeout: float) -> None:
+    """How long the jobs the rounds queued take to run once deliveries stop.
+
+    Jobs and the journal loader run at idle priority: under a burst they wait, and this
+    is the backlog they leave. For information; no target.
+    """
+    client = Client(techlead.port)
+    started = time.monotonic()
+    try:
+        left = first = await backlog(client)
+        while left and time.monotonic() - started < timeout:
+            await asyncio.sleep(0.25)
+            left = await backlog(client)
+    finally:
+        await client.close()
+    took = time.monotonic() - started
+    state = "all done" if not left else f"{left} still queued (gave up)"
+    print(f"\nafter the rounds: {first} jobs queued; {state} {took:.1f} s later")
+
+
+async def backlog(client: Client) -> int:
+    return await running_jobs(client, "pending") + await running_jobs(client, "running")
 
 
 async def post_one(client: Client, due: float, raw: bytes) -> tuple[float, float, bool]:
@@ -599,6 +627,7 @@ async def bench(args: argparse.Namespace) -> int:
             for server in (reference, techlead):  # warm-up
                 wrk(server, f"warm-{server.name}", manifest, 1, args.connections)
             rate_ok, acknowledged = throughput(techlead, reference, manifest, args)
+            await catch_up(techlead, CATCH_UP_TIMEOUT)
         finally:
             techlead.stop()
             reference.stop()
