@@ -67,6 +67,9 @@ class ServeProcess:
             "TECHLEAD_DATA_DIR": str(self.data_dir),
             "TECHLEAD_WEBHOOK_SECRET": SECRET,
             "TECHLEAD_PLUGINS": self.plugins,
+            # The suite runs two tests at a time on two cores: idle-priority jobs (the
+            # default) could wait out a test's time limit behind the other test.
+            "TECHLEAD_BACKGROUND_PRIORITY": "low",
             **self.extra_env,
         }
 

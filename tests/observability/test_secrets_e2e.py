@@ -183,6 +183,7 @@ def base_env(data_dir: Path, api_url: str, model_url: str) -> dict[str, str]:
         "TECHLEAD_GITHUB_API_URL": api_url,
         "TECHLEAD_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "TECHLEAD_WRITE_INTERVAL": "0",
+        "TECHLEAD_BACKGROUND_PRIORITY": "low",  # beside other tests (serve_process.py)
         "TECHLEAD_LOG_FORMAT": "json",
         "TECHLEAD_LLM_BASE_URL": model_url,
         "TECHLEAD_LLM_MODEL": "e2e-model",

@@ -132,6 +132,7 @@ def world(
             "TECHLEAD_BOT_LOGIN": app.bot_login,
             "TECHLEAD_GITHUB_API_URL": sandbox.api_url,
             "TECHLEAD_WRITE_INTERVAL": "0",
+            "TECHLEAD_BACKGROUND_PRIORITY": "low",  # beside other tests (serve_process.py)
         }
         yield sandbox, env, app.id
 
