@@ -75,6 +75,7 @@ TARGET_P99_RATIO = 2.0
 TARGET_P99_MS = 25.0
 SPIN_RATE = 200
 CATCH_UP_TIMEOUT = 600.0
+PASSED_ON = ("TECHLEAD_INTAKE_JOURNAL", "TECHLEAD_BACKGROUND_PRIORITY")
 WRITER_MODULE = b"bot.intake_writer"
 WORKER_PROCESSES = 2  # techlead serve's default
 MSG_NO_WRK = (
@@ -136,8 +137,9 @@ def server_env(data_dir: Path) -> dict[str, str]:
         "TECHLEAD_DATA_DIR": str(data_dir),
         "TECHLEAD_WEBHOOK_SECRET": SECRET,
         "TECHLEAD_PLUGINS": "bench.intake",
-        # "off" measures the writer committing to SQLite before each answer instead.
-        **{key: os.environ[key] for key in ("TECHLEAD_INTAKE_JOURNAL",) if key in os.environ},
+        # "off" measures the writer committing to SQLite before each answer instead;
+        # TECHLEAD_BACKGROUND_PRIORITY=low, jobs and loading with only a nice.
+        **{key: os.environ[key] for key in PASSED_ON if key in os.environ},
     }
 
 
@@ -238,7 +240,8 @@ WRK_HEADER = (
 WRK_LEGEND = (
     "CPU columns: microseconds of CPU per delivery, of the server process (event loop), "
     "of its delivery writer process, of the writer's journal loader process and of its "
-    "worker processes (jobs); the last two run at idle priority and catch up after the rounds"
+    "worker processes (jobs); the last two run at TECHLEAD_BACKGROUND_PRIORITY (idle by "
+    "default) and catch up after the rounds"
 )
 
 
