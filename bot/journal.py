@@ -12,8 +12,8 @@ being a 4-byte little-endian length, the CRC-32 of the payload, and the payload:
 A record cut short by a crash (never acknowledged: its fdatasync never returned) fails
 its length or its checksum and is dropped with everything after it in that segment.
 
-The live writer holds an exclusive ``flock`` on the journal directory (its loader
-shares it); a process that cannot take it leaves the segments to them.
+The live writer holds an exclusive ``flock`` on the journal directory; a process that
+cannot take it leaves the segments to that writer.
 """
 
 from __future__ import annotations

@@ -660,7 +660,7 @@ def load_segments(store: Store, directory: Path, chunk: int = MAX_BATCH) -> int:
         for start in range(0, len(records), chunk):
             load_records(store, records[start : start + chunk], durable=True)
         replayed += len(records)
-        path.unlink()
+        path.unlink(missing_ok=True)  # a dying loader may have deleted it, all loaded
     return replayed
 
 

@@ -39,6 +39,7 @@ from bot.intake_writer.protocol import (
     FrameBuffer,
     Item,
     Outcome,
+    Receiver,
     Tally,
     frame,
     route_spec,
@@ -206,34 +207,15 @@ def _prepared(items: Sequence[Item]) -> Prepared:
 
 
 class Reader:
-    """The child's end of the socket, read without waiting when the selector says so."""
+    """The child's end of serve's socket, read without waiting when the selector says so."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._frames = FrameBuffer()
-        self._ended = False
-        # One buffer for every read: a fresh 1 MB one each time would be mapped, faulted
-        # in page by page and unmapped again by the allocator.
-        self._buffer = bytearray(READ_CHUNK)
-        self._view = memoryview(self._buffer)
+        self._receiver = Receiver(sock)
 
     def read(self) -> list[Item] | None:
         """The deliveries of every whole frame there (maybe none yet); None at the end."""
-        if self._ended:
-            return None
-        items: list[Item] = []
-        while True:
-            try:
-                size = self._sock.recv_into(self._buffer, 0, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return items
-            except OSError:
-                size = 0  # serve is gone: as the end of the stream
-            if not size:
-                self._ended = True
-                return items or None
-            for found in self._frames.feed(self._view[:size]):
-                items.extend(found)
+        frames = self._receiver.frames()
+        return None if frames is None else [item for items in frames for item in items]
 
 
 def run_direct(
@@ -328,27 +310,23 @@ class Known:
 
     def __init__(self, db_path: Path) -> None:
         self._pending: dict[str, str] = {}
-        self._lock = threading.Lock()
         self._conn = sqlite3.connect(
             f"file:{db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
 
     def __call__(self, delivery_ids: list[str]) -> dict[str, str]:
-        with self._lock:
-            found = {one: self._pending[one] for one in delivery_ids if one in self._pending}
+        found = {one: self._pending[one] for one in delivery_ids if one in self._pending}
         rest = [one for one in delivery_ids if one not in found]
         if rest:
             found.update(bot.store._known_traces(self._conn, rest))
         return found
 
     def journaled(self, traces: Mapping[str, str]) -> None:
-        with self._lock:
-            self._pending.update(traces)
+        self._pending.update(traces)
 
     def loaded(self, delivery_ids: Sequence[str]) -> None:
-        with self._lock:
-            for one in delivery_ids:
-                self._pending.pop(one, None)
+        for one in delivery_ids:
+            self._pending.pop(one, None)
 
     def close(self) -> None:
         self._conn.close()
@@ -396,7 +374,7 @@ class JournalWriter:
         self._idle_seconds = idle_seconds
         self._journal = journal.Journal(self._directory)
         self._known = Known(data_dir / bot.store.DB_NAME)
-        self._loader = LoaderProcess(data_dir, env, self._lock_fd)
+        self._loader = LoaderProcess(data_dir, env)
         self._pending: collections.deque[Pending] = collections.deque()
         self._serve_gone = False
 

@@ -18,12 +18,14 @@ Frames (:func:`bot.intake_writer.protocol.frame`): to the loader, a list of
 meaning every record up to that end of that segment, and of every older segment,
 is loaded.
 
-It runs as ``python -m bot.intake_writer loader``. It holds the writer's lock on the
-journal directory (the descriptor is inherited), so nobody replays the journal while
-either process is alive. When the writer stops, it closes the socket: the loader
-loads what it was told about and ends, and the writer waits for that. When the writer
-is killed, the kernel kills the loader too (``PR_SET_PDEATHSIG``), and whoever takes
-the lock next replays what was not loaded.
+It runs as ``python -m bot.intake_writer loader``. When the writer stops, it closes
+the socket: the loader loads what it was told about and ends, and the writer waits
+for that. When the writer is killed, the kernel kills the loader too
+(``PR_SET_PDEATHSIG``), and whoever takes the writer's lock on the journal next
+replays what was not loaded. The loader does not hold that lock: a process at idle
+priority can take long to finish dying on a busy machine, and the lock must go with
+the writer. A transaction the dying loader still commits meanwhile is harmless
+(loading is idempotent), and it deletes only segments whose every row is durable.
 """
 
 from __future__ import annotations
@@ -49,9 +51,8 @@ from bot.intake_writer.protocol import (
     LOAD_GATHER_SECONDS,
     LOADER_ARG,
     LOADER_NICENESS,
-    READ_CHUNK,
     SOCKET_BUFFER,
-    FrameBuffer,
+    Receiver,
     frame,
     writer_log,
 )
@@ -79,8 +80,7 @@ class Loader:
         self._relay = relay
         self._hold = hold
         self._gather = gather
-        self._frames = FrameBuffer()
-        self._buffer = bytearray(READ_CHUNK)
+        self._receiver = Receiver(sock)
         self._loaded: dict[str, int] = {}  # bytes of each segment loaded so far
         self._files: dict[str, int] = {}
         self._since_checkpoint = 0
@@ -88,19 +88,19 @@ class Loader:
 
     def run(self) -> None:
         """Until the writer's end closes, and what it announced before is loaded."""
-        ended = False
         try:
-            while not ended:
+            while True:
                 if self._since_checkpoint and not self._readable(CHECKPOINT_QUIET_SECONDS):
                     self._checkpoint()  # deliveries paused: the WAL goes to the database now
                     continue
-                notes, ended = self._receive(wait=True)
+                frames = self._receiver.frames(wait=True)
+                if frames is None:
+                    return
                 if self._hold:  # tests: a writer killed before its loader caught up
                     continue
-                if not ended and self._gather:
-                    time.sleep(self._gather)  # a larger transaction: less SQLite work each
-                    more, ended = self._receive(wait=False)
-                    notes += more
+                time.sleep(self._gather)  # a larger transaction: less SQLite work each
+                frames += self._receiver.frames() or []
+                notes = [note for found in frames for note in found]
                 if notes:
                     self._load(notes)
         finally:
@@ -114,24 +114,6 @@ class Loader:
         self._since_checkpoint = 0
         with suppress(QueueError):  # the next one copies what this one missed
             self._store.checkpoint()
-
-    def _receive(self, *, wait: bool) -> tuple[list[Note], bool]:
-        """Notes that have arrived (waiting for one if ``wait``); True at the end."""
-        notes: list[Note] = []
-        flags = 0 if wait else socket.MSG_DONTWAIT
-        while True:
-            try:
-                size = self._sock.recv_into(self._buffer, 0, flags)
-            except BlockingIOError:
-                return notes, False
-            except OSError:
-                return notes, True
-            if not size:
-                return notes, True
-            for found in self._frames.feed(memoryview(self._buffer)[:size]):
-                notes.extend(found)
-            if notes:
-                flags = socket.MSG_DONTWAIT
 
     def _load(self, notes: Sequence[Note]) -> None:
         records: list[journal.Record] = []
@@ -193,29 +175,27 @@ class LoaderProcess:
         self,
         data_dir: Path,
         env: Mapping[str, str] | None = None,
-        lock_fd: int | None = None,
     ) -> None:
         self._data_dir = data_dir
         self._env = dict(os.environ if env is None else env)
-        self._lock_fd = lock_fd
         self._process: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
-        self.frames = FrameBuffer()
+        self._receiver: Receiver | None = None
 
     def start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         for sock in (ours, theirs):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
-        inherited = [theirs.fileno()] + ([] if self._lock_fd is None else [self._lock_fd])
         command = [sys.executable, "-m", "bot.intake_writer", LOADER_ARG]
         command += ["--fd", str(theirs.fileno()), "--data-dir", str(self._data_dir)]
         command += ["--parent-pid", str(os.getpid())]
         with theirs:
             self._process = subprocess.Popen(
-                command, pass_fds=inherited, env=self._env, stdin=subprocess.DEVNULL
+                command, pass_fds=[theirs.fileno()], env=self._env, stdin=subprocess.DEVNULL
             )
         self.sock = ours
+        self._receiver = Receiver(ours)
 
     @property
     def pid(self) -> int | None:
@@ -227,27 +207,17 @@ class LoaderProcess:
 
     def heard(self) -> list[Loaded] | None:
         """What the loader said since the last call (without waiting); None at its end."""
-        assert self.sock is not None
-        found: list[Loaded] = []
-        while True:
-            try:
-                data = self.sock.recv(READ_CHUNK, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return found
-            except OSError:
-                data = b""
-            if not data:
-                return found or None
-            found.extend(self.frames.feed(data))
+        assert self._receiver is not None
+        return self._receiver.frames()
 
     def finish(self) -> list[Loaded]:
         """No more notes: the loader loads what it has and ends; what it said meanwhile."""
         said: list[Loaded] = []
-        if self.sock is not None:
+        if self.sock is not None and self._receiver is not None:
             with suppress(OSError):
                 self.sock.shutdown(socket.SHUT_WR)
-                while data := self.sock.recv(READ_CHUNK):
-                    said.extend(self.frames.feed(data))
+            while (more := self._receiver.frames(wait=True)) is not None:
+                said.extend(more)
             self.sock.close()
         if self._process is not None:
             self._process.wait()
@@ -278,8 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--parent-pid", type=int, required=True, help="the writer's pid")
     args = parser.parse_args(argv)
-    # A writer killed takes its loader along: the next writer, which waits for the
-    # journal's lock this process shares, replays what was not loaded yet.
+    # A writer killed takes its loader along: whoever takes the journal's lock next
+    # replays what was not loaded yet.
     if not bind_to_parent(args.parent_pid):
         return 0
     # Serve's signals are for serve: this process ends when the writer closes the socket.

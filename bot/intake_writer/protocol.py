@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import pickle
+import socket
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -105,6 +106,40 @@ class FrameBuffer:
             start = end
         del self._data[:start]
         return found
+
+
+class Receiver:
+    """One end of a socket, read into whole frames, waiting for them or not."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._frames = FrameBuffer()
+        self._ended = False
+        # One buffer for every read: a fresh 1 MB one each time would be mapped, faulted
+        # in page by page and unmapped again by the allocator.
+        self._buffer = bytearray(READ_CHUNK)
+        self._view = memoryview(self._buffer)
+
+    def frames(self, *, wait: bool = False) -> list[Any] | None:
+        """The whole frames there (with ``wait``, at least one); None once the other end
+        closed and every frame before that was returned."""
+        if self._ended:
+            return None
+        found: list[Any] = []
+        flags = 0 if wait else socket.MSG_DONTWAIT
+        while True:
+            try:
+                size = self._sock.recv_into(self._buffer, 0, flags)
+            except BlockingIOError:
+                return found
+            except OSError:
+                size = 0  # the other end is gone: as the end of the stream
+            if not size:
+                self._ended = True
+                return found or None
+            found.extend(self._frames.feed(self._view[:size]))
+            if found:
+                flags = socket.MSG_DONTWAIT
 
 
 def writer_log() -> Any:
