@@ -31,6 +31,7 @@ from bot.intake_writer.loader import Loaded, LoaderProcess, Note, relay_for
 from bot.intake_writer.protocol import (
     CHECKPOINT_EVERY,
     JOURNAL_ENV,
+    LOADER_FINISH_SECONDS,
     LOADER_IDLE_SECONDS,
     READ_CHUNK,
     SIDE_CHECKPOINT_SECONDS,
@@ -366,8 +367,10 @@ class JournalWriter:
         lock_fd: int | None = None,
         env: Mapping[str, str] | None = None,
         idle_seconds: float = LOADER_IDLE_SECONDS,
+        finish_seconds: float = LOADER_FINISH_SECONDS,
     ) -> None:
         self._sock = sock
+        self._finish_seconds = finish_seconds
         self._directory = journal.journal_dir(data_dir)
         self._own_lock = lock_fd is None
         self._lock_fd = journal.take_lock(self._directory) if lock_fd is None else lock_fd
@@ -456,7 +459,7 @@ class JournalWriter:
             if segment is not None and self._loader.sock is not None:
                 with suppress(OSError):  # a loader that is gone leaves it to the replay
                     self._loader.tell([(str(segment.path), segment.size, True)])
-            self._heard(self._loader.finish())
+            self._heard(self._loader.finish(self._finish_seconds))
         finally:
             self._known.close()
             if self._own_lock:

@@ -50,6 +50,7 @@ from bot.intake_writer.protocol import (
     LOAD_CHECKPOINT_MAX,
     LOAD_GATHER_SECONDS,
     LOADER_ARG,
+    LOADER_FINISH_SECONDS,
     LOADER_NICENESS,
     SOCKET_BUFFER,
     Receiver,
@@ -210,17 +211,31 @@ class LoaderProcess:
         assert self._receiver is not None
         return self._receiver.frames()
 
-    def finish(self) -> list[Loaded]:
-        """No more notes: the loader loads what it has and ends; what it said meanwhile."""
+    def finish(self, seconds: float = LOADER_FINISH_SECONDS) -> list[Loaded]:
+        """No more notes: the loader loads what it has and ends; what it said meanwhile.
+
+        It gets ``seconds``: at idle priority on a busy machine it could take long, and
+        the writer's lock on the journal (which the next writer waits for) goes only
+        when the writer ends. What it had not loaded by then is replayed by the next
+        writer, at the start, at normal priority.
+        """
+        deadline = time.monotonic() + seconds
         said: list[Loaded] = []
         if self.sock is not None and self._receiver is not None:
             with suppress(OSError):
                 self.sock.shutdown(socket.SHUT_WR)
-            while (more := self._receiver.frames(wait=True)) is not None:
+            while select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                if (more := self._receiver.frames()) is None:
+                    break
                 said.extend(more)
             self.sock.close()
         if self._process is not None:
-            self._process.wait()
+            try:
+                self._process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                writer_log().warning("intake_loader_stopped", left_to_replay=True)
+                self._process.kill()
+                self._process.wait()
         return said
 
 

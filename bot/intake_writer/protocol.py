@@ -43,6 +43,9 @@ LOAD_CHECKPOINT_MAX = 128
 LOADER_IDLE_SECONDS = 5.0
 # The loader process's priority below the writer's: answers first, loading behind.
 LOADER_NICENESS = 19
+# A stopping writer gives its loader this long to load what is left; the next writer
+# replays the rest (see LoaderProcess.finish).
+LOADER_FINISH_SECONDS = 5.0
 # The first argument of ``python -m bot.intake_writer`` that starts a loader instead.
 LOADER_ARG = "loader"
 # The loader waits this long after the first synced batch for more to load together.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -47,7 +49,14 @@ def test_a_job_killed_with_its_process_every_time_runs_its_dead_hook_once(
     assert first.post(BODY, "issues", DELIVERY).status_code == 202
     for attempt in range(1, plugin.ATTEMPTS + 1):
         wait_for(started_times(started, attempt), TIMEOUT, f"attempt {attempt} to start")
-        servers[-1].kill()  # kill -9 mid-job: the lease stays with a dead process
+        # kill -9 mid-job: the lease stays with a dead process. The workers first: killed
+        # only through serve's death, one could notice the end of its stdin before the
+        # kernel's SIGKILL reaches it, stop gently and release the job uncharged.
+        workers = servers[-1].child_pids(b"\0worker\0")
+        assert workers, "serve's worker processes"
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        servers[-1].kill()
         serve()  # the next start releases it; the job is claimed again
 
     wait_for(lambda: len(lines(dead)) == 1, TIMEOUT, "the dead hook")

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,21 @@ def test_the_writer_ends_when_its_loader_dies(store: Store) -> None:
         writer.stop()
     replay_journal(store, journal.journal_dir(store.path.parent))
     assert route_jobs(store) == {"a": 1}, "acknowledged, so stored in the end"
+
+
+def test_a_stopping_writer_waits_for_a_stuck_loader_only_so_long(store: Store) -> None:
+    writer = Running(store.path.parent, finish_seconds=0.5)
+    writer.ours.sendall(frame(items(("a", GOOD))))
+    read_until_answered(writer.ours, 1)
+    loader = writer.writer._loader.pid
+    assert loader is not None
+    os.kill(loader, signal.SIGSTOP)  # as starved as an idle process on a busy machine
+    started = time.monotonic()
+    writer.stop()
+    assert time.monotonic() - started < 10
+    assert writer.error is None and not running(loader)
+    replay_journal(store, journal.journal_dir(store.path.parent))  # what the next writer does
+    assert route_jobs(store) == {"a": 1}
 
 
 # -- under serve -------------------------------------------------------------------------
