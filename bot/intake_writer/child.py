@@ -504,7 +504,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     sock = socket.socket(fileno=args.fd)
     data_dir = Path(settings.data_dir)
     directory = journal.journal_dir(data_dir)
-    lock = journal.take_lock(directory)  # a writer (or its loader) still ending goes first
+    lock = journal.take_lock(directory)  # a writer still ending goes first
     try:
         store = Store.open(data_dir)
         try:
