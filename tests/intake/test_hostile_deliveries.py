@@ -7,14 +7,11 @@ waited for ever while /healthz still said 200.
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-import bot.store
 from bot.app import create_app
-from bot.intake import Delivery
 from tests.intake.conftest import (
     Services,
     TestClient,
@@ -22,6 +19,7 @@ from tests.intake.conftest import (
     payload_bytes,
     signed_headers,
 )
+from tests.intake.writer_support import refuse_poison_rows
 
 FORM = "application/x-www-form-urlencoded"
 GOOD = payload_bytes({"action": "opened", "installation": {"id": 42}})
@@ -65,14 +63,7 @@ def test_a_value_sqlite_cannot_bind_is_stored_raw_and_intake_goes_on(
 def test_a_row_the_store_refuses_is_answered_400_alone(
     client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = bot.store._delivery_row
-
-    def picky(delivery: Delivery, trace_id: str, now: float) -> tuple[Any, ...]:
-        if delivery.delivery_id == "poison":
-            raise OverflowError("Python int too large to convert to SQLite INTEGER")
-        return real(delivery, trace_id, now)
-
-    monkeypatch.setattr(bot.store, "_delivery_row", picky)
+    refuse_poison_rows(monkeypatch)
     response = post(client, GOOD, "poison")
     assert response.status_code == 400
     assert response.json()["error"] == "bad_payload"

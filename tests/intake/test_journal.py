@@ -17,7 +17,6 @@ import pytest
 import bot.store
 from bot import journal
 from bot.cli import main
-from bot.intake import Delivery
 from bot.intake_writer import (
     HOLD_LOADS_ENV,
     FrameBuffer,
@@ -31,7 +30,7 @@ from bot.intake_writer import (
 from bot.store import Store, replay_journal
 from tests.intake.conftest import FIXTURES, T0
 from tests.intake.serve_process import ServeProcess, running, wait_for
-from tests.intake.writer_support import GOOD, ODD, OTHER, counting_ids, items
+from tests.intake.writer_support import GOOD, ODD, OTHER, counting_ids, items, refuse_poison_rows
 
 
 @pytest.fixture
@@ -157,14 +156,7 @@ def test_the_journal_batch_answers_each_delivery_and_journals_only_new_good_ones
 def test_a_row_the_store_would_refuse_is_refused_before_the_journal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = bot.store._delivery_row
-
-    def picky(delivery: Delivery, trace_id: str, now: float) -> tuple[Any, ...]:
-        if delivery.delivery_id == "poison":
-            raise OverflowError("Python int too large to convert to SQLite INTEGER")
-        return real(delivery, trace_id, now)
-
-    monkeypatch.setattr(bot.store, "_delivery_row", picky)
+    refuse_poison_rows(monkeypatch)
     ready = prepare(items(("a", GOOD), ("poison", GOOD), ("b", OTHER)), counting_ids)
     batch, records = journal_batch(ready, lambda _: {})
     assert [outcome for _, outcome, _ in sorted(batch.answers)] == [

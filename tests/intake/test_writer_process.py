@@ -7,21 +7,19 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-import bot.store
 from bot import intake
 from bot.errors import PayloadError
-from bot.intake import Checked, Delivery
+from bot.intake import Checked
 from bot.intake_writer import FrameBuffer, commit_items, frame
 from bot.redis_queue import RedisJobQueue
 from bot.store import Store
 from tests.intake.conftest import FIXTURES, T0, FakeClock, fixture_files
 from tests.intake.serve_process import ServeProcess, wait_for
-from tests.intake.writer_support import GOOD, ODD, OTHER, counting_ids, items
+from tests.intake.writer_support import GOOD, ODD, OTHER, counting_ids, items, refuse_poison_rows
 from tests.queue_contract import redis_server
 
 
@@ -72,14 +70,7 @@ def test_a_redelivery_in_a_later_batch_keeps_its_first_trace_id(store: Store) ->
 def test_a_row_the_store_refuses_is_answered_alone_and_the_rest_is_stored(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = bot.store._delivery_row
-
-    def picky(delivery: Delivery, trace_id: str, now: float) -> tuple[Any, ...]:
-        if delivery.delivery_id == "poison":
-            raise OverflowError("Python int too large to convert to SQLite INTEGER")
-        return real(delivery, trace_id, now)
-
-    monkeypatch.setattr(bot.store, "_delivery_row", picky)
+    refuse_poison_rows(monkeypatch)
     batch = commit_items(store, items(("a", GOOD), ("poison", GOOD), ("b", OTHER)), counting_ids)
     assert [outcome for _, outcome, _ in sorted(batch.answers)] == [
         "accepted",

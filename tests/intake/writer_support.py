@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+import bot.store
+from bot.intake import Delivery
 from tests.intake.conftest import T0, payload_bytes
 
 GOOD = payload_bytes({"action": "opened", "installation": {"id": 42}})
@@ -17,3 +23,18 @@ def items(*deliveries: tuple[str, bytes]) -> list[tuple[int, str, str, float, by
 
 def counting_ids(count: int) -> list[str]:
     return [f"trace-{index}" for index in range(count)]
+
+
+POISON = "poison"
+
+
+def refuse_poison_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the store refuse the row of delivery ``poison`` as SQLite refuses odd values."""
+    real = bot.store._delivery_row
+
+    def picky(delivery: Delivery, trace_id: str, now: float) -> tuple[Any, ...]:
+        if delivery.delivery_id == POISON:
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return real(delivery, trace_id, now)
+
+    monkeypatch.setattr(bot.store, "_delivery_row", picky)
